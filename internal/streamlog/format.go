@@ -1,0 +1,244 @@
+package streamlog
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+)
+
+// Format constants. Every value here is part of the on-disk format described
+// in FORMAT.md; changing one requires a new version.
+const (
+	formatVersion = 1
+
+	segMagic       = "RHEOSSEG"
+	segHeaderSize  = 32
+	frameMagic     = 0x46534852 // "RHSF"
+	frameHeaderLen = 24
+	sectionHdrLen  = 20
+	recordHdrLen   = 23
+
+	idxMagic      = "RHEOSIDX"
+	idxHeaderSize = 32
+	idxDirEntLen  = 48
+	idxEntryLen   = 32
+
+	ckptMagic = "RHEOSCKP"
+)
+
+// Record flags (part of the format).
+const (
+	// FlagEncrypted marks a record whose data is encrypted (reserved).
+	FlagEncrypted uint8 = 1 << 0
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+func crc(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
+
+var le = binary.LittleEndian
+
+// ErrCorrupt reports data on disk that fails its checksum or structure
+// checks. Corrupt data is never returned as records.
+var ErrCorrupt = errors.New("streamlog: corrupt data")
+
+func corruptf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
+}
+
+func encodeSegHeader(segID uint64, createdMs int64) []byte {
+	b := make([]byte, segHeaderSize)
+	copy(b, segMagic)
+	le.PutUint16(b[8:], formatVersion)
+	le.PutUint64(b[12:], segID)
+	le.PutUint64(b[20:], uint64(createdMs))
+	le.PutUint32(b[28:], crc(b[:28]))
+	return b
+}
+
+func decodeSegHeader(b []byte) (segID uint64, createdMs int64, err error) {
+	if len(b) < segHeaderSize || string(b[:8]) != segMagic {
+		return 0, 0, corruptf("bad segment magic")
+	}
+	if crc(b[:28]) != le.Uint32(b[28:]) {
+		return 0, 0, corruptf("segment header checksum")
+	}
+	if v := le.Uint16(b[8:]); v != formatVersion {
+		return 0, 0, fmt.Errorf("streamlog: unsupported segment version %d", v)
+	}
+	return le.Uint64(b[12:]), int64(le.Uint64(b[20:])), nil
+}
+
+// sectionInfo describes one shard section inside a frame.
+type sectionInfo struct {
+	shard    uint64
+	off      uint32 // offset of the section header in the segment
+	length   uint32 // section length, header included
+	count    uint32
+	firstSeq uint64
+	lastSeq  uint64
+	firstTs  int64
+	lastTs   int64
+}
+
+// parseFrame validates the frame at the start of b (which must hold at least
+// the whole frame) and returns its length and sections. base is the frame's
+// offset in the segment.
+func parseFrame(b []byte, base uint32) (length int, fence uint64, secs []sectionInfo, err error) {
+	if len(b) < frameHeaderLen {
+		return 0, 0, nil, corruptf("short frame header")
+	}
+	if le.Uint32(b[0:]) != frameMagic {
+		return 0, 0, nil, corruptf("bad frame magic")
+	}
+	if crc(b[:20]) != le.Uint32(b[20:]) {
+		return 0, 0, nil, corruptf("frame header checksum")
+	}
+	length = int(le.Uint32(b[4:]))
+	if length < frameHeaderLen || length > len(b) {
+		return 0, 0, nil, corruptf("frame length %d out of range", length)
+	}
+	fence = le.Uint64(b[8:])
+	n := int(le.Uint32(b[16:]))
+	p := frameHeaderLen
+	for i := 0; i < n; i++ {
+		if p+sectionHdrLen > length {
+			return 0, 0, nil, corruptf("section header beyond frame")
+		}
+		si, err := parseSection(b[p:length], base+uint32(p))
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		secs = append(secs, si)
+		p += int(si.length)
+	}
+	if p != length {
+		return 0, 0, nil, corruptf("frame length mismatch")
+	}
+	return length, fence, secs, nil
+}
+
+// parseSection validates a section (header and records area) at the start of
+// b and returns its description.
+func parseSection(b []byte, off uint32) (sectionInfo, error) {
+	if len(b) < sectionHdrLen {
+		return sectionInfo{}, corruptf("short section")
+	}
+	si := sectionInfo{shard: le.Uint64(b[0:]), count: le.Uint32(b[8:]), off: off}
+	area := int(le.Uint32(b[12:]))
+	if area > len(b)-sectionHdrLen || si.count == 0 {
+		return sectionInfo{}, corruptf("section length out of range")
+	}
+	recs := b[sectionHdrLen : sectionHdrLen+area]
+	if crc(recs) != le.Uint32(b[16:]) {
+		return sectionInfo{}, corruptf("section checksum")
+	}
+	si.length = uint32(sectionHdrLen + area)
+	// Walk the records to check their structure and find the bounds.
+	p := 0
+	for i := uint32(0); i < si.count; i++ {
+		if p+recordHdrLen > len(recs) {
+			return sectionInfo{}, corruptf("record header beyond section")
+		}
+		seq := le.Uint64(recs[p:])
+		ts := int64(le.Uint64(recs[p+8:]))
+		kl := int(le.Uint16(recs[p+17:]))
+		dl := int(le.Uint32(recs[p+19:]))
+		if p+recordHdrLen+kl+dl > len(recs) {
+			return sectionInfo{}, corruptf("record beyond section")
+		}
+		if i == 0 {
+			si.firstSeq, si.firstTs = seq, ts
+		} else if seq != si.lastSeq+1 {
+			return sectionInfo{}, corruptf("non-consecutive sequence in section")
+		}
+		si.lastSeq, si.lastTs = seq, ts
+		p += recordHdrLen + kl + dl
+	}
+	if p != len(recs) {
+		return sectionInfo{}, corruptf("trailing bytes in section")
+	}
+	return si, nil
+}
+
+// decodeSection decodes the records of a validated section whose sequence
+// counters are >= from and whose timestamp is >= minTs, appending to out.
+// Data slices alias b. It stops after maxRecords records or once maxBytes of
+// data were returned (always returning at least one record if any matches).
+func decodeSection(b []byte, from uint64, minTs int64, out []Record, maxRecords, maxBytes int, bytes *int) ([]Record, bool) {
+	count := int(le.Uint32(b[8:]))
+	recs := b[sectionHdrLen:]
+	p := 0
+	for i := 0; i < count; i++ {
+		seq := le.Uint64(recs[p:])
+		ts := int64(le.Uint64(recs[p+8:]))
+		flags := recs[p+16]
+		kl := int(le.Uint16(recs[p+17:]))
+		dl := int(le.Uint32(recs[p+19:]))
+		start := p + recordHdrLen
+		p = start + kl + dl
+		if seq < from || ts < minTs {
+			continue
+		}
+		if len(out) >= maxRecords || (len(out) > 0 && *bytes+dl+kl > maxBytes) {
+			return out, true
+		}
+		*bytes += dl + kl
+		out = append(out, Record{
+			Seq:          seq,
+			Timestamp:    ts,
+			Flags:        flags,
+			PartitionKey: string(recs[start : start+kl]),
+			Data:         recs[start+kl : start+kl+dl],
+		})
+	}
+	return out, false
+}
+
+// appendRecord encodes one record onto buf.
+func appendRecord(buf []byte, seq uint64, ts int64, flags uint8, key string, data []byte) []byte {
+	var h [recordHdrLen]byte
+	le.PutUint64(h[0:], seq)
+	le.PutUint64(h[8:], uint64(ts))
+	h[16] = flags
+	le.PutUint16(h[17:], uint16(len(key)))
+	le.PutUint32(h[19:], uint32(len(data)))
+	buf = append(buf, h[:]...)
+	buf = append(buf, key...)
+	return append(buf, data...)
+}
+
+// indexEntry locates one section of a shard. In .idx files it is stored in
+// idxEntryLen bytes with a CRC.
+type indexEntry struct {
+	firstSeq uint64
+	ts       int64
+	off      uint32
+	length   uint32
+	count    uint32
+}
+
+func (e indexEntry) lastSeq() uint64 { return e.firstSeq + uint64(e.count) - 1 }
+
+func putIndexEntry(b []byte, e indexEntry) {
+	le.PutUint64(b[0:], e.firstSeq)
+	le.PutUint64(b[8:], uint64(e.ts))
+	le.PutUint32(b[16:], e.off)
+	le.PutUint32(b[20:], e.length)
+	le.PutUint32(b[24:], e.count)
+	le.PutUint32(b[28:], crc(b[:28]))
+}
+
+func getIndexEntry(b []byte) (indexEntry, error) {
+	if crc(b[:28]) != le.Uint32(b[28:]) {
+		return indexEntry{}, corruptf("index entry checksum")
+	}
+	return indexEntry{
+		firstSeq: le.Uint64(b[0:]),
+		ts:       int64(le.Uint64(b[8:])),
+		off:      le.Uint32(b[16:]),
+		length:   le.Uint32(b[20:]),
+		count:    le.Uint32(b[24:]),
+	}, nil
+}

@@ -1,0 +1,157 @@
+package streamlog
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/rheos/rheos/internal/vfs"
+)
+
+// dirEntry is one shard's directory entry in an .idx file.
+type dirEntry struct {
+	shard             uint64
+	first, count      uint32
+	firstSeq, lastSeq uint64
+	minTs, maxTs      int64
+}
+
+// writeIndex writes and fsyncs the .idx file of a segment.
+func (l *Log) writeIndex(segID uint64, entries shardEntries) error {
+	keys := make([]uint64, 0, len(entries))
+	total := 0
+	for k, es := range entries {
+		keys = append(keys, k)
+		total += len(es)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	b := make([]byte, idxHeaderSize+len(keys)*idxDirEntLen+total*idxEntryLen)
+	dir := b[idxHeaderSize : idxHeaderSize+len(keys)*idxDirEntLen]
+	ents := b[idxHeaderSize+len(keys)*idxDirEntLen:]
+	n := 0
+	for i, k := range keys {
+		es := entries[k]
+		d := dir[i*idxDirEntLen:]
+		le.PutUint64(d[0:], k)
+		le.PutUint32(d[8:], uint32(n))
+		le.PutUint32(d[12:], uint32(len(es)))
+		le.PutUint64(d[16:], es[0].firstSeq)
+		le.PutUint64(d[24:], es[len(es)-1].lastSeq())
+		le.PutUint64(d[32:], uint64(es[0].ts))
+		// The last record's timestamp is at least the last section's first.
+		maxTs := es[len(es)-1].ts
+		le.PutUint64(d[40:], uint64(maxTs))
+		for _, e := range es {
+			putIndexEntry(ents[n*idxEntryLen:], e)
+			n++
+		}
+	}
+	copy(b, idxMagic)
+	le.PutUint16(b[8:], formatVersion)
+	le.PutUint64(b[12:], segID)
+	le.PutUint32(b[20:], uint32(len(keys)))
+	le.PutUint32(b[24:], crc(dir))
+	le.PutUint32(b[28:], crc(b[:28]))
+
+	name := segName(l.opts.Dir, segID, "idx")
+	f, err := l.fs.Create(name)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return l.fs.SyncDir(l.opts.Dir)
+}
+
+// readIndexDir reads and checks an .idx header and directory.
+func readIndexDir(f vfs.File, segID uint64) ([]dirEntry, error) {
+	var h [idxHeaderSize]byte
+	if _, err := f.ReadAt(h[:], 0); err != nil {
+		return nil, corruptf("index header: %v", err)
+	}
+	if string(h[:8]) != idxMagic || crc(h[:28]) != le.Uint32(h[28:]) {
+		return nil, corruptf("index header checksum")
+	}
+	if v := le.Uint16(h[8:]); v != formatVersion {
+		return nil, fmt.Errorf("streamlog: unsupported index version %d", v)
+	}
+	if id := le.Uint64(h[12:]); id != segID {
+		return nil, corruptf("index belongs to segment %d", id)
+	}
+	n := int(le.Uint32(h[20:]))
+	size, err := f.Size()
+	if err != nil {
+		return nil, err
+	}
+	if int64(idxHeaderSize+n*idxDirEntLen) > size {
+		return nil, corruptf("index directory beyond file")
+	}
+	dir := make([]byte, n*idxDirEntLen)
+	if _, err := f.ReadAt(dir, idxHeaderSize); err != nil && len(dir) > 0 {
+		return nil, corruptf("index directory: %v", err)
+	}
+	if crc(dir) != le.Uint32(h[24:]) {
+		return nil, corruptf("index directory checksum")
+	}
+	out := make([]dirEntry, n)
+	entBase := int64(idxHeaderSize + n*idxDirEntLen)
+	for i := range out {
+		d := dir[i*idxDirEntLen:]
+		out[i] = dirEntry{
+			shard: le.Uint64(d[0:]), first: le.Uint32(d[8:]), count: le.Uint32(d[12:]),
+			firstSeq: le.Uint64(d[16:]), lastSeq: le.Uint64(d[24:]),
+			minTs: int64(le.Uint64(d[32:])), maxTs: int64(le.Uint64(d[40:])),
+		}
+		if entBase+int64(out[i].first+out[i].count)*idxEntryLen > size {
+			return nil, corruptf("index entries beyond file")
+		}
+	}
+	return out, nil
+}
+
+// idxEntryAt reads entry i (absolute) of an index file with n directory entries.
+func idxEntryAt(f vfs.File, ndir int, i uint32) (indexEntry, error) {
+	var b [idxEntryLen]byte
+	off := int64(idxHeaderSize+ndir*idxDirEntLen) + int64(i)*idxEntryLen
+	if _, err := f.ReadAt(b[:], off); err != nil {
+		return indexEntry{}, corruptf("index entry: %v", err)
+	}
+	return getIndexEntry(b[:])
+}
+
+// sealedEntries gives random access to one shard's entries in a sealed
+// segment's index.
+type sealedEntries struct {
+	ref  sealedRef
+	ndir int
+}
+
+func (s sealedEntries) at(i int) (indexEntry, error) {
+	return idxEntryAt(s.ref.seg.idx, s.ndir, s.ref.first+uint32(i))
+}
+
+// search returns the smallest i in [0,count) for which pred(entry i) is true,
+// or count.
+func (s sealedEntries) search(pred func(indexEntry) bool) (int, error) {
+	var ferr error
+	i := sort.Search(int(s.ref.count), func(i int) bool {
+		if ferr != nil {
+			return true
+		}
+		e, err := s.at(i)
+		if err != nil {
+			ferr = err
+			return true
+		}
+		return pred(e)
+	})
+	return i, ferr
+}

@@ -1,0 +1,853 @@
+// Package streamlog owns the durable record log of Rheos: one append-only,
+// multi-shard write-ahead log split into segments, with per-shard indexes for
+// sequence and time lookups, group commit, crash recovery and retention.
+//
+// A put is acknowledged only after the frame holding its records has been
+// written and fsynced. All appends that arrive while a commit is in flight are
+// written together as one frame and made durable by one fsync (group commit),
+// whatever the number of shards they touch. Record payloads are written to
+// disk once; the per-segment index (.idx) adds 32 bytes per shard section and
+// is written when a segment is sealed.
+//
+// The package knows shards only as opaque uint64 keys and sequence numbers as
+// per-shard uint64 counters. It must not know about streams, AWS or HTTP, and
+// it does all file I/O through vfs.FS so crash and fault tests can replace the
+// filesystem. The format is documented in FORMAT.md.
+//
+// Concurrency: one writer goroutine (owned by Log, started by Open, stopped by
+// Close) performs every append, seal and truncate of the active segment.
+// Log.mu guards the shard map, the segment list and all in-memory index state;
+// readers take it shared only to copy index references and do their I/O
+// without it. Lock order: Log.mu before segment.mu.
+package streamlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rheos/rheos/internal/vfs"
+)
+
+// Options configures a Log. Zero values take the stated defaults.
+type Options struct {
+	// FS is the filesystem. Default: vfs.OS{}.
+	FS vfs.FS
+	// Dir is the directory holding the segments. Required.
+	Dir string
+	// SegmentBytes is the size at which the active segment is sealed and a new
+	// one started. Default 64 MiB.
+	SegmentBytes int64
+	// SegmentAge is the age at which a non-empty active segment is sealed, so
+	// that retention can reclaim it. Default 1 hour.
+	SegmentAge time.Duration
+	// MaxGroupBytes bounds the payload bytes of one group commit. Default 16 MiB.
+	MaxGroupBytes int
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Logger receives notable events. Default: slog.Default().
+	Logger *slog.Logger
+	// OnEvent, if set, is called for notable events (segment roll, deletion,
+	// corruption, fsync failure).
+	OnEvent func(Event)
+}
+
+// Event is a notable occurrence in the log.
+type Event struct {
+	// Kind is one of "segment-sealed", "segment-deleted", "corruption",
+	// "torn-tail", "write-failed".
+	Kind    string
+	Segment uint64
+	Detail  string
+}
+
+// Entry is one record to append.
+type Entry struct {
+	Shard        uint64
+	PartitionKey string
+	Data         []byte
+	Flags        uint8
+}
+
+// Appended is the position assigned to an appended entry.
+type Appended struct {
+	Seq       uint64
+	Timestamp int64 // unix milliseconds
+}
+
+// Record is a stored record as read back.
+type Record struct {
+	Seq          uint64
+	Timestamp    int64 // unix milliseconds
+	Flags        uint8
+	PartitionKey string
+	Data         []byte
+}
+
+// Errors callers branch on.
+var (
+	// ErrFenced means the append carried a fence token other than the log's.
+	ErrFenced = errors.New("streamlog: stale fence token")
+	// ErrClosed means the log is closed.
+	ErrClosed = errors.New("streamlog: closed")
+	// ErrFailed wraps the sticky write or fsync error after which the log
+	// refuses appends until Recover succeeds.
+	ErrFailed = errors.New("streamlog: log failed, writes refused until recovery")
+)
+
+// FirstSeq is the first sequence counter a shard assigns.
+const FirstSeq uint64 = 1
+
+type segment struct {
+	id      uint64
+	created int64
+	f       vfs.File // data file (the append handle for the active segment)
+	idx     vfs.File // index file, nil for the active segment
+	ndir    int      // directory entries in idx
+
+	mu      sync.Mutex // guards refs, deleted
+	refs    int
+	deleted bool
+}
+
+func (s *segment) acquire() { s.mu.Lock(); s.refs++; s.mu.Unlock() }
+func (s *segment) release() {
+	s.mu.Lock()
+	s.refs--
+	closeNow := s.deleted && s.refs == 0
+	s.mu.Unlock()
+	if closeNow {
+		s.closeFiles()
+	}
+}
+func (s *segment) closeFiles() {
+	if s.f != nil {
+		s.f.Close()
+	}
+	if s.idx != nil {
+		s.idx.Close()
+	}
+}
+
+// sealedRef summarizes one shard's entries inside a sealed segment.
+type sealedRef struct {
+	seg               *segment
+	first, count      uint32
+	firstSeq, lastSeq uint64
+	minTs, maxTs      int64
+}
+
+type shardState struct {
+	next   uint64 // next counter to assign; written only by the writer, under mu
+	trim   uint64 // counters below trim are gone (from the checkpoint)
+	lastTs int64
+	sealed []sealedRef
+	active []indexEntry
+}
+
+// Log is the durable multi-shard record log. It is safe for concurrent use.
+type Log struct {
+	opts Options
+	fs   vfs.FS
+	log  *slog.Logger
+
+	mu       sync.RWMutex
+	shards   map[uint64]*shardState
+	segments []*segment // sealed, by id; the active one is l.active
+	active   *segment
+	actSize  int64 // bytes in the active segment; written by the writer under mu
+	fence    uint64
+	failed   error
+	closed   bool
+	changed  chan struct{} // closed and replaced after every commit
+
+	reqs chan *appendReq
+	stop chan struct{}
+	done chan struct{}
+	buf  []byte // writer-owned encode buffer
+}
+
+type appendReq struct {
+	fence   uint64
+	entries []Entry
+	roll    bool // seal the active segment if it is non-empty
+	res     []Appended
+	err     error
+	done    chan struct{}
+}
+
+// Open opens (creating if needed) the log in opts.Dir, recovers it and
+// starts its writer.
+func Open(opts Options) (*Log, error) {
+	if opts.FS == nil {
+		opts.FS = vfs.OS{}
+	}
+	if opts.Dir == "" {
+		return nil, errors.New("streamlog: Dir is required")
+	}
+	if opts.SegmentBytes <= 0 {
+		opts.SegmentBytes = 64 << 20
+	}
+	if opts.SegmentAge <= 0 {
+		opts.SegmentAge = time.Hour
+	}
+	if opts.MaxGroupBytes <= 0 {
+		opts.MaxGroupBytes = 16 << 20
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	l := &Log{
+		opts:    opts,
+		fs:      opts.FS,
+		log:     opts.Logger,
+		shards:  make(map[uint64]*shardState),
+		changed: make(chan struct{}),
+		reqs:    make(chan *appendReq, 1024),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	if err := l.recover(); err != nil {
+		l.closeAll()
+		return nil, err
+	}
+	go l.writer()
+	return l, nil
+}
+
+func (l *Log) event(e Event) {
+	lvl := slog.LevelInfo
+	if e.Kind == "corruption" || e.Kind == "write-failed" || e.Kind == "torn-tail" {
+		lvl = slog.LevelWarn
+	}
+	l.log.Log(context.Background(), lvl, "streamlog "+e.Kind, "segment", e.Segment, "detail", e.Detail)
+	if l.opts.OnEvent != nil {
+		l.opts.OnEvent(e)
+	}
+}
+
+func segName(dir string, id uint64, ext string) string {
+	return filepath.Join(dir, fmt.Sprintf("%020d.%s", id, ext))
+}
+
+func (l *Log) shardLocked(key uint64) *shardState {
+	s := l.shards[key]
+	if s == nil {
+		s = &shardState{next: FirstSeq}
+		l.shards[key] = s
+	}
+	return s
+}
+
+// recover loads sealed segments' directories, scans the active segment,
+// truncates a torn tail and applies the checkpoint.
+func (l *Log) recover() error {
+	if err := l.fs.MkdirAll(l.opts.Dir); err != nil {
+		return err
+	}
+	names, err := l.fs.ReadDir(l.opts.Dir)
+	if err != nil {
+		return err
+	}
+	var ids []uint64
+	hasIdx := map[uint64]bool{}
+	for _, n := range names {
+		base, ext, ok := strings.Cut(n, ".")
+		if !ok {
+			continue
+		}
+		id, err := strconv.ParseUint(base, 10, 64)
+		if err != nil {
+			continue
+		}
+		switch ext {
+		case "seg":
+			ids = append(ids, id)
+		case "idx":
+			hasIdx[id] = true
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	for i, id := range ids {
+		last := i == len(ids)-1
+		if last && !hasIdx[id] {
+			if err := l.openActive(id); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := l.openSealed(id, hasIdx[id]); err != nil {
+			return err
+		}
+	}
+	if err := l.loadCheckpoint(); err != nil {
+		return err
+	}
+	if l.active == nil {
+		next := uint64(1)
+		if len(ids) > 0 {
+			next = ids[len(ids)-1] + 1
+		}
+		if err := l.createActive(next); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *Log) openSealed(id uint64, hasIdx bool) error {
+	f, err := l.fs.Open(segName(l.opts.Dir, id, "seg"))
+	if err != nil {
+		return err
+	}
+	seg := &segment{id: id, f: f}
+	var hdr [segHeaderSize]byte
+	if _, err := f.ReadAt(hdr[:], 0); err == nil {
+		if _, c, err := decodeSegHeader(hdr[:]); err == nil {
+			seg.created = c
+		}
+	}
+	var dir []dirEntry
+	if hasIdx {
+		idx, err := l.fs.Open(segName(l.opts.Dir, id, "idx"))
+		if err == nil {
+			dir, err = readIndexDir(idx, id)
+			if err == nil {
+				seg.idx, seg.ndir = idx, len(dir)
+			} else {
+				idx.Close()
+				l.event(Event{Kind: "corruption", Segment: id, Detail: "index unreadable, rebuilding: " + err.Error()})
+			}
+		}
+	}
+	if seg.idx == nil {
+		entries, err := l.scanSegment(seg, false)
+		if err != nil {
+			return err
+		}
+		if err := l.writeIndex(id, entries); err != nil {
+			return err
+		}
+		idx, err := l.fs.Open(segName(l.opts.Dir, id, "idx"))
+		if err != nil {
+			return err
+		}
+		seg.idx = idx
+		if dir, err = readIndexDir(idx, id); err != nil {
+			return err
+		}
+		seg.ndir = len(dir)
+	}
+	for _, d := range dir {
+		s := l.shardLocked(d.shard)
+		s.sealed = append(s.sealed, sealedRef{seg: seg, first: d.first, count: d.count,
+			firstSeq: d.firstSeq, lastSeq: d.lastSeq, minTs: d.minTs, maxTs: d.maxTs})
+		if d.lastSeq+1 > s.next {
+			s.next = d.lastSeq + 1
+		}
+		if d.maxTs > s.lastTs {
+			s.lastTs = d.maxTs
+		}
+	}
+	l.segments = append(l.segments, seg)
+	return nil
+}
+
+// shardEntries is the per-shard list of sections of one segment.
+type shardEntries map[uint64][]indexEntry
+
+// scanSegment reads a whole segment and returns its valid sections. For the
+// active segment (truncate=true) the first invalid frame starts a torn tail,
+// unless a valid frame follows it (then the damage is corruption, reported and
+// skipped, and nothing is truncated).
+func (l *Log) scanSegment(seg *segment, truncate bool) (shardEntries, error) {
+	size, err := seg.f.Size()
+	if err != nil {
+		return nil, err
+	}
+	data := make([]byte, size)
+	if n, err := seg.f.ReadAt(data, 0); n != len(data) {
+		return nil, fmt.Errorf("streamlog: reading segment %d: %w", seg.id, err)
+	}
+	entries := shardEntries{}
+	if len(data) < segHeaderSize {
+		if truncate {
+			return entries, l.resetActiveHeader(seg)
+		}
+		l.event(Event{Kind: "corruption", Segment: seg.id, Detail: "short segment header"})
+		return entries, nil
+	}
+	if _, c, err := decodeSegHeader(data); err != nil {
+		if truncate {
+			return entries, l.resetActiveHeader(seg)
+		}
+		l.event(Event{Kind: "corruption", Segment: seg.id, Detail: err.Error()})
+		return entries, nil
+	} else {
+		seg.created = c
+	}
+	p := segHeaderSize
+	validEnd := p
+	for p < len(data) {
+		n, _, secs, err := parseFrame(data[p:], uint32(p))
+		if err == nil {
+			for _, s := range secs {
+				entries[s.shard] = append(entries[s.shard], indexEntry{firstSeq: s.firstSeq, ts: s.firstTs, off: s.off, length: s.length, count: s.count})
+			}
+			p += n
+			validEnd = p
+			continue
+		}
+		// Look for a later valid frame: if there is one, this is corruption
+		// in the middle, not a torn tail.
+		next := findNextFrame(data, p+1)
+		if next < 0 {
+			break
+		}
+		l.event(Event{Kind: "corruption", Segment: seg.id, Detail: fmt.Sprintf("invalid frame at %d skipped (%v)", p, err)})
+		p = next
+	}
+	if truncate && validEnd < len(data) {
+		l.event(Event{Kind: "torn-tail", Segment: seg.id, Detail: fmt.Sprintf("truncating %d bytes at offset %d", len(data)-validEnd, validEnd)})
+		if err := seg.f.Truncate(int64(validEnd)); err != nil {
+			return nil, err
+		}
+		if err := seg.f.Sync(); err != nil {
+			return nil, err
+		}
+	} else if !truncate && validEnd < len(data) {
+		l.event(Event{Kind: "corruption", Segment: seg.id, Detail: fmt.Sprintf("invalid data at offset %d of sealed segment", validEnd)})
+	}
+	l.actSize = int64(validEnd)
+	return entries, nil
+}
+
+func (l *Log) resetActiveHeader(seg *segment) error {
+	if err := seg.f.Truncate(0); err != nil {
+		return err
+	}
+	seg.created = l.opts.Now().UnixMilli()
+	if _, err := seg.f.Write(encodeSegHeader(seg.id, seg.created)); err != nil {
+		return err
+	}
+	l.actSize = segHeaderSize
+	return seg.f.Sync()
+}
+
+// findNextFrame returns the offset of the next fully valid frame at or after
+// from, or -1.
+func findNextFrame(data []byte, from int) int {
+	var m [4]byte
+	le.PutUint32(m[:], frameMagic)
+	for p := from; p+frameHeaderLen <= len(data); p++ {
+		if data[p] != m[0] || data[p+1] != m[1] || data[p+2] != m[2] || data[p+3] != m[3] {
+			continue
+		}
+		if _, _, _, err := parseFrame(data[p:], uint32(p)); err == nil {
+			return p
+		}
+	}
+	return -1
+}
+
+func (l *Log) openActive(id uint64) error {
+	f, err := l.fs.OpenAppend(segName(l.opts.Dir, id, "seg"))
+	if err != nil {
+		return err
+	}
+	seg := &segment{id: id, f: f}
+	entries, err := l.scanSegment(seg, true)
+	if err != nil {
+		f.Close()
+		return err
+	}
+	for shard, es := range entries {
+		s := l.shardLocked(shard)
+		s.active = es
+		last := es[len(es)-1]
+		if last.lastSeq()+1 > s.next {
+			s.next = last.lastSeq() + 1
+		}
+	}
+	// The last timestamp of each shard needs the last record's time; read it
+	// from the last section.
+	for shard, es := range entries {
+		last := es[len(es)-1]
+		b := make([]byte, last.length)
+		if _, err := f.ReadAt(b, int64(last.off)); err == nil {
+			if si, err := parseSection(b, last.off); err == nil && si.lastTs > l.shards[shard].lastTs {
+				l.shards[shard].lastTs = si.lastTs
+			}
+		}
+	}
+	l.active = seg
+	return nil
+}
+
+func (l *Log) createActive(id uint64) error {
+	name := segName(l.opts.Dir, id, "seg")
+	f, err := l.fs.Create(name)
+	if err != nil {
+		return err
+	}
+	created := l.opts.Now().UnixMilli()
+	if _, err := f.Write(encodeSegHeader(id, created)); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := l.fs.SyncDir(l.opts.Dir); err != nil {
+		f.Close()
+		return err
+	}
+	l.mu.Lock()
+	l.active = &segment{id: id, f: f, created: created}
+	l.actSize = segHeaderSize
+	l.mu.Unlock()
+	return nil
+}
+
+// SetFence sets the fence token appends must carry. Appends with another
+// token fail with ErrFenced.
+func (l *Log) SetFence(fence uint64) {
+	l.mu.Lock()
+	l.fence = fence
+	l.mu.Unlock()
+}
+
+// Append durably appends entries and returns their positions, in order. It
+// returns only after the records are fsynced (or an error: then none of them
+// is acknowledged, though they may survive a crash and reappear).
+func (l *Log) Append(ctx context.Context, fence uint64, entries []Entry) ([]Appended, error) {
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	r := &appendReq{fence: fence, entries: entries, done: make(chan struct{})}
+	if err := l.submit(ctx, r); err != nil {
+		return nil, err
+	}
+	return r.res, r.err
+}
+
+func (l *Log) submit(ctx context.Context, r *appendReq) error {
+	l.mu.RLock()
+	closed, failed := l.closed, l.failed
+	l.mu.RUnlock()
+	if closed {
+		return ErrClosed
+	}
+	if failed != nil {
+		return failed
+	}
+	select {
+	case l.reqs <- r:
+	case <-l.stop:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once submitted, wait for the outcome regardless of ctx: the commit is
+	// short and the caller must learn whether it was acknowledged.
+	<-r.done
+	return nil
+}
+
+// Roll seals the active segment if it holds any record.
+func (l *Log) Roll(ctx context.Context) error {
+	r := &appendReq{roll: true, done: make(chan struct{})}
+	if err := l.submit(ctx, r); err != nil {
+		return err
+	}
+	return r.err
+}
+
+func (l *Log) writer() {
+	defer close(l.done)
+	var group []*appendReq
+	for {
+		select {
+		case r := <-l.reqs:
+			group = append(group[:0], r)
+		case <-l.stop:
+			// Drain what was submitted before Close and fail it cleanly.
+			for {
+				select {
+				case r := <-l.reqs:
+					r.err = ErrClosed
+					close(r.done)
+				default:
+					return
+				}
+			}
+		}
+		bytes := reqBytes(group[0])
+	drain:
+		for bytes < l.opts.MaxGroupBytes {
+			select {
+			case r := <-l.reqs:
+				group = append(group, r)
+				bytes += reqBytes(r)
+			default:
+				break drain
+			}
+		}
+		l.commit(group)
+		for _, r := range group {
+			close(r.done)
+		}
+	}
+}
+
+func reqBytes(r *appendReq) int {
+	n := 0
+	for i := range r.entries {
+		n += len(r.entries[i].Data) + len(r.entries[i].PartitionKey) + recordHdrLen
+	}
+	return n
+}
+
+// commit writes one group: one frame, one fsync.
+func (l *Log) commit(group []*appendReq) {
+	l.mu.RLock()
+	failed, fence := l.failed, l.fence
+	l.mu.RUnlock()
+	if failed != nil {
+		for _, r := range group {
+			r.err = failed
+		}
+		return
+	}
+	var live []*appendReq
+	roll := false
+	for _, r := range group {
+		switch {
+		case r.roll:
+			roll = true
+		case r.fence != fence:
+			r.err = ErrFenced
+		default:
+			live = append(live, r)
+		}
+	}
+	now := l.opts.Now()
+	if l.actSize >= l.opts.SegmentBytes || (roll || now.Sub(time.UnixMilli(l.active.created)) >= l.opts.SegmentAge) && l.actSize > segHeaderSize {
+		if err := l.seal(); err != nil {
+			l.fail(err)
+			for _, r := range group {
+				r.err = l.failed
+			}
+			return
+		}
+	}
+	if len(live) == 0 {
+		return
+	}
+
+	// Group entries by shard, keeping per-shard order: section order is the
+	// order in which shards first appear.
+	type pending struct {
+		shard uint64
+		state *shardState
+		reqs  []int // indexes into flat
+	}
+	type ref struct {
+		r *appendReq
+		i int
+	}
+	var order []*pending
+	byShard := make(map[uint64]*pending)
+	var flat []ref
+	l.mu.Lock()
+	for _, r := range live {
+		r.res = make([]Appended, len(r.entries))
+		for i := range r.entries {
+			sh := r.entries[i].Shard
+			p := byShard[sh]
+			if p == nil {
+				p = &pending{shard: sh, state: l.shardLocked(sh)}
+				byShard[sh] = p
+				order = append(order, p)
+			}
+			p.reqs = append(p.reqs, len(flat))
+			flat = append(flat, ref{r, i})
+		}
+	}
+	l.mu.Unlock()
+
+	ms := now.UnixMilli()
+	buf := l.buf[:0]
+	buf = append(buf, make([]byte, frameHeaderLen)...)
+	frameStart := l.actSize
+	type secOut struct {
+		p     *pending
+		e     indexEntry
+		endTs int64
+	}
+	secs := make([]secOut, 0, len(order))
+	for _, p := range order {
+		secStart := len(buf)
+		buf = append(buf, make([]byte, sectionHdrLen)...)
+		seq := p.state.next
+		ts := ms
+		if ts < p.state.lastTs {
+			ts = p.state.lastTs // timestamps never go back within a shard
+		}
+		first := seq
+		for _, fi := range p.reqs {
+			rf := flat[fi]
+			e := &rf.r.entries[rf.i]
+			buf = appendRecord(buf, seq, ts, e.Flags, e.PartitionKey, e.Data)
+			rf.r.res[rf.i] = Appended{Seq: seq, Timestamp: ts}
+			seq++
+		}
+		area := buf[secStart+sectionHdrLen:]
+		h := buf[secStart:]
+		le.PutUint64(h[0:], p.shard)
+		le.PutUint32(h[8:], uint32(len(p.reqs)))
+		le.PutUint32(h[12:], uint32(len(area)))
+		le.PutUint32(h[16:], crc(area))
+		secs = append(secs, secOut{p: p, e: indexEntry{
+			firstSeq: first, ts: ts, off: uint32(frameStart) + uint32(secStart),
+			length: uint32(len(buf) - secStart), count: uint32(len(p.reqs)),
+		}, endTs: ts})
+	}
+	le.PutUint32(buf[0:], frameMagic)
+	le.PutUint32(buf[4:], uint32(len(buf)))
+	le.PutUint64(buf[8:], fence)
+	le.PutUint32(buf[16:], uint32(len(order)))
+	le.PutUint32(buf[20:], crc(buf[:20]))
+	l.buf = buf
+
+	if _, err := l.active.f.Write(buf); err != nil {
+		l.fail(fmt.Errorf("write segment %d: %w", l.active.id, err))
+	} else if err := l.active.f.Sync(); err != nil {
+		l.fail(fmt.Errorf("fsync segment %d: %w", l.active.id, err))
+	}
+	if l.failed != nil {
+		for _, r := range live {
+			r.res, r.err = nil, l.failed
+		}
+		return
+	}
+
+	l.mu.Lock()
+	for _, s := range secs {
+		st := s.p.state
+		st.active = append(st.active, s.e)
+		st.next = s.e.lastSeq() + 1
+		st.lastTs = s.endTs
+	}
+	l.actSize += int64(len(buf))
+	ch := l.changed
+	l.changed = make(chan struct{})
+	l.mu.Unlock()
+	close(ch)
+	if cap(l.buf) > 4*l.opts.MaxGroupBytes {
+		l.buf = nil // do not pin a huge buffer
+	}
+}
+
+func (l *Log) fail(err error) {
+	l.mu.Lock()
+	if l.failed == nil {
+		l.failed = fmt.Errorf("%w: %w", ErrFailed, err)
+	}
+	l.mu.Unlock()
+	l.event(Event{Kind: "write-failed", Segment: l.active.id, Detail: err.Error()})
+}
+
+// Failed returns the sticky error that stopped appends, or nil.
+func (l *Log) Failed() error {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.failed
+}
+
+// Changed returns a channel closed at the next commit. Readers waiting for
+// new records select on it.
+func (l *Log) Changed() <-chan struct{} {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.changed
+}
+
+// seal writes the active segment's index, then starts a new active segment.
+// Called by the writer only.
+func (l *Log) seal() error {
+	old := l.active
+	l.mu.RLock()
+	entries := shardEntries{}
+	for key, s := range l.shards {
+		if len(s.active) > 0 {
+			entries[key] = s.active
+		}
+	}
+	l.mu.RUnlock()
+	if err := l.writeIndex(old.id, entries); err != nil {
+		return err
+	}
+	idx, err := l.fs.Open(segName(l.opts.Dir, old.id, "idx"))
+	if err != nil {
+		return err
+	}
+	dir, err := readIndexDir(idx, old.id)
+	if err != nil {
+		idx.Close()
+		return err
+	}
+	if err := l.createActive(old.id + 1); err != nil {
+		idx.Close()
+		return err
+	}
+	// The old append handle keeps serving reads (ReadAt) as the sealed file.
+	l.mu.Lock()
+	old.idx, old.ndir = idx, len(dir)
+	for _, d := range dir {
+		s := l.shards[d.shard]
+		s.sealed = append(s.sealed, sealedRef{seg: old, first: d.first, count: d.count,
+			firstSeq: d.firstSeq, lastSeq: d.lastSeq, minTs: d.minTs, maxTs: d.maxTs})
+		s.active = nil
+	}
+	l.segments = append(l.segments, old)
+	l.mu.Unlock()
+	l.event(Event{Kind: "segment-sealed", Segment: old.id})
+	return nil
+}
+
+// Close stops the writer (failing queued appends with ErrClosed) and closes
+// every file. Appends already being committed finish first.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	l.mu.Unlock()
+	close(l.stop)
+	<-l.done
+	l.closeAll()
+	return nil
+}
+
+func (l *Log) closeAll() {
+	for _, s := range l.segments {
+		s.closeFiles()
+	}
+	if l.active != nil {
+		l.active.closeFiles()
+	}
+}
