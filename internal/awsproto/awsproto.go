@@ -1,0 +1,312 @@
+// Package awsproto owns the AWS JSON 1.1 wire protocol: the POST front end
+// (X-Amz-Target routing, content types, request ids, CORS, body limits, the
+// presence checks on signatures), input shape type-checking and validation
+// with Coral's messages, and the error envelope. It knows no service: services
+// register operations as data (an input schema and a handler).
+package awsproto
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/rheos/rheos/internal/awserr"
+)
+
+// Content types.
+const (
+	ContentJSON = "application/x-amz-json-1.1"
+	ContentCBOR = "application/x-amz-cbor-1.1"
+)
+
+// Operation is one API action.
+type Operation struct {
+	// Input lists the input members in AWS's check order.
+	Input []Field
+	// MaxBody caps the request body (bytes). Default 1 MiB.
+	MaxBody int64
+	// Handle runs the operation on validated input. It returns the output
+	// (marshalled with encoding/json; nil for an empty body) or an error
+	// (*awserr.Error, or anything else for InternalFailure).
+	Handle func(ctx context.Context, c *Call) (any, error)
+}
+
+// Call is one request in flight.
+type Call struct {
+	Op        string
+	Input     map[string]any // type-checked members
+	Region    string         // from the SigV4 credential scope, or the default
+	AccessKey string         // from the SigV4 credential scope, if any
+	RequestID string
+	HTTP      *http.Request
+}
+
+// Service is a set of operations behind one X-Amz-Target prefix.
+type Service struct {
+	// TargetPrefix is e.g. "Kinesis_20131202".
+	TargetPrefix string
+	Operations   map[string]*Operation
+}
+
+// Front is the HTTP handler of the JSON protocol.
+type Front struct {
+	Services      []*Service
+	DefaultRegion string
+	// MaxDepth caps JSON nesting. Default 64.
+	MaxDepth int
+	Logger   *slog.Logger
+}
+
+type ctxKey struct{}
+
+// RequestIDFrom returns the request id of the call carried by ctx.
+func RequestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(ctxKey{}).(string)
+	return id
+}
+
+func amzID2() string {
+	b := make([]byte, 72)
+	rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+const exposeHeaders = "x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,x-amzn-ErrorMessage,Date"
+
+func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	reqID := uuid.NewString()
+	h := w.Header()
+	h.Set("x-amzn-RequestId", reqID)
+	origin := r.Header.Get("Origin")
+	if r.Method != http.MethodOptions || origin == "" {
+		h.Set("x-amz-id-2", amzID2())
+	}
+	if origin != "" {
+		h.Set("Access-Control-Allow-Origin", "*")
+		if r.Method == http.MethodOptions {
+			if v := r.Header.Get("Access-Control-Request-Headers"); v != "" {
+				h.Set("Access-Control-Allow-Headers", v)
+			}
+			if v := r.Header.Get("Access-Control-Request-Method"); v != "" {
+				h.Set("Access-Control-Allow-Methods", v)
+			}
+			h.Set("Access-Control-Max-Age", "172800")
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		h.Set("Access-Control-Expose-Headers", exposeHeaders)
+	}
+	if r.Method != http.MethodPost {
+		writeXMLError(w, 403, "AccessDeniedException", "Unable to determine service/operation name to be authorized")
+		return
+	}
+	contentType := strings.TrimSpace(strings.SplitN(r.Header.Get("Content-Type"), ";", 2)[0])
+	target := r.Header.Get("X-Amz-Target")
+	svcName, opName, _ := strings.Cut(target, ".")
+	var svc *Service
+	for _, s := range f.Services {
+		if s.TargetPrefix == svcName {
+			svc = s
+		}
+	}
+	var op *Operation
+	if svc != nil {
+		op = svc.Operations[opName]
+	}
+	maxBody := int64(1 << 20)
+	if op != nil && op.MaxBody > 0 {
+		maxBody = op.MaxBody
+	}
+	// Read the body with a hard cap: oversized bodies are refused without
+	// being buffered.
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		writeJSONError(w, awserr.New(awserr.Serialization, ""), "")
+		return
+	}
+	if int64(len(body)) > maxBody {
+		w.Header().Set("Connection", "close")
+		writeJSONError(w, awserr.New(awserr.RequestEntityTooLarge, "Request body is too large: the limit for this operation is "+strconv.FormatInt(maxBody, 10)+" bytes."), "")
+		return
+	}
+	jsonContent := contentType == ContentJSON || contentType == "application/json"
+	if contentType == ContentCBOR {
+		writeJSONError(w, awserr.New(awserr.UnknownOperation, "CBOR (application/x-amz-cbor-1.1) is not supported yet; set AWS_CBOR_DISABLE=true in Java clients."), "")
+		return
+	}
+	if len(body) == 0 {
+		if svc != nil && op != nil {
+			writeJSONError(w, awserr.New(awserr.Serialization, ""), "")
+		} else {
+			writeJSONError(w, awserr.New(awserr.UnknownOperation, ""), "")
+		}
+		return
+	}
+	if !jsonContent {
+		if svcName == "" || opName == "" {
+			writeXMLError(w, 403, "AccessDeniedException", "Unable to determine service/operation name to be authorized")
+			return
+		}
+		writeXMLStatus(w, 404, "UnknownOperationException")
+		return
+	}
+	depth := f.MaxDepth
+	if depth == 0 {
+		depth = 64
+	}
+	data, aerr := DecodeJSON(body, depth)
+	if aerr != nil {
+		writeJSONError(w, aerr, "")
+		return
+	}
+	if op == nil {
+		writeJSONError(w, awserr.New(awserr.UnknownOperation, ""), "")
+		return
+	}
+	region, accessKey, aerr := f.checkAuth(r)
+	if aerr != nil {
+		writeJSONError(w, aerr, "")
+		return
+	}
+	input, aerr := CheckTypes(data, op.Input)
+	if aerr != nil {
+		writeJSONError(w, aerr, "")
+		return
+	}
+	if aerr := Validate(input, op.Input); aerr != nil {
+		writeJSONError(w, aerr, "")
+		return
+	}
+	ctx := context.WithValue(r.Context(), ctxKey{}, reqID)
+	call := &Call{Op: opName, Input: input, Region: region, AccessKey: accessKey, RequestID: reqID, HTTP: r}
+	out, err := op.Handle(ctx, call)
+	if err != nil {
+		var ae *awserr.Error
+		if !errors.As(err, &ae) {
+			ae = &awserr.Error{Exception: awserr.InternalFailure, Cause: err}
+		}
+		if ae.Status >= 500 && f.Logger != nil {
+			f.Logger.Error("request failed", "op", opName, "request_id", reqID, "err", err)
+		}
+		writeJSONError(w, ae, reqID)
+		return
+	}
+	h.Set("Content-Type", ContentJSON)
+	if out == nil {
+		h.Set("Content-Length", "0")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		writeJSONError(w, &awserr.Error{Exception: awserr.InternalFailure, Cause: err}, reqID)
+		return
+	}
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
+}
+
+// checkAuth checks that the request carries a well-formed SigV4
+// authorization (header or query) and extracts the region and access key
+// from its credential scope. Signature verification is the sigv4 package's
+// job (security milestone).
+func (f *Front) checkAuth(r *http.Request) (region, accessKey string, _ *awserr.Error) {
+	region = f.DefaultRegion
+	auth := r.Header.Get("Authorization")
+	q := r.URL.Query()
+	_, hasQuery := q["X-Amz-Algorithm"]
+	if auth != "" && hasQuery {
+		return "", "", awserr.New(awserr.InvalidSignature, "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header.")
+	}
+	if auth == "" && !hasQuery {
+		return "", "", awserr.New(awserr.MissingAuthenticationToken, "Missing Authentication Token")
+	}
+	var cred string
+	if auth != "" {
+		params := map[string]string{}
+		fields := strings.FieldsFunc(auth, func(r rune) bool { return r == ',' || r == ' ' })
+		for _, p := range fields[1:] {
+			k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+			params[k] = v
+		}
+		msg := ""
+		for _, p := range []string{"Credential", "Signature", "SignedHeaders"} {
+			if params[p] == "" {
+				msg += "Authorization header requires '" + p + "' parameter. "
+			}
+		}
+		if r.Header.Get("X-Amz-Date") == "" && r.Header.Get("Date") == "" {
+			msg += "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. "
+		}
+		if msg != "" {
+			return "", "", awserr.New(awserr.IncompleteSignature, msg+"Authorization="+auth)
+		}
+		cred = params["Credential"]
+	} else {
+		msg := ""
+		for _, p := range []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date"} {
+			if q.Get(p) == "" {
+				msg += "AWS query-string parameters must include '" + p + "'. "
+			}
+		}
+		if msg != "" {
+			return "", "", awserr.New(awserr.IncompleteSignature, msg+"Re-examine the query-string parameters.")
+		}
+		cred = q.Get("X-Amz-Credential")
+	}
+	// Credential=AKID/20260101/us-east-1/kinesis/aws4_request
+	parts := strings.Split(cred, "/")
+	if len(parts) >= 3 && parts[2] != "" {
+		region = parts[2]
+	}
+	if len(parts) >= 1 {
+		accessKey = parts[0]
+	}
+	return region, accessKey, nil
+}
+
+// writeJSONError writes the AWS JSON error envelope.
+func writeJSONError(w http.ResponseWriter, e *awserr.Error, _ string) {
+	body := map[string]string{"__type": e.Name}
+	if e.Message != "" {
+		if e.Name == awserr.Serialization.Name {
+			body["Message"] = e.Message
+		} else {
+			body["message"] = e.Message
+		}
+	}
+	if e.Status >= 500 && e.Message == "" {
+		// InternalFailure carries no message on AWS.
+	}
+	b, _ := json.Marshal(body)
+	h := w.Header()
+	h.Set("Content-Type", ContentJSON)
+	h.Set("x-amzn-ErrorType", e.Name)
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(e.Status)
+	w.Write(b)
+}
+
+func writeXMLError(w http.ResponseWriter, status int, typ, msg string) {
+	b := "<" + typ + ">\n  <Message>" + msg + "</Message>\n</" + typ + ">\n"
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	io.WriteString(w, b)
+}
+
+func writeXMLStatus(w http.ResponseWriter, status int, typ string) {
+	b := "<" + typ + "/>\n"
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	io.WriteString(w, b)
+}

@@ -1,0 +1,421 @@
+// Package cli owns the rheos command line: `serve` (flags → config → server)
+// and the client commands (streams, put, tail) that talk to a server through
+// the AWS SDK for Go v2, like any other client.
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"golang.org/x/term"
+
+	"github.com/rheos/rheos/internal/config"
+	"github.com/rheos/rheos/internal/server"
+)
+
+const usage = `rheos: a self-hosted, AWS-compatible Kinesis.
+
+Usage:
+  rheos serve [--addr 127.0.0.1:4566] [--data-dir ./rheos-data] [--config file.json]
+  rheos streams create NAME [--shards N | --on-demand]
+  rheos streams list
+  rheos streams describe NAME
+  rheos streams delete NAME
+  rheos put STREAM KEY [DATA]        (without DATA: one record per stdin line)
+  rheos tail STREAM [--from trim-horizon|latest|timestamp] [--timestamp RFC3339]
+
+Client commands take --endpoint (default http://127.0.0.1:4566, env RHEOS_ENDPOINT)
+and --region (default us-east-1).
+`
+
+// Main runs the command line and returns the exit code.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) < 1 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serve(args[1:], stderr)
+	case "streams":
+		err = streams(args[1:], stdout)
+	case "put":
+		err = put(args[1:], stdin, stdout)
+	case "tail":
+		err = tail(args[1:], stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "rheos: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, "rheos:", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var lv slog.Level
+	lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func serve(args []string, stderr io.Writer) error {
+	cfg, err := config.Load(args, os.Getenv)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(stderr, cfg.LogLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := server.New(ctx, cfg, logger, server.Options{})
+	if err != nil {
+		return err
+	}
+	if err := srv.Listen(); err != nil {
+		srv.Close()
+		return err
+	}
+	return srv.Serve(ctx)
+}
+
+// clientFlags parses the common client flags and returns a Kinesis client.
+func clientFlags(fs *flag.FlagSet) func() *kinesis.Client {
+	def := os.Getenv("RHEOS_ENDPOINT")
+	if def == "" {
+		def = "http://127.0.0.1:4566"
+	}
+	endpoint := fs.String("endpoint", def, "server endpoint")
+	region := fs.String("region", "us-east-1", "region")
+	return func() *kinesis.Client {
+		return kinesis.New(kinesis.Options{
+			Region:       *region,
+			BaseEndpoint: aws.String(*endpoint),
+			Credentials:  credentials.NewStaticCredentialsProvider("rheos", "rheos", ""),
+		})
+	}
+}
+
+// parse parses flags that may follow positional arguments.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func streams(args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("streams: want create, list, describe or delete")
+	}
+	fs := flag.NewFlagSet("streams "+args[0], flag.ContinueOnError)
+	client := clientFlags(fs)
+	shards := fs.Int("shards", 1, "shard count (create)")
+	onDemand := fs.Bool("on-demand", false, "create an ON_DEMAND stream")
+	pos, err := parse(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	c := client()
+	need := func() (string, error) {
+		if len(pos) != 1 {
+			return "", fmt.Errorf("streams %s: want exactly one stream name", args[0])
+		}
+		return pos[0], nil
+	}
+	switch args[0] {
+	case "create":
+		name, err := need()
+		if err != nil {
+			return err
+		}
+		in := &kinesis.CreateStreamInput{StreamName: &name}
+		if *onDemand {
+			in.StreamModeDetails = &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}
+		} else {
+			in.ShardCount = aws.Int32(int32(*shards))
+		}
+		if _, err := c.CreateStream(ctx, in); err != nil {
+			return err
+		}
+		w := kinesis.NewStreamExistsWaiter(c, func(o *kinesis.StreamExistsWaiterOptions) { o.MinDelay = 100 * time.Millisecond })
+		if err := w.Wait(ctx, &kinesis.DescribeStreamInput{StreamName: &name}, 30*time.Second); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "created %s\n", name)
+	case "list":
+		p := kinesis.NewListStreamsPaginator(c, &kinesis.ListStreamsInput{})
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				return err
+			}
+			for _, s := range out.StreamSummaries {
+				fmt.Fprintf(stdout, "%s\t%s\t%s\n", aws.ToString(s.StreamName), s.StreamStatus, s.StreamModeDetails.StreamMode)
+			}
+		}
+	case "describe":
+		name, err := need()
+		if err != nil {
+			return err
+		}
+		out, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: &name})
+		if err != nil {
+			return err
+		}
+		d := out.StreamDescriptionSummary
+		fmt.Fprintf(stdout, "name:\t%s\narn:\t%s\nstatus:\t%s\nmode:\t%s\nopen shards:\t%d\nretention:\t%dh\n",
+			aws.ToString(d.StreamName), aws.ToString(d.StreamARN), d.StreamStatus, d.StreamModeDetails.StreamMode,
+			aws.ToInt32(d.OpenShardCount), aws.ToInt32(d.RetentionPeriodHours))
+		shards, err := listShards(ctx, c, name)
+		if err != nil {
+			return err
+		}
+		{
+			for _, s := range shards {
+				state := "open"
+				if s.SequenceNumberRange.EndingSequenceNumber != nil {
+					state = "closed"
+				}
+				fmt.Fprintf(stdout, "  %s\t%s\t%s..%s\n", aws.ToString(s.ShardId), state,
+					aws.ToString(s.HashKeyRange.StartingHashKey), aws.ToString(s.HashKeyRange.EndingHashKey))
+			}
+		}
+	case "delete":
+		name, err := need()
+		if err != nil {
+			return err
+		}
+		if _, err := c.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: &name}); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "deleting %s\n", name)
+	default:
+		return fmt.Errorf("streams: unknown subcommand %q", args[0])
+	}
+	return nil
+}
+
+func put(args []string, stdin io.Reader, stdout io.Writer) error {
+	fs := flag.NewFlagSet("put", flag.ContinueOnError)
+	client := clientFlags(fs)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) < 2 || len(pos) > 3 {
+		return errors.New("put: want STREAM KEY [DATA]")
+	}
+	c := client()
+	ctx := context.Background()
+	stream, key := pos[0], pos[1]
+	one := func(data []byte) error {
+		out, err := c.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: &stream, PartitionKey: &key, Data: data})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s\t%s\n", aws.ToString(out.ShardId), aws.ToString(out.SequenceNumber))
+		return nil
+	}
+	if len(pos) == 3 {
+		return one([]byte(pos[2]))
+	}
+	// One record per line, sent in PutRecords batches of up to 500.
+	sc := bufio.NewScanner(stdin)
+	sc.Buffer(make([]byte, 64<<10), 10<<20)
+	var batch []types.PutRecordsRequestEntry
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		out, err := c.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: &stream, Records: batch})
+		if err != nil {
+			return err
+		}
+		for _, r := range out.Records {
+			if r.ErrorCode != nil {
+				fmt.Fprintf(stdout, "error\t%s\t%s\n", aws.ToString(r.ErrorCode), aws.ToString(r.ErrorMessage))
+				continue
+			}
+			fmt.Fprintf(stdout, "%s\t%s\n", aws.ToString(r.ShardId), aws.ToString(r.SequenceNumber))
+		}
+		batch = batch[:0]
+		return nil
+	}
+	for sc.Scan() {
+		line := append([]byte(nil), sc.Bytes()...)
+		batch = append(batch, types.PutRecordsRequestEntry{PartitionKey: &key, Data: line})
+		if len(batch) == 500 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	return flush()
+}
+
+func tail(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("tail", flag.ContinueOnError)
+	client := clientFlags(fs)
+	from := fs.String("from", "latest", "trim-horizon, latest or timestamp")
+	tsFlag := fs.String("timestamp", "", "start time (RFC3339) with --from timestamp")
+	poll := fs.Duration("poll", 200*time.Millisecond, "poll interval when caught up")
+	exitIdle := fs.Duration("exit-when-idle", 0, "exit after this long without new records (0: follow forever)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return errors.New("tail: want STREAM")
+	}
+	stream := pos[0]
+	c := client()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	in := kinesis.GetShardIteratorInput{StreamName: &stream}
+	switch strings.ToLower(*from) {
+	case "trim-horizon":
+		in.ShardIteratorType = types.ShardIteratorTypeTrimHorizon
+	case "latest":
+		in.ShardIteratorType = types.ShardIteratorTypeLatest
+	case "timestamp":
+		t, err := time.Parse(time.RFC3339, *tsFlag)
+		if err != nil {
+			return fmt.Errorf("tail: --timestamp: %w", err)
+		}
+		in.ShardIteratorType = types.ShardIteratorTypeAtTimestamp
+		in.Timestamp = &t
+	default:
+		return fmt.Errorf("tail: unknown --from %q", *from)
+	}
+	// Follow every shard; shards that close hand over to their children.
+	iters := map[string]*string{}
+	start := func(shardID string, typ types.ShardIteratorType) error {
+		i := in
+		i.ShardId = aws.String(shardID)
+		if typ != "" {
+			i.ShardIteratorType, i.Timestamp = typ, nil
+		}
+		out, err := c.GetShardIterator(ctx, &i)
+		if err != nil {
+			return err
+		}
+		iters[shardID] = out.ShardIterator
+		return nil
+	}
+	shards, err := listShards(ctx, c, stream)
+	if err != nil {
+		return err
+	}
+	{
+		for _, s := range shards {
+			if s.SequenceNumberRange.EndingSequenceNumber != nil && in.ShardIteratorType == types.ShardIteratorTypeLatest {
+				continue
+			}
+			if err := start(aws.ToString(s.ShardId), ""); err != nil {
+				return err
+			}
+		}
+	}
+	lastData := time.Now()
+	for ctx.Err() == nil && len(iters) > 0 {
+		got := 0
+		ids := make([]string, 0, len(iters))
+		for id := range iters {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			out, err := c.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iters[id]})
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			for _, r := range out.Records {
+				fmt.Fprintf(stdout, "%s\t%s\t%s\t%s\n", id, aws.ToString(r.SequenceNumber), aws.ToString(r.PartitionKey), r.Data)
+			}
+			got += len(out.Records)
+			if out.NextShardIterator == nil {
+				delete(iters, id)
+				for _, ch := range out.ChildShards {
+					if _, ok := iters[aws.ToString(ch.ShardId)]; !ok {
+						if err := start(aws.ToString(ch.ShardId), types.ShardIteratorTypeTrimHorizon); err != nil {
+							return err
+						}
+					}
+				}
+				continue
+			}
+			iters[id] = out.NextShardIterator
+		}
+		if got > 0 {
+			lastData = time.Now()
+			continue
+		}
+		if *exitIdle > 0 && time.Since(lastData) > *exitIdle {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(*poll):
+		}
+	}
+	return nil
+}
+
+// listShards pages through ListShards.
+func listShards(ctx context.Context, c *kinesis.Client, stream string) ([]types.Shard, error) {
+	var all []types.Shard
+	in := &kinesis.ListShardsInput{StreamName: &stream}
+	for {
+		out, err := c.ListShards(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, out.Shards...)
+		if out.NextToken == nil {
+			return all, nil
+		}
+		in = &kinesis.ListShardsInput{NextToken: out.NextToken}
+	}
+}

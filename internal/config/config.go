@@ -1,0 +1,181 @@
+// Package config owns Rheos's configuration: one plain struct with defaults,
+// loaded from a JSON file, then RHEOS_* environment variables, then flags
+// (later sources win), and checked by Validate. Nobody else reads the
+// environment or flags.
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"time"
+)
+
+// Duration is a time.Duration that reads and writes as "500ms", "1h".
+type Duration time.Duration
+
+// MarshalJSON implements json.Marshaler.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string like \"500ms\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Config is the whole server configuration.
+type Config struct {
+	// Addr is the listen address (HTTP/1.1 and h2c). Default "127.0.0.1:4566". Env RHEOS_ADDR.
+	Addr string `json:"addr"`
+	// DataDir holds all durable state. Default "./rheos-data". Env RHEOS_DATA_DIR.
+	DataDir string `json:"dataDir"`
+	// Account is the AWS account id of every stream. Default "000000000000". Env RHEOS_ACCOUNT.
+	Account string `json:"account"`
+	// Region is used when a request carries no SigV4 scope. Default "us-east-1". Env RHEOS_REGION.
+	Region string `json:"region"`
+	// CreateDelay, DeleteDelay, UpdateDelay: how long streams stay
+	// CREATING/DELETING/UPDATING. Default "500ms" each.
+	CreateDelay Duration `json:"createDelay"`
+	DeleteDelay Duration `json:"deleteDelay"`
+	UpdateDelay Duration `json:"updateDelay"`
+	// ShardLimit is the open shard limit per account and region. Default 500.
+	ShardLimit int `json:"shardLimit"`
+	// SweepInterval is how often retention and deletions are applied. Default "1m".
+	SweepInterval Duration `json:"sweepInterval"`
+	// SegmentBytes is the log segment size. Default 67108864 (64 MiB).
+	SegmentBytes int64 `json:"segmentBytes"`
+	// SegmentAge seals a non-empty segment after this age so retention can
+	// reclaim it. Default "1h".
+	SegmentAge Duration `json:"segmentAge"`
+	// LogLevel is debug, info, warn or error. Default "info". Env RHEOS_LOG_LEVEL.
+	LogLevel string `json:"logLevel"`
+	// ShutdownTimeout bounds graceful shutdown. Default "10s".
+	ShutdownTimeout Duration `json:"shutdownTimeout"`
+}
+
+// Default returns the defaults.
+func Default() Config {
+	return Config{
+		Addr: "127.0.0.1:4566", DataDir: "./rheos-data", Account: "000000000000", Region: "us-east-1",
+		CreateDelay: Duration(500 * time.Millisecond), DeleteDelay: Duration(500 * time.Millisecond),
+		UpdateDelay: Duration(500 * time.Millisecond), ShardLimit: 500,
+		SweepInterval: Duration(time.Minute), SegmentBytes: 64 << 20, SegmentAge: Duration(time.Hour),
+		LogLevel: "info", ShutdownTimeout: Duration(10 * time.Second),
+	}
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("addr %q: %w", c.Addr, err))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("dataDir must be set"))
+	}
+	if len(c.Account) != 12 {
+		errs = append(errs, fmt.Errorf("account %q must be 12 digits", c.Account))
+	}
+	for _, r := range c.Account {
+		if r < '0' || r > '9' {
+			errs = append(errs, fmt.Errorf("account %q must be 12 digits", c.Account))
+			break
+		}
+	}
+	if c.ShardLimit < 1 {
+		errs = append(errs, errors.New("shardLimit must be positive"))
+	}
+	if c.SegmentBytes < 1<<20 {
+		errs = append(errs, errors.New("segmentBytes must be at least 1 MiB"))
+	}
+	if c.SweepInterval <= 0 || c.SegmentAge <= 0 {
+		errs = append(errs, errors.New("sweepInterval and segmentAge must be positive"))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("logLevel %q: want debug, info, warn or error", c.LogLevel))
+	}
+	return errors.Join(errs...)
+}
+
+// Load builds the configuration for `rheos serve` from args (flags), the
+// environment and an optional JSON file (--config or RHEOS_CONFIG). Unknown
+// keys in the file are rejected.
+func Load(args []string, getenv func(string) string) (Config, error) {
+	c := Default()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	file := fs.String("config", getenv("RHEOS_CONFIG"), "JSON configuration file")
+	addr := fs.String("addr", "", "listen address (default 127.0.0.1:4566)")
+	dataDir := fs.String("data-dir", "", "data directory (default ./rheos-data)")
+	account := fs.String("account", "", "account id (default 000000000000)")
+	region := fs.String("region", "", "default region (default us-east-1)")
+	logLevel := fs.String("log-level", "", "debug, info, warn or error")
+	createDelay := fs.Duration("create-delay", 0, "time a stream stays CREATING (default 500ms)")
+	deleteDelay := fs.Duration("delete-delay", 0, "time a stream stays DELETING (default 500ms)")
+	shardLimit := fs.Int("shard-limit", 0, "open shard limit per account and region (default 500)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if *file != "" {
+		b, err := os.ReadFile(*file)
+		if err != nil {
+			return c, err
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&c); err != nil {
+			return c, fmt.Errorf("config file %s: %w", *file, err)
+		}
+	}
+	env := func(k string, dst *string) {
+		if v := getenv(k); v != "" {
+			*dst = v
+		}
+	}
+	env("RHEOS_ADDR", &c.Addr)
+	env("RHEOS_DATA_DIR", &c.DataDir)
+	env("RHEOS_ACCOUNT", &c.Account)
+	env("RHEOS_REGION", &c.Region)
+	env("RHEOS_LOG_LEVEL", &c.LogLevel)
+	if v := getenv("RHEOS_SHARD_LIMIT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return c, fmt.Errorf("RHEOS_SHARD_LIMIT: %w", err)
+		}
+		c.ShardLimit = n
+	}
+	set := func(v string, dst *string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(*addr, &c.Addr)
+	set(*dataDir, &c.DataDir)
+	set(*account, &c.Account)
+	set(*region, &c.Region)
+	set(*logLevel, &c.LogLevel)
+	if *createDelay > 0 {
+		c.CreateDelay = Duration(*createDelay)
+	}
+	if *deleteDelay > 0 {
+		c.DeleteDelay = Duration(*deleteDelay)
+	}
+	if *shardLimit > 0 {
+		c.ShardLimit = *shardLimit
+	}
+	return c, c.Validate()
+}

@@ -1,0 +1,343 @@
+package datastream
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rheos/rheos/internal/hashkey"
+	"github.com/rheos/rheos/internal/seqnum"
+)
+
+// PutEntry is one record of a put.
+type PutEntry struct {
+	PartitionKey    string
+	ExplicitHashKey string // decimal, optional
+	Data            []byte
+}
+
+// PutResult is the outcome of one record.
+type PutResult struct {
+	ShardID        string
+	SequenceNumber string
+	ErrorCode      string // set on per-record failure (PutRecords)
+	ErrorMessage   string
+}
+
+// PutOptions carries PutRecord's extra parameters.
+type PutOptions struct {
+	SequenceNumberForOrdering string
+	// Single is true for PutRecord: storage failures become request errors.
+	Single bool
+}
+
+// Put stores records into a stream. For PutRecords, storage failures are
+// reported per record (InternalFailure); argument errors fail the request.
+func (s *Service) Put(ctx context.Context, sc Scope, name string, entries []PutEntry, opts PutOptions) ([]PutResult, error) {
+	sc = s.scope(sc)
+	st, status := s.lookup(sc, name)
+	if st == nil || (status != StatusActive && status != StatusUpdating) {
+		return nil, notFound(name, sc.Account)
+	}
+	maxSize := st.meta.MaxRecordSizeKiB * 1024
+	shards := make([]*shardMeta, len(entries))
+	logEntries := make([]LogEntry, len(entries))
+	for i := range entries {
+		e := &entries[i]
+		var k hashkey.Key
+		if e.ExplicitHashKey != "" {
+			var err error
+			if k, err = hashkey.Parse(e.ExplicitHashKey); err != nil {
+				return nil, errorf(KindInvalidArgument, "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was %s", e.ExplicitHashKey)
+			}
+		} else {
+			k = hashkey.FromPartitionKey(e.PartitionKey)
+		}
+		if len(e.Data)+len(e.PartitionKey) > maxSize {
+			return nil, errorf(KindInvalidArgument, "Record size (data plus partition key) of %d bytes exceeds the maximum record size of %d KiB for stream %s under account %s.", len(e.Data)+len(e.PartitionKey), st.meta.MaxRecordSizeKiB, name, sc.Account)
+		}
+		sh := st.shardFor(k)
+		if sh == nil {
+			return nil, &Error{Kind: KindInternal, Msg: "no open shard covers hash key " + k.String()}
+		}
+		shards[i] = sh
+		logEntries[i] = LogEntry{Shard: sh.Key, PartitionKey: e.PartitionKey, Data: e.Data}
+	}
+	if opts.SequenceNumberForOrdering != "" {
+		p, err := seqnum.Parse(opts.SequenceNumberForOrdering)
+		if err != nil || p.RecordSecs*1000 > s.now().UnixMilli()+1000 {
+			return nil, errorf(KindInvalidArgument, "ExclusiveMinimumSequenceNumber %s used in PutRecord on stream %s under account %s is invalid.", opts.SequenceNumberForOrdering, name, sc.Account)
+		}
+	}
+	pos, err := s.log.Append(ctx, s.cfg.Fence, logEntries)
+	if err != nil {
+		if opts.Single {
+			return nil, &Error{Kind: KindUnavailable, Msg: "", Err: err}
+		}
+		out := make([]PutResult, len(entries))
+		for i := range out {
+			out[i] = PutResult{ErrorCode: "InternalFailure", ErrorMessage: "Internal service failure."}
+		}
+		s.cfg.Logger.Warn("put failed", "stream", name, "err", err)
+		return out, nil
+	}
+	out := make([]PutResult, len(entries))
+	for i, p := range pos {
+		sh := shards[i]
+		out[i] = PutResult{ShardID: sh.id(), SequenceNumber: sh.seq(p.Counter, p.Timestamp)}
+	}
+	return out, nil
+}
+
+// parseShardID resolves AWS's lenient shard ids: the text after the first
+// '-' (or the whole id) must be a non-negative decimal integer.
+func parseShardID(id string) (int, bool) {
+	s := id
+	if i := strings.IndexByte(id, '-'); i >= 0 {
+		s = id[i+1:]
+		if j := strings.IndexByte(s, '-'); j >= 0 {
+			s = s[:j]
+		}
+		if s == "" {
+			s = id
+		}
+	}
+	if s == "" {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n > 2147483647 {
+		return 0, false
+	}
+	return int(n), true
+}
+
+// IteratorInput holds GetShardIterator's parameters.
+type IteratorInput struct {
+	Stream       string
+	ShardID      string
+	Type         string
+	StartingSeq  string
+	Timestamp    *time.Time
+	HasTimestamp bool
+}
+
+// GetShardIterator returns a new shard iterator.
+func (s *Service) GetShardIterator(ctx context.Context, sc Scope, in IteratorInput) (string, error) {
+	sc = s.scope(sc)
+	idx, ok := parseShardID(in.ShardID)
+	if !ok {
+		return "", errorf(KindNotFound, "Could not find shard %s in stream %s under account %s.", in.ShardID, in.Stream, sc.Account)
+	}
+	sid := shardID(idx)
+	st, _ := s.lookup(sc, in.Stream)
+	if st == nil {
+		return "", errorf(KindNotFound, "Shard %s in stream %s under account %s does not exist", sid, in.Stream, sc.Account)
+	}
+	sh := st.byIdx[idx]
+	if sh == nil {
+		return "", errorf(KindNotFound, "Shard %s in stream %s under account %s does not exist", sid, in.Stream, sc.Account)
+	}
+	now := s.now()
+	var pos uint64
+	switch in.Type {
+	case "AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER":
+		if in.StartingSeq == "" {
+			return "", errorf(KindInvalidArgument, "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and no StartingSequenceNumber.", in.Type)
+		}
+		p, err := seqnum.Parse(in.StartingSeq)
+		if err != nil {
+			return "", errorf(KindInvalidArgument, "StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid.", in.StartingSeq, sid, in.Stream, sc.Account)
+		}
+		if int(p.ShardIndex) != idx {
+			return "", errorf(KindInvalidArgument, "Invalid StartingSequenceNumber. It encodes %s, while it was used in a call to a shard with %s", shardID(int(p.ShardIndex)), sid)
+		}
+		if p.ShardCreateSecs != sh.CreatedMs/1000 {
+			return "", errorf(KindInvalidArgument, "StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid because it did not come from this stream.", in.StartingSeq, sid, in.Stream, sc.Account)
+		}
+		pos = p.Counter
+		if in.Type == "AFTER_SEQUENCE_NUMBER" {
+			pos++
+		}
+	case "TRIM_HORIZON", "LATEST":
+		if in.StartingSeq != "" {
+			return "", errorf(KindInvalidArgument, "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and also a StartingSequenceNumber.", in.Type)
+		}
+		if in.Type == "LATEST" {
+			pos = s.log.Next(sh.Key)
+			if sh.Closed {
+				pos = sh.EndCounter + 1
+			}
+		}
+	case "AT_TIMESTAMP":
+		if in.Timestamp == nil {
+			return "", errorf(KindInvalidArgument, "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.")
+		}
+		ts := in.Timestamp.UnixMilli()
+		if ts > now.UnixMilli() {
+			return "", errorf(KindInvalidArgument, "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: %d, currentTimestampInMillis: %d", ts, now.UnixMilli())
+		}
+		p, err := s.log.SeekTime(sh.Key, ts)
+		if err != nil {
+			return "", &Error{Kind: KindInternal, Msg: "seek failed", Err: err}
+		}
+		pos = p
+	default:
+		return "", errorf(KindInvalidArgument, "Invalid ShardIteratorType %s.", in.Type)
+	}
+	return s.iter.encode(iterator{
+		IssuedMs: now.UnixMilli(), StreamCreatedMs: st.meta.CreatedMs, ShardIndex: idx, Position: pos,
+		Account: sc.Account, Region: sc.Region, Stream: in.Stream,
+	}), nil
+}
+
+// Record is a record returned by GetRecords.
+type Record struct {
+	SequenceNumber string
+	PartitionKey   string
+	Data           []byte
+	ArrivalTime    time.Time
+}
+
+// ChildShard is returned when a closed shard is read to its end.
+type ChildShard struct {
+	ShardID      string
+	ParentShards []string
+	HashKeyStart string
+	HashKeyEnd   string
+}
+
+// GetRecordsResult is GetRecords' output.
+type GetRecordsResult struct {
+	Records            []Record
+	NextShardIterator  string // empty when the closed shard is exhausted
+	MillisBehindLatest int64
+	ChildShards        []ChildShard
+}
+
+// amzTime formats like AWS's iterator-expiry message ("Thu Jan 22 01:22:02 UTC 2015").
+func amzTime(ms int64) string {
+	return time.UnixMilli(ms).UTC().Format("Mon Jan 02 15:04:05 UTC 2006")
+}
+
+// GetRecords reads from a shard iterator.
+func (s *Service) GetRecords(ctx context.Context, iterStr string, limit int) (GetRecordsResult, error) {
+	it, err := s.iter.decode(iterStr)
+	if err != nil {
+		return GetRecordsResult{}, errorf(KindInvalidArgument, "Invalid ShardIterator.")
+	}
+	now := s.now()
+	if now.UnixMilli()-it.IssuedMs > s.cfg.IteratorTTL.Milliseconds() {
+		return GetRecordsResult{}, errorf(KindExpiredIterator, "Iterator expired. The iterator was created at time %s while right now it is %s which is further in the future than the tolerated delay of %d milliseconds.", amzTime(it.IssuedMs), amzTime(now.UnixMilli()), s.cfg.IteratorTTL.Milliseconds())
+	}
+	sc := Scope{Account: it.Account, Region: it.Region}
+	sid := shardID(it.ShardIndex)
+	st, _ := s.lookup(sc, it.Stream)
+	if st == nil || st.meta.CreatedMs != it.StreamCreatedMs {
+		return GetRecordsResult{}, errorf(KindNotFound, "Shard %s in stream %s under account %s does not exist", sid, it.Stream, it.Account)
+	}
+	sh := st.byIdx[it.ShardIndex]
+	if sh == nil {
+		return GetRecordsResult{}, errorf(KindNotFound, "Shard %s in stream %s under account %s does not exist", sid, it.Stream, it.Account)
+	}
+	if limit <= 0 {
+		limit = 10000
+	}
+	minTs := now.Add(-time.Duration(st.meta.RetentionHours) * time.Hour).UnixMilli()
+	recs, err := s.log.Read(sh.Key, it.Position, limit, 10<<20, minTs)
+	if err != nil {
+		return GetRecordsResult{}, &Error{Kind: KindInternal, Msg: "read failed", Err: err}
+	}
+	res := GetRecordsResult{Records: make([]Record, len(recs))}
+	next := it.Position
+	for i, r := range recs {
+		res.Records[i] = Record{SequenceNumber: sh.seq(r.Counter, r.Timestamp), PartitionKey: r.PartitionKey, Data: r.Data, ArrivalTime: time.UnixMilli(r.Timestamp)}
+		next = r.Counter + 1
+	}
+	tip := s.log.Next(sh.Key)
+	if len(recs) > 0 && next < tip {
+		res.MillisBehindLatest = max(0, now.UnixMilli()-recs[len(recs)-1].Timestamp)
+	}
+	if sh.Closed && next > sh.EndCounter {
+		// The closed shard is exhausted: no next iterator, report children.
+		for i := range st.meta.Shards {
+			c := &st.meta.Shards[i]
+			if c.Parent == sh.id() || c.AdjacentParent == sh.id() {
+				parents := []string{c.Parent}
+				if c.AdjacentParent != "" {
+					parents = append(parents, c.AdjacentParent)
+				}
+				res.ChildShards = append(res.ChildShards, ChildShard{ShardID: c.id(), ParentShards: parents, HashKeyStart: c.HashStart, HashKeyEnd: c.HashEnd})
+			}
+		}
+		return res, nil
+	}
+	if len(recs) == 0 && next < tip && it.Position < tip {
+		// Everything between the position and the tip has expired: move on
+		// so the consumer is not stuck.
+		if p, err := s.log.SeekTime(sh.Key, minTs); err == nil && p > next {
+			next = p
+		}
+	}
+	it.Position, it.IssuedMs = next, now.UnixMilli()
+	res.NextShardIterator = s.iter.encode(it)
+	return res, nil
+}
+
+// ShardInfoFor looks up a stream for ListShards.
+func (s *Service) ShardInfoFor(sc Scope, name string) (StreamInfo, error) {
+	return s.Describe(sc, name)
+}
+
+// Sweep applies retention and finishes deletions: streams whose DELETING
+// delay has passed are removed from metadata, and the log drops their
+// records and every record older than its stream's retention.
+func (s *Service) Sweep(ctx context.Context) error {
+	now := s.now()
+	// Finish deletions.
+	s.ctl.Lock()
+	s.mu.RLock()
+	var gone []*streamState
+	for _, st := range s.streams {
+		if st.meta.effectiveStatus(now) == "" {
+			gone = append(gone, st)
+		}
+	}
+	s.mu.RUnlock()
+	for _, st := range gone {
+		key := streamKey(Scope{st.meta.Account, st.meta.Region}, st.meta.Name)
+		ok, _, err := s.meta.Commit(ctx, map[string]uint64{key: st.rev}, nil, []string{key})
+		if err != nil {
+			s.ctl.Unlock()
+			return err
+		}
+		if ok {
+			s.mu.Lock()
+			s.installLocked(key, nil)
+			s.mu.Unlock()
+		}
+	}
+	s.ctl.Unlock()
+	return s.log.Sweep(ctx, func(shard uint64) (int64, bool) {
+		s.mu.RLock()
+		st := s.shards[shard]
+		s.mu.RUnlock()
+		if st == nil {
+			return 0, true
+		}
+		return now.Add(-time.Duration(st.meta.RetentionHours) * time.Hour).UnixMilli(), false
+	})
+}
+
+// IsUnavailable reports whether err means storage refused the write.
+func IsUnavailable(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Kind == KindUnavailable
+}

@@ -1,0 +1,172 @@
+// Package kinesisapi owns the Kinesis Data Streams wire API
+// (Kinesis_20131202.*): each operation's input schema (schema.go), its
+// handler, the JSON output shapes, and the one table that maps domain errors
+// to AWS exceptions. It imports awsproto and awserr for the protocol and the
+// datastream domain for behaviour, nothing else of Rheos.
+package kinesisapi
+
+import (
+	"context"
+	"errors"
+	"math"
+	"time"
+
+	"github.com/rheos/rheos/internal/awserr"
+	"github.com/rheos/rheos/internal/awsproto"
+	"github.com/rheos/rheos/internal/datastream"
+)
+
+// TargetPrefix is the X-Amz-Target prefix of the Kinesis API.
+const TargetPrefix = "Kinesis_20131202"
+
+// API binds the domain service to the wire.
+type API struct {
+	svc *datastream.Service
+}
+
+// New returns the awsproto service for Kinesis.
+func New(svc *datastream.Service) *awsproto.Service {
+	a := &API{svc: svc}
+	handlers := map[string]func(context.Context, *awsproto.Call) (any, error){
+		"CreateStream":                  a.createStream,
+		"DeleteStream":                  a.deleteStream,
+		"DescribeStream":                a.describeStream,
+		"DescribeStreamSummary":         a.describeStreamSummary,
+		"ListStreams":                   a.listStreams,
+		"ListShards":                    a.listShards,
+		"PutRecord":                     a.putRecord,
+		"PutRecords":                    a.putRecords,
+		"GetShardIterator":              a.getShardIterator,
+		"GetRecords":                    a.getRecords,
+		"IncreaseStreamRetentionPeriod": a.increaseRetention,
+		"DecreaseStreamRetentionPeriod": a.decreaseRetention,
+		"AddTagsToStream":               a.addTagsToStream,
+		"RemoveTagsFromStream":          a.removeTagsFromStream,
+		"ListTagsForStream":             a.listTagsForStream,
+		"TagResource":                   a.tagResource,
+		"UntagResource":                 a.untagResource,
+		"ListTagsForResource":           a.listTagsForResource,
+		"DescribeLimits":                a.describeLimits,
+		"UpdateMaxRecordSize":           a.updateMaxRecordSize,
+	}
+	ops := map[string]*awsproto.Operation{}
+	for name, h := range handlers {
+		op := &awsproto.Operation{Input: schemas[name], Handle: wrap(h)}
+		switch name {
+		case "PutRecords":
+			// 500 records of up to 10 MiB are refused by the domain's limits
+			// long before; the body cap bounds memory: 10 MiB of payload is
+			// ~13.4 MiB of base64 plus JSON framing.
+			op.MaxBody = 16 << 20
+		case "PutRecord":
+			op.MaxBody = 15 << 20
+		}
+		ops[name] = op
+	}
+	return &awsproto.Service{TargetPrefix: TargetPrefix, Operations: ops}
+}
+
+// wrap maps domain errors to AWS exceptions.
+func wrap(h func(context.Context, *awsproto.Call) (any, error)) func(context.Context, *awsproto.Call) (any, error) {
+	return func(ctx context.Context, c *awsproto.Call) (any, error) {
+		out, err := h(ctx, c)
+		if err != nil {
+			return nil, toAWS(err)
+		}
+		return out, nil
+	}
+}
+
+// exceptionOf is the one table from domain error kinds to AWS exceptions.
+var exceptionOf = map[datastream.Kind]awserr.Exception{
+	datastream.KindNotFound:         awserr.ResourceNotFound,
+	datastream.KindInUse:            awserr.ResourceInUse,
+	datastream.KindInvalidArgument:  awserr.InvalidArgument,
+	datastream.KindLimitExceeded:    awserr.LimitExceeded,
+	datastream.KindExpiredIterator:  awserr.ExpiredIterator,
+	datastream.KindExpiredNextToken: awserr.ExpiredNextToken,
+	datastream.KindValidation:       awserr.Validation,
+	datastream.KindUnavailable:      awserr.InternalFailure,
+	datastream.KindInternal:         awserr.InternalFailure,
+}
+
+func toAWS(err error) error {
+	var ae *awserr.Error
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var de *datastream.Error
+	if errors.As(err, &de) {
+		ex, ok := exceptionOf[de.Kind]
+		if !ok {
+			ex = awserr.InternalFailure
+		}
+		msg := de.Msg
+		if ex.Status >= 500 {
+			msg = "" // internal details are logged, not sent
+		}
+		return &awserr.Error{Exception: ex, Message: msg, Cause: err}
+	}
+	return &awserr.Error{Exception: awserr.InternalFailure, Cause: err}
+}
+
+// Input accessors. Values were type-checked by awsproto.
+
+func str(c *awsproto.Call, k string) string {
+	s, _ := c.Input[k].(string)
+	return s
+}
+
+func intPtr(c *awsproto.Call, k string) *int {
+	v, ok := c.Input[k].(int64)
+	if !ok {
+		return nil
+	}
+	n := int(v)
+	return &n
+}
+
+func intOr(c *awsproto.Call, k string, def int) int {
+	if p := intPtr(c, k); p != nil {
+		return *p
+	}
+	return def
+}
+
+func timePtr(v any) *time.Time {
+	f, ok := v.(float64)
+	if !ok {
+		return nil
+	}
+	sec, frac := math.Modf(f)
+	t := time.Unix(int64(sec), int64(frac*1e9))
+	return &t
+}
+
+func epoch(t time.Time) float64 {
+	return float64(t.UnixMilli()) / 1000
+}
+
+func (a *API) scope(c *awsproto.Call) datastream.Scope {
+	return datastream.Scope{Account: a.svc.DefaultAccount(), Region: c.Region}
+}
+
+// stream resolves StreamName / StreamARN into a scope and name.
+func (a *API) stream(c *awsproto.Call) (datastream.Scope, string, error) {
+	sc := a.scope(c)
+	name, arn := str(c, "StreamName"), str(c, "StreamARN")
+	if arn != "" {
+		asc, aname, ok := datastream.ResolveARN(arn)
+		if !ok {
+			return sc, "", awserr.New(awserr.InvalidArgument, "Invalid StreamARN "+arn+".")
+		}
+		if name != "" && name != aname {
+			return sc, "", awserr.New(awserr.InvalidArgument, "StreamARN "+arn+" and StreamName "+name+" do not refer to the same stream.")
+		}
+		return asc, aname, nil
+	}
+	if name == "" {
+		return sc, "", awserr.New(awserr.InvalidArgument, "Either StreamName or StreamARN must be provided.")
+	}
+	return sc, name, nil
+}

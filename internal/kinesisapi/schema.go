@@ -1,0 +1,148 @@
+package kinesisapi
+
+import (
+	. "github.com/rheos/rheos/internal/awsproto" //nolint:revive // schema literals read best unqualified
+)
+
+// Member shapes shared by operations, with AWS's constraints.
+var (
+	streamNameReq = &Shape{Type: String, Required: true, Pattern: "[a-zA-Z0-9_.-]+", MinLen: Len(1), MaxLen: Len(128)}
+	streamName    = &Shape{Type: String, Pattern: "[a-zA-Z0-9_.-]+", MinLen: Len(1), MaxLen: Len(128)}
+	streamARN     = &Shape{Type: String, Pattern: "arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+", MinLen: Len(1), MaxLen: Len(2048)}
+	shardIDReq    = &Shape{Type: String, Required: true, Pattern: "[a-zA-Z0-9_.-]+", MinLen: Len(1), MaxLen: Len(128)}
+	shardIDOpt    = &Shape{Type: String, Pattern: "[a-zA-Z0-9_.-]+", MinLen: Len(1), MaxLen: Len(128)}
+	partitionKey  = &Shape{Type: String, Required: true, MinLen: Len(1), MaxLen: Len(256)}
+	explicitHash  = &Shape{Type: String, Pattern: "0|([1-9]\\d{0,38})"}
+	seqNumOpt     = &Shape{Type: String, Pattern: "0|([1-9]\\d{0,128})"}
+	// Data is capped at the largest MaxRecordSizeInKiB (10 MiB); the stream's
+	// own limit is applied by the domain.
+	data           = &Shape{Type: Blob, Required: true, MaxLen: Len(10 << 20)}
+	retentionHours = &Shape{Type: Integer, Required: true, Min: I64(1), Max: I64(8760)}
+	tagMap         = &Shape{Type: Map, Member: &Shape{Type: String}, KeyLen: &[2]int{1, 128}, ValueLen: &[2]int{0, 256}}
+	resourceARN    = &Shape{Type: String, Required: true, Pattern: "arn:aws.*:kinesis:.*:\\d{12}:.+", MinLen: Len(1), MaxLen: Len(2048)}
+	nextToken      = &Shape{Type: String, MinLen: Len(1), MaxLen: Len(1048576)}
+)
+
+var streamModeDetails = &Shape{Type: Structure, Fields: []Field{
+	F("StreamMode", &Shape{Type: String, Required: true, Enum: []string{"PROVISIONED", "ON_DEMAND"}}),
+}}
+
+var schemas = map[string][]Field{
+	"CreateStream": {
+		F("ShardCount", &Shape{Type: Integer, Min: I64(1), Max: I64(100000)}),
+		F("StreamName", streamNameReq),
+		F("StreamModeDetails", streamModeDetails),
+		F("Tags", &Shape{Type: Map, Member: &Shape{Type: String}, MinLen: Len(1), MaxLen: Len(200), KeyLen: &[2]int{1, 128}, ValueLen: &[2]int{0, 256}}),
+		F("MaxRecordSizeInKiB", &Shape{Type: Integer, Min: I64(1024), Max: I64(10240)}),
+		F("WarmThroughputMiBps", &Shape{Type: Integer, Min: I64(0)}),
+	},
+	"DeleteStream": {
+		F("StreamName", streamName),
+		F("EnforceConsumerDeletion", &Shape{Type: Boolean}),
+		F("StreamARN", streamARN),
+	},
+	"DescribeStream": {
+		F("Limit", &Shape{Type: Integer, Min: I64(1), Max: I64(10000)}),
+		F("ExclusiveStartShardId", shardIDOpt),
+		F("StreamName", streamName),
+		F("StreamARN", streamARN),
+	},
+	"DescribeStreamSummary": {
+		F("StreamName", streamName),
+		F("StreamARN", streamARN),
+	},
+	"ListStreams": {
+		F("Limit", &Shape{Type: Integer, Min: I64(1), Max: I64(10000)}),
+		F("ExclusiveStartStreamName", streamName),
+		F("NextToken", nextToken),
+	},
+	"ListShards": {
+		F("ExclusiveStartShardId", shardIDOpt),
+		F("MaxResults", &Shape{Type: Integer, Min: I64(1), Max: I64(10000)}),
+		F("NextToken", nextToken),
+		F("StreamCreationTimestamp", &Shape{Type: Timestamp}),
+		F("StreamName", streamName),
+		F("StreamARN", streamARN),
+		F("ShardFilter", &Shape{Type: Structure, Fields: []Field{
+			F("Type", &Shape{Type: String, Required: true, Enum: []string{"AFTER_SHARD_ID", "AT_TRIM_HORIZON", "FROM_TRIM_HORIZON", "AT_LATEST", "AT_TIMESTAMP", "FROM_TIMESTAMP"}}),
+			F("ShardId", shardIDOpt),
+			F("Timestamp", &Shape{Type: Timestamp}),
+		}}),
+	},
+	"PutRecord": {
+		F("SequenceNumberForOrdering", seqNumOpt),
+		F("PartitionKey", partitionKey),
+		F("ExplicitHashKey", explicitHash),
+		F("Data", data),
+		F("StreamName", streamName),
+		F("StreamARN", streamARN),
+	},
+	"PutRecords": {
+		F("Records", &Shape{Type: List, Required: true, MinLen: Len(1), MaxLen: Len(500),
+			MemberStr: "com.amazonaws.kinesis.v20131202.PutRecordsRequestEntry@c965e310",
+			Member: &Shape{Type: Structure, Fields: []Field{
+				F("PartitionKey", partitionKey),
+				F("ExplicitHashKey", explicitHash),
+				F("Data", data),
+			}}}),
+		F("StreamName", streamName),
+		F("StreamARN", streamARN),
+	},
+	"GetShardIterator": {
+		F("ShardId", shardIDReq),
+		F("ShardIteratorType", &Shape{Type: String, Required: true, Enum: []string{"AFTER_SEQUENCE_NUMBER", "LATEST", "AT_TIMESTAMP", "AT_SEQUENCE_NUMBER", "TRIM_HORIZON"}}),
+		F("StartingSequenceNumber", seqNumOpt),
+		F("StreamName", streamName),
+		F("Timestamp", &Shape{Type: Timestamp}),
+		F("StreamARN", streamARN),
+	},
+	"GetRecords": {
+		F("Limit", &Shape{Type: Integer, Min: I64(1), Max: I64(10000)}),
+		F("ShardIterator", &Shape{Type: String, Required: true, MinLen: Len(1), MaxLen: Len(512)}),
+		F("StreamARN", streamARN),
+	},
+	"IncreaseStreamRetentionPeriod": {
+		F("RetentionPeriodHours", retentionHours),
+		F("StreamName", streamName),
+		F("StreamARN", streamARN),
+	},
+	"DecreaseStreamRetentionPeriod": {
+		F("RetentionPeriodHours", retentionHours),
+		F("StreamName", streamName),
+		F("StreamARN", streamARN),
+	},
+	"AddTagsToStream": {
+		F("Tags", &Shape{Type: Map, Required: true, Member: &Shape{Type: String}, MinLen: Len(1), MaxLen: Len(50), KeyLen: &[2]int{1, 128}, ValueLen: &[2]int{0, 256}}),
+		F("StreamName", streamName),
+		F("StreamARN", streamARN),
+	},
+	"RemoveTagsFromStream": {
+		F("TagKeys", &Shape{Type: List, Required: true, Member: &Shape{Type: String}, MinLen: Len(1), MaxLen: Len(50), KeyLen: &[2]int{1, 128}}),
+		F("StreamName", streamName),
+		F("StreamARN", streamARN),
+	},
+	"ListTagsForStream": {
+		F("Limit", &Shape{Type: Integer, Min: I64(1), Max: I64(50)}),
+		F("ExclusiveStartTagKey", &Shape{Type: String, MinLen: Len(1), MaxLen: Len(128)}),
+		F("StreamName", streamName),
+		F("StreamARN", streamARN),
+	},
+	"TagResource": {
+		F("Tags", &Shape{Type: Map, Required: true, Member: &Shape{Type: String}, MinLen: Len(1), MaxLen: Len(50), KeyLen: &[2]int{1, 128}, ValueLen: &[2]int{0, 256}}),
+		F("ResourceARN", resourceARN),
+	},
+	"UntagResource": {
+		F("TagKeys", &Shape{Type: List, Required: true, Member: &Shape{Type: String}, MinLen: Len(1), MaxLen: Len(50), KeyLen: &[2]int{1, 128}}),
+		F("ResourceARN", resourceARN),
+	},
+	"ListTagsForResource": {
+		F("ResourceARN", resourceARN),
+	},
+	"DescribeLimits": {},
+	"UpdateMaxRecordSize": {
+		F("StreamARN", streamARN),
+		F("MaxRecordSizeInKiB", &Shape{Type: Integer, Required: true, Min: I64(1024), Max: I64(10240)}),
+	},
+}
+
+var _ = tagMap

@@ -1,0 +1,254 @@
+// Package server is the composition root of Rheos: it opens the stores,
+// builds the domain services and their APIs, wires the adapters between them,
+// serves HTTP/1.1 and h2c on one port, runs the background sweeper, and owns
+// graceful shutdown. It may import every package; nothing imports it but the
+// command layer.
+package server
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/rheos/rheos/internal/awsproto"
+	"github.com/rheos/rheos/internal/config"
+	"github.com/rheos/rheos/internal/datastream"
+	"github.com/rheos/rheos/internal/kinesisapi"
+	"github.com/rheos/rheos/internal/metastore"
+	"github.com/rheos/rheos/internal/streamlog"
+	"github.com/rheos/rheos/internal/vfs"
+)
+
+// Server is a running Rheos node.
+type Server struct {
+	cfg    config.Config
+	log    *slog.Logger
+	meta   *metastore.Store
+	rlog   *streamlog.Log
+	svc    *datastream.Service
+	http   *http.Server
+	ln     net.Listener
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	closed sync.Once
+}
+
+// Options are test hooks; production passes the zero value.
+type Options struct {
+	// FS replaces the filesystem of the record log.
+	FS vfs.FS
+	// Now replaces the clock.
+	Now func() time.Time
+}
+
+// New opens the data directory, recovers it and prepares the listener.
+func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Options) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	fs := opts.FS
+	if fs == nil {
+		fs = vfs.OS{}
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	if err := (vfs.OS{}).MkdirAll(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	meta, err := metastore.Open(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	fence, err := nextEpoch(ctx, meta)
+	if err != nil {
+		meta.Close()
+		return nil, err
+	}
+	start := time.Now()
+	rlog, err := streamlog.Open(streamlog.Options{
+		FS: fs, Dir: filepath.Join(cfg.DataDir, "log"), SegmentBytes: cfg.SegmentBytes,
+		SegmentAge: time.Duration(cfg.SegmentAge), Now: now, Logger: logger,
+	})
+	if err != nil {
+		meta.Close()
+		return nil, fmt.Errorf("opening record log: %w", err)
+	}
+	rlog.SetFence(fence)
+	svc, err := datastream.New(ctx, datastream.Config{
+		Account: cfg.Account, CreateDelay: time.Duration(cfg.CreateDelay), DeleteDelay: time.Duration(cfg.DeleteDelay),
+		UpdateDelay: time.Duration(cfg.UpdateDelay), ShardLimit: cfg.ShardLimit, Fence: fence, Now: now, Logger: logger,
+	}, meta, logAdapter{rlog})
+	if err != nil {
+		rlog.Close()
+		meta.Close()
+		return nil, err
+	}
+	logger.Info("recovered", "data_dir", cfg.DataDir, "epoch", fence, "took", time.Since(start).String())
+	front := &awsproto.Front{Services: []*awsproto.Service{kinesisapi.New(svc)}, DefaultRegion: cfg.Region, Logger: logger}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	mux.Handle("/", front)
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	s := &Server{cfg: cfg, log: logger, meta: meta, rlog: rlog, svc: svc, stop: make(chan struct{})}
+	s.http = &http.Server{
+		Handler:           mux,
+		Protocols:         &protocols,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// nextEpoch increments the node's epoch in a CAS transaction; it is the
+// fence token of this incarnation's appends.
+func nextEpoch(ctx context.Context, meta *metastore.Store) (uint64, error) {
+	const key = "config/epoch"
+	for {
+		v, rev, err := meta.Get(ctx, key)
+		if err != nil {
+			return 0, err
+		}
+		var e uint64
+		if len(v) == 8 {
+			e = binary.BigEndian.Uint64(v)
+		}
+		e++
+		b := binary.BigEndian.AppendUint64(nil, e)
+		ok, _, err := meta.Commit(ctx, map[string]uint64{key: rev}, map[string][]byte{key: b}, nil)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			return e, nil
+		}
+	}
+}
+
+// Listen binds the address. Addr returns the bound address afterwards.
+func (s *Server) Listen() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr is the bound address.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Serve serves until ctx is cancelled, then shuts down gracefully: the
+// listener closes, in-flight requests (puts waiting for their fsync) finish,
+// then the stores close.
+func (s *Server) Serve(ctx context.Context) error {
+	if s.ln == nil {
+		if err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	s.wg.Add(1)
+	go s.sweeper()
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.ln) }()
+	s.log.Info("serving", "addr", s.Addr())
+	select {
+	case err := <-errc:
+		s.Close()
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), time.Duration(s.cfg.ShutdownTimeout))
+	defer cancel()
+	err := s.http.Shutdown(sctx)
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// Close stops background work and closes the stores.
+func (s *Server) Close() error {
+	var err error
+	s.closed.Do(func() {
+		close(s.stop)
+		s.wg.Wait()
+		err = errors.Join(s.rlog.Close(), s.meta.Close())
+		s.log.Info("stopped")
+	})
+	return err
+}
+
+func (s *Server) sweeper() {
+	defer s.wg.Done()
+	t := time.NewTicker(time.Duration(s.cfg.SweepInterval))
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			if err := s.svc.Sweep(context.Background()); err != nil {
+				s.log.Warn("sweep failed", "err", err)
+			}
+		}
+	}
+}
+
+// Sweep runs one retention sweep now (tests and operators).
+func (s *Server) Sweep(ctx context.Context) error { return s.svc.Sweep(ctx) }
+
+// logAdapter presents the streamlog as the datastream domain's RecordLog.
+type logAdapter struct{ l *streamlog.Log }
+
+func (a logAdapter) Append(ctx context.Context, fence uint64, entries []datastream.LogEntry) ([]datastream.LogPosition, error) {
+	es := make([]streamlog.Entry, len(entries))
+	for i, e := range entries {
+		es[i] = streamlog.Entry{Shard: e.Shard, PartitionKey: e.PartitionKey, Data: e.Data}
+	}
+	res, err := a.l.Append(ctx, fence, es)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]datastream.LogPosition, len(res))
+	for i, r := range res {
+		out[i] = datastream.LogPosition{Counter: r.Seq, Timestamp: r.Timestamp}
+	}
+	return out, nil
+}
+
+func (a logAdapter) Read(shard, from uint64, maxRecords, maxBytes int, minTs int64) ([]datastream.LogRecord, error) {
+	recs, err := a.l.Read(shard, from, streamlog.ReadOptions{MaxRecords: maxRecords, MaxBytes: maxBytes, MinTimestamp: minTs})
+	out := make([]datastream.LogRecord, len(recs))
+	for i, r := range recs {
+		out[i] = datastream.LogRecord{Counter: r.Seq, Timestamp: r.Timestamp, PartitionKey: r.PartitionKey, Data: r.Data}
+	}
+	return out, err
+}
+
+func (a logAdapter) SeekTime(shard uint64, ts int64) (uint64, error) { return a.l.SeekTime(shard, ts) }
+
+func (a logAdapter) Next(shard uint64) uint64 { return a.l.Bounds(shard).Next }
+
+func (a logAdapter) Sweep(ctx context.Context, policy func(uint64) (int64, bool)) error {
+	_, err := a.l.Sweep(ctx, policy)
+	return err
+}
