@@ -1,0 +1,39 @@
+# Rheos make targets. `make test` is the one command CI runs (.ci/run).
+GO ?= go
+
+.PHONY: all build test test-deps vet race fuzz bench crash-test clean
+
+all: build
+
+build:
+	$(GO) build -o rheos ./cmd/rheos
+
+# The full test suite: installs what the tests need, then vet, gofmt and the
+# race-enabled tests (unit, integration with the AWS SDK for Go v2, the AWS
+# CLI end-to-end test and the SIGKILL crash test).
+test: test-deps vet
+	$(GO) test -race -timeout 20m ./...
+
+test-deps:
+	@bash scripts/test-deps.sh
+
+vet:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+# Fuzz every decoder for FUZZTIME each (default 10s).
+FUZZTIME ?= 10s
+fuzz:
+	@bash scripts/fuzz.sh $(FUZZTIME)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./internal/streamlog/
+
+# More SIGKILL cycles than the default suite runs.
+CYCLES ?= 20
+crash-test:
+	$(GO) test -run TestCrashKill -count 1 -v ./e2e -crash-cycles $(CYCLES)
+
+clean:
+	rm -f rheos

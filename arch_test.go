@@ -1,0 +1,87 @@
+package rheos_test
+
+import (
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/rheos/rheos/"
+
+// allowed lists, for each package (path under the module), the Rheos
+// packages it may import. This is STYLE.md's import rule as data:
+// leaves import only leaves; storage imports only leaves; the domain imports
+// leaves (storage only through interfaces it declares); API packages import
+// the protocol, the error catalog and their one domain; server imports all;
+// cmd imports only the command layer.
+var allowed = map[string][]string{
+	"internal/vfs":        {},
+	"internal/seqnum":     {},
+	"internal/hashkey":    {},
+	"internal/awserr":     {},
+	"internal/streamlog":  {"internal/vfs"},
+	"internal/metastore":  {},
+	"internal/datastream": {"internal/hashkey", "internal/seqnum"},
+	"internal/awsproto":   {"internal/awserr"},
+	"internal/kinesisapi": {"internal/awsproto", "internal/awserr", "internal/datastream"},
+	"internal/config":     {},
+	"internal/server":     {"*"},
+	"internal/cli":        {"internal/server", "internal/config"},
+	"cmd/rheos":           {"internal/cli"},
+}
+
+func TestImportRules(t *testing.T) {
+	seen := map[string]bool{}
+	err := filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && path != "." || d.Name() == "testdata" || d.Name() == "node_modules") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		pkg := filepath.ToSlash(filepath.Dir(path))
+		if pkg == "." {
+			return nil
+		}
+		rules, ok := allowed[pkg]
+		if !ok {
+			t.Errorf("package %s has no entry in the import rules (arch_test.go): add one", pkg)
+			return nil
+		}
+		seen[pkg] = true
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			if !strings.HasPrefix(p, module) {
+				continue
+			}
+			dep := strings.TrimPrefix(p, module)
+			ok := false
+			for _, a := range rules {
+				ok = ok || a == "*" || a == dep
+			}
+			if !ok {
+				t.Errorf("%s imports %s, which the import rules forbid", path, dep)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for pkg := range allowed {
+		if !seen[pkg] {
+			t.Errorf("import rules name %s, which has no Go files", pkg)
+		}
+	}
+}
