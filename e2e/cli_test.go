@@ -1,0 +1,54 @@
+package e2e
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestRheosCLI drives the built-in client commands against the real server.
+func TestRheosCLI(t *testing.T) {
+	dir := t.TempDir()
+	p := startServer(t, filepath.Join(dir, "data"), freePort(t))
+	run := func(stdin string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(rheosBinary(t), append(args, "--endpoint", "http://"+p.addr)...)
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("rheos %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	if out := run("", "streams", "create", "cli", "--shards", "3"); !strings.Contains(out, "created cli") {
+		t.Fatalf("create: %q", out)
+	}
+	if out := run("", "streams", "list"); !strings.Contains(out, "cli\tACTIVE\tPROVISIONED") {
+		t.Fatalf("list: %q", out)
+	}
+	out := run("", "streams", "describe", "cli")
+	if !strings.Contains(out, "open shards:\t3") || strings.Count(out, "shardId-") != 3 {
+		t.Fatalf("describe: %q", out)
+	}
+	if out := run("", "put", "cli", "key-1", "single"); !strings.HasPrefix(out, "shardId-") {
+		t.Fatalf("put: %q", out)
+	}
+	out = run("one\ntwo\nthree\n", "put", "cli", "key-2")
+	if strings.Count(out, "shardId-") != 3 {
+		t.Fatalf("put from stdin: %q", out)
+	}
+	out = run("", "tail", "cli", "--from", "trim-horizon", "--exit-when-idle", "300ms", "--poll", "50ms")
+	for _, want := range []string{"\tkey-1\tsingle", "\tkey-2\tone", "\tkey-2\ttwo", "\tkey-2\tthree"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("tail output lacks %q:\n%s", want, out)
+		}
+	}
+	// Records of one partition key stay in order.
+	if i, j := strings.Index(out, "\tone"), strings.Index(out, "\tthree"); i < 0 || j < i {
+		t.Fatalf("tail order wrong:\n%s", out)
+	}
+	if out := run("", "streams", "delete", "cli"); !strings.Contains(out, "deleting cli") {
+		t.Fatalf("delete: %q", out)
+	}
+}
