@@ -1,0 +1,68 @@
+package streamlog
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/rheos/rheos/internal/vfs"
+)
+
+// BenchmarkRecoverOpen measures how long Open takes on a log that retains
+// RHEOS_BENCH_RETAINED_MB megabytes (default 256) in 64 MiB segments over
+// RHEOS_BENCH_SHARDS shards (default 4): the restart time of a node. Open
+// reads only each sealed segment's index directory and scans the active
+// segment, so the time must not grow with the data retained.
+//
+//	RHEOS_BENCH_RETAINED_MB=20480 go test -run '^$' -bench RecoverOpen -benchtime 5x ./internal/streamlog/
+func BenchmarkRecoverOpen(b *testing.B) {
+	mb, _ := strconv.Atoi(os.Getenv("RHEOS_BENCH_RETAINED_MB"))
+	if mb <= 0 {
+		mb = 256
+	}
+	shards, _ := strconv.Atoi(os.Getenv("RHEOS_BENCH_SHARDS"))
+	if shards <= 0 {
+		shards = 4
+	}
+	dir := b.TempDir()
+	l, err := Open(Options{FS: vfs.OS{}, Dir: dir, Logger: quiet})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	data := make([]byte, 1024)
+	batch := make([]Entry, 1000)
+	start := time.Now()
+	var written int64
+	for i := 0; written < int64(mb)<<20; i++ {
+		for j := range batch {
+			batch[j] = Entry{Shard: uint64((i*len(batch) + j) % shards), PartitionKey: "pk", Data: data}
+		}
+		if _, err := l.Append(ctx, 0, batch); err != nil {
+			b.Fatal(err)
+		}
+		written += int64(len(batch) * len(data))
+	}
+	l.Close()
+	b.Logf("filled %d MiB in %v", written>>20, time.Since(start))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		l, err := Open(Options{FS: vfs.OS{}, Dir: dir, Logger: quiet})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if got := l.Bounds(0).Next; got < 2 {
+			b.Fatalf("shard 0 next = %d after reopen", got)
+		}
+		l.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(mb), "MiB-retained")
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
