@@ -367,7 +367,14 @@ func (s *Service) CreateStream(ctx context.Context, sc Scope, in CreateStreamInp
 		return &Error{Kind: KindInternal, Msg: "metadata read failed", Err: err}
 	}
 	if rev != 0 {
-		return errorf(KindInUse, "Stream %s under account %s already exists.", in.Name, sc.Account)
+		// A stream whose deletion completed but was not yet swept from
+		// metadata may be replaced.
+		s.mu.RLock()
+		cached := s.streams[key]
+		s.mu.RUnlock()
+		if st, _ := s.lookup(sc, in.Name); st != nil || cached == nil {
+			return errorf(KindInUse, "Stream %s under account %s already exists.", in.Name, sc.Account)
+		}
 	}
 	cur, onDemand := s.openShards(sc)
 	if cur+n > s.cfg.ShardLimit {
@@ -407,7 +414,7 @@ func (s *Service) CreateStream(ctx context.Context, sc Scope, in CreateStreamInp
 			CreatedMs: created,
 		})
 	}
-	_, err = s.commit(ctx, key, 0, m, map[string]uint64{keyShardKeySeq: krev},
+	_, err = s.commit(ctx, key, rev, m, map[string]uint64{keyShardKeySeq: krev},
 		map[string][]byte{keyShardKeySeq: []byte(strconv.FormatUint(firstKey+uint64(n), 10))})
 	return err
 }
