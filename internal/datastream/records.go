@@ -137,12 +137,13 @@ func (s *Service) GetShardIterator(ctx context.Context, sc Scope, in IteratorInp
 		return "", errorf(KindNotFound, "Could not find shard %s in stream %s under account %s.", in.ShardID, in.Stream, sc.Account)
 	}
 	sid := shardID(idx)
-	st, _ := s.lookup(sc, in.Stream)
+	st, status := s.lookup(sc, in.Stream)
 	if st == nil {
 		return "", errorf(KindNotFound, "Shard %s in stream %s under account %s does not exist", sid, in.Stream, sc.Account)
 	}
 	sh := st.byIdx[idx]
-	if sh == nil {
+	// A CREATING stream shows no shards yet (kinesalite adds them on ACTIVE).
+	if sh == nil || status == StatusCreating {
 		return "", errorf(KindNotFound, "Shard %s in stream %s under account %s does not exist", sid, in.Stream, sc.Account)
 	}
 	now := s.now()
@@ -157,7 +158,9 @@ func (s *Service) GetShardIterator(ctx context.Context, sc Scope, in IteratorInp
 			return "", errorf(KindInvalidArgument, "StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid.", in.StartingSeq, sid, in.Stream, sc.Account)
 		}
 		if int(p.ShardIndex) != idx {
-			return "", errorf(KindInvalidArgument, "Invalid StartingSequenceNumber. It encodes %s, while it was used in a call to a shard with %s", shardID(int(p.ShardIndex)), sid)
+			// AWS reads the encoded index as a signed 32-bit number:
+			// kinesalite recorded "It encodes shardId--02147483648".
+			return "", errorf(KindInvalidArgument, "Invalid StartingSequenceNumber. It encodes %s, while it was used in a call to a shard with %s", shardID(int(int32(p.ShardIndex))), sid)
 		}
 		if p.ShardCreateSecs != sh.CreatedMs/1000 {
 			return "", errorf(KindInvalidArgument, "StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid because it did not come from this stream.", in.StartingSeq, sid, in.Stream, sc.Account)

@@ -587,10 +587,15 @@ func (s *Service) UpdateMaxRecordSize(ctx context.Context, sc Scope, name string
 // AddTags adds or replaces tags.
 func (s *Service) AddTags(ctx context.Context, sc Scope, name string, tags map[string]string) error {
 	sc = s.scope(sc)
-	if err := checkTagChars(tags, nil); err != nil {
-		return err
+	strs := make([]string, 0, 2*len(tags))
+	for k, v := range tags {
+		strs = append(strs, k, v)
 	}
 	return s.mutate(ctx, sc, name, func(m *streamMeta, status string) error {
+		// The stream is looked up before the tags are checked (kinesalite).
+		if err := checkTagChars(strs, "add tags to", name, sc.Account); err != nil {
+			return err
+		}
 		n := len(m.Tags)
 		for k := range tags {
 			if _, ok := m.Tags[k]; !ok {
@@ -613,10 +618,10 @@ func (s *Service) AddTags(ctx context.Context, sc Scope, name string, tags map[s
 // RemoveTags removes tags by key.
 func (s *Service) RemoveTags(ctx context.Context, sc Scope, name string, keys []string) error {
 	sc = s.scope(sc)
-	if err := checkTagChars(nil, keys); err != nil {
-		return err
-	}
 	return s.mutate(ctx, sc, name, func(m *streamMeta, status string) error {
+		if err := checkTagChars(keys, "remove tags from", name, sc.Account); err != nil {
+			return err
+		}
 		for _, k := range keys {
 			delete(m.Tags, k)
 		}
@@ -649,14 +654,12 @@ func (s *Service) ListTags(sc Scope, name, exclusiveStart string, limit int) ([]
 	return out, more, nil
 }
 
-// checkTagChars applies AWS's tag character rules (recorded by kinesalite).
-func checkTagChars(tags map[string]string, keys []string) error {
-	var all []string
-	for k, v := range tags {
-		all = append(all, k, v)
-	}
-	all = append(all, keys...)
-	for _, s := range all {
+// checkTagChars applies AWS's tag character rules to tag keys and values
+// (recorded by kinesalite): characters outside the set, then '%', which the
+// first message lists as valid but AWS refuses with a message of its own.
+// verb is "add tags to" or "remove tags from".
+func checkTagChars(strs []string, verb, name, account string) error {
+	for _, s := range strs {
 		for _, r := range s {
 			ok := r >= 0xC0 && r <= 0x1FFF || r >= 0x2C00 && r <= 0xD7FF ||
 				r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
@@ -664,6 +667,11 @@ func checkTagChars(tags map[string]string, keys []string) error {
 			if !ok {
 				return errorf(KindInvalidArgument, "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - %% @.")
 			}
+		}
+	}
+	for _, s := range strs {
+		if strings.ContainsRune(s, '%') {
+			return errorf(KindInvalidArgument, "Failed to %s stream %s under account %s because some tags contained illegal characters. The allowed characters are Unicode letters, white-spaces, '_',',','/','=','+','-','@'.", verb, name, account)
 		}
 	}
 	return nil
