@@ -344,3 +344,13 @@ func IsUnavailable(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Kind == KindUnavailable
 }
+
+// CanonicalShardID returns the canonical form (shardId-000000000007) of a
+// shard id in any of the lenient forms AWS accepts, or the id unchanged when
+// it has none.
+func CanonicalShardID(id string) string {
+	if idx, ok := parseShardID(id); ok {
+		return shardID(idx)
+	}
+	return id
+}

@@ -336,6 +336,15 @@ func (s *Service) openShards(sc Scope) (shards, onDemand int) {
 // the configured delay.
 func (s *Service) CreateStream(ctx context.Context, sc Scope, in CreateStreamInput) error {
 	sc = s.scope(sc)
+	if len(in.Tags) > 0 {
+		strs := make([]string, 0, 2*len(in.Tags))
+		for k, v := range in.Tags {
+			strs = append(strs, k, v)
+		}
+		if err := checkTagChars(strs, "create", in.Name, s.scope(sc).Account); err != nil {
+			return err
+		}
+	}
 	mode := in.Mode
 	if mode == "" {
 		mode = ModeProvisioned

@@ -88,6 +88,9 @@ func (a *API) describeStream(ctx context.Context, c *awsproto.Call) (any, error)
 	}
 	limit := intOr(c, "Limit", 100)
 	start := str(c, "ExclusiveStartShardId")
+	if start != "" {
+		start = datastream.CanonicalShardID(start)
+	}
 	shards := []shardOut{}
 	more := false
 	for _, s := range in.Shards {
@@ -244,7 +247,9 @@ func (a *API) listShards(ctx context.Context, c *awsproto.Call) (any, error) {
 		if sc, name, err = a.stream(c); err != nil {
 			return nil, err
 		}
-		t.After = str(c, "ExclusiveStartShardId")
+		if t.After = str(c, "ExclusiveStartShardId"); t.After != "" {
+			t.After = datastream.CanonicalShardID(t.After)
+		}
 		if f, ok := c.Input["ShardFilter"].(map[string]any); ok {
 			t.Filter, _ = f["Type"].(string)
 			sid, _ := f["ShardId"].(string)
@@ -254,7 +259,7 @@ func (a *API) listShards(ctx context.Context, c *awsproto.Call) (any, error) {
 				if sid == "" {
 					return nil, awserr.New(awserr.InvalidArgument, "Must specify ShardId in ShardFilter when ShardFilter type is AFTER_SHARD_ID.")
 				}
-				if sid > t.After {
+				if sid = datastream.CanonicalShardID(sid); sid > t.After {
 					t.After = sid
 				}
 			case "AT_TIMESTAMP", "FROM_TIMESTAMP":
