@@ -14,8 +14,8 @@ package seqnum
 
 import (
 	"errors"
-	"fmt"
 	"math/big"
+	"math/bits"
 	"strconv"
 )
 
@@ -35,13 +35,67 @@ var ErrInvalid = errors.New("seqnum: invalid sequence number")
 
 const maxSecs = 0xFFFFFFFFF // 9 hex digits
 
-// Format returns the decimal sequence number for p.
+// Format returns the decimal sequence number for p. It builds the 188-bit
+// value in three 64-bit limbs and converts it with 64-bit divisions, without
+// allocation beyond the result (the hot path of every put).
 func Format(p Parts) string {
-	hex := fmt.Sprintf("2%09x%01x%016x00%09x%08x2",
-		uint64(p.ShardCreateSecs)&maxSecs, p.ShardIndex&0xF, p.Counter,
-		uint64(p.RecordSecs)&maxSecs, p.ShardIndex)
-	b, _ := new(big.Int).SetString(hex, 16)
-	return b.String()
+	var buf [60]byte
+	return string(AppendFormat(buf[:0], p))
+}
+
+// AppendFormat appends the decimal sequence number for p to dst.
+func AppendFormat(dst []byte, p Parts) []byte {
+	var v u192
+	v.shiftIn(2, 4)
+	v.shiftIn(uint64(p.ShardCreateSecs)&maxSecs, 36)
+	v.shiftIn(uint64(p.ShardIndex&0xF), 4)
+	v.shiftIn(p.Counter, 64)
+	v.shiftIn(0, 8)
+	v.shiftIn(uint64(p.RecordSecs)&maxSecs, 36)
+	v.shiftIn(uint64(p.ShardIndex), 32)
+	v.shiftIn(2, 4)
+	// Split into base-1e19 chunks, least significant first.
+	var chunks [4]uint64
+	n := 0
+	for !v.isZero() {
+		chunks[n] = v.divmod(1e19)
+		n++
+	}
+	var tmp [20]byte
+	for i := n - 1; i >= 0; i-- {
+		d := strconv.AppendUint(tmp[:0], chunks[i], 10)
+		if i != n-1 {
+			for pad := len(d); pad < 19; pad++ {
+				dst = append(dst, '0')
+			}
+		}
+		dst = append(dst, d...)
+	}
+	return dst
+}
+
+// u192 is an unsigned 192-bit integer, most significant limb first.
+type u192 [3]uint64
+
+func (v *u192) shiftIn(x uint64, n uint) {
+	if n == 64 {
+		v[0], v[1], v[2] = v[1], v[2], x
+		return
+	}
+	v[0] = v[0]<<n | v[1]>>(64-n)
+	v[1] = v[1]<<n | v[2]>>(64-n)
+	v[2] = v[2]<<n | x&(1<<n-1)
+}
+
+func (v *u192) isZero() bool { return v[0]|v[1]|v[2] == 0 }
+
+// divmod divides v by d in place and returns the remainder.
+func (v *u192) divmod(d uint64) uint64 {
+	var r uint64
+	for i := range v {
+		v[i], r = bits.Div64(r, v[i], d)
+	}
+	return r
 }
 
 var (

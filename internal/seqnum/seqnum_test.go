@@ -1,6 +1,9 @@
 package seqnum
 
 import (
+	"fmt"
+	"math/big"
+	"math/rand/v2"
 	"regexp"
 	"testing"
 )
@@ -52,4 +55,36 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("round trip of %q: %+v vs %+v (%v)", s, p, q, err)
 		}
 	})
+}
+
+// formatBig is the reference implementation: the hexadecimal layout read
+// with math/big.
+func formatBig(p Parts) string {
+	hex := fmt.Sprintf("2%09x%01x%016x00%09x%08x2",
+		uint64(p.ShardCreateSecs)&maxSecs, p.ShardIndex&0xF, p.Counter,
+		uint64(p.RecordSecs)&maxSecs, p.ShardIndex)
+	b, _ := new(big.Int).SetString(hex, 16)
+	return b.String()
+}
+
+func TestFormatMatchesBigInt(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	cases := []Parts{{}, {ShardCreateSecs: maxSecs, ShardIndex: ^uint32(0), Counter: ^uint64(0), RecordSecs: maxSecs}}
+	for i := 0; i < 10000; i++ {
+		cases = append(cases, Parts{ShardCreateSecs: int64(r.Uint64() & maxSecs), ShardIndex: r.Uint32(), Counter: r.Uint64() >> (r.UintN(64)), RecordSecs: int64(r.Uint64() & maxSecs)})
+	}
+	for _, p := range cases {
+		if got, want := Format(p), formatBig(p); got != want {
+			t.Fatalf("Format(%+v) = %s, want %s", p, got, want)
+		}
+	}
+}
+
+func BenchmarkFormat(b *testing.B) {
+	p := Parts{ShardCreateSecs: 1764300000, ShardIndex: 3, Counter: 123456789, RecordSecs: 1764300123}
+	buf := make([]byte, 0, 64)
+	for i := 0; i < b.N; i++ {
+		p.Counter++
+		buf = AppendFormat(buf[:0], p)
+	}
 }
