@@ -34,6 +34,12 @@ type Operation struct {
 	Input []Field
 	// MaxBody caps the request body (bytes). Default 1 MiB.
 	MaxBody int64
+	// Fast, if set, decodes a well-formed and valid body straight into a
+	// typed value (Call.Typed), skipping the generic decoder. It returns
+	// ok=false for anything unusual and the generic path, with AWS's exact
+	// error messages, takes over. Fast must accept only bodies the generic
+	// path accepts, with the same meaning; a fuzz test proves it.
+	Fast func(body []byte) (typed any, ok bool)
 	// Handle runs the operation on validated input. It returns the output
 	// (marshalled with encoding/json; nil for an empty body) or an error
 	// (*awserr.Error, or anything else for InternalFailure).
@@ -43,7 +49,8 @@ type Operation struct {
 // Call is one request in flight.
 type Call struct {
 	Op        string
-	Input     map[string]any // type-checked members
+	Input     map[string]any // type-checked members (nil when Typed is set)
+	Typed     any            // the Fast decoder's result, if it accepted the body
 	Region    string         // from the SigV4 credential scope, or the default
 	AccessKey string         // from the SigV4 credential scope, if any
 	RequestID string
@@ -159,6 +166,17 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeXMLStatus(w, 404, "UnknownOperationException")
 		return
 	}
+	if op != nil && op.Fast != nil {
+		if typed, ok := op.Fast(body); ok {
+			region, accessKey, aerr := f.checkAuth(r)
+			if aerr != nil {
+				writeJSONError(w, aerr, "")
+				return
+			}
+			f.run(w, r, op, &Call{Op: opName, Typed: typed, Region: region, AccessKey: accessKey, RequestID: reqID, HTTP: r})
+			return
+		}
+	}
 	depth := f.MaxDepth
 	if depth == 0 {
 		depth = 64
@@ -186,8 +204,15 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, aerr, "")
 		return
 	}
-	ctx := context.WithValue(r.Context(), ctxKey{}, reqID)
-	call := &Call{Op: opName, Input: input, Region: region, AccessKey: accessKey, RequestID: reqID, HTTP: r}
+	f.run(w, r, op, &Call{Op: opName, Input: input, Region: region, AccessKey: accessKey, RequestID: reqID, HTTP: r})
+}
+
+// RawJSON is an output that is already encoded.
+type RawJSON []byte
+
+// run calls the handler and writes its output or error.
+func (f *Front) run(w http.ResponseWriter, r *http.Request, op *Operation, call *Call) {
+	ctx := context.WithValue(r.Context(), ctxKey{}, call.RequestID)
 	out, err := op.Handle(ctx, call)
 	if err != nil {
 		var ae *awserr.Error
@@ -195,21 +220,25 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			ae = &awserr.Error{Exception: awserr.InternalFailure, Cause: err}
 		}
 		if ae.Status >= 500 && f.Logger != nil {
-			f.Logger.Error("request failed", "op", opName, "request_id", reqID, "err", err)
+			f.Logger.Error("request failed", "op", call.Op, "request_id", call.RequestID, "err", err)
 		}
-		writeJSONError(w, ae, reqID)
+		writeJSONError(w, ae, call.RequestID)
 		return
 	}
+	h := w.Header()
 	h.Set("Content-Type", ContentJSON)
 	if out == nil {
 		h.Set("Content-Length", "0")
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		writeJSONError(w, &awserr.Error{Exception: awserr.InternalFailure, Cause: err}, reqID)
-		return
+	b, ok := out.(RawJSON)
+	if !ok {
+		var err error
+		if b, err = json.Marshal(out); err != nil {
+			writeJSONError(w, &awserr.Error{Exception: awserr.InternalFailure, Cause: err}, call.RequestID)
+			return
+		}
 	}
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(http.StatusOK)

@@ -54,11 +54,13 @@ func New(svc *datastream.Service) *awsproto.Service {
 		op := &awsproto.Operation{Input: schemas[name], Handle: wrap(h)}
 		switch name {
 		case "PutRecords":
+			op.Fast = fastPutRecords
 			// 500 records of up to 10 MiB are refused by the domain's limits
 			// long before; the body cap bounds memory: 10 MiB of payload is
 			// ~13.4 MiB of base64 plus JSON framing.
 			op.MaxBody = 16 << 20
 		case "PutRecord":
+			op.Fast = fastPutRecord
 			op.MaxBody = 15 << 20
 		}
 		ops[name] = op
@@ -153,8 +155,11 @@ func (a *API) scope(c *awsproto.Call) datastream.Scope {
 
 // stream resolves StreamName / StreamARN into a scope and name.
 func (a *API) stream(c *awsproto.Call) (datastream.Scope, string, error) {
+	return a.streamOf(c, str(c, "StreamName"), str(c, "StreamARN"))
+}
+
+func (a *API) streamOf(c *awsproto.Call, name, arn string) (datastream.Scope, string, error) {
 	sc := a.scope(c)
-	name, arn := str(c, "StreamName"), str(c, "StreamARN")
 	if arn != "" {
 		asc, aname, ok := datastream.ResolveARN(arn)
 		if !ok {

@@ -1,0 +1,472 @@
+package kinesisapi
+
+import (
+	"bytes"
+	"encoding/base64"
+	"regexp"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/rheos/rheos/internal/datastream"
+)
+
+// This file holds the hot-path codecs: a decoder for the common, well-formed
+// PutRecords and PutRecord bodies that skips the generic map-based decoder
+// (anything unusual — escapes, nulls, unknown or repeated members, a
+// constraint violation — returns ok=false and the generic path answers with
+// AWS's exact messages), and appenders for the PutRecords and GetRecords
+// responses. FuzzFastDecodeAgrees proves the decoders accept only what the
+// generic path accepts, with the same result.
+
+// putInput is the typed input of PutRecord and PutRecords.
+type putInput struct {
+	StreamName string
+	StreamARN  string
+	SeqForOrd  string // PutRecord only
+	Records    []datastream.PutEntry
+}
+
+type scanner struct {
+	b []byte
+	i int
+}
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *scanner) consume(c byte) bool {
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+func (s *scanner) peek() byte {
+	s.ws()
+	if s.i < len(s.b) {
+		return s.b[s.i]
+	}
+	return 0
+}
+
+// rawStr reads a string up to the next quote without checking its content:
+// only for base64 members, whose decoder refuses every byte that could make
+// the JSON invalid (controls, backslashes) — newlines are checked there.
+func (s *scanner) rawStr() ([]byte, bool) {
+	if !s.consume('"') {
+		return nil, false
+	}
+	n := bytes.IndexByte(s.b[s.i:], '"')
+	if n < 0 {
+		return nil, false
+	}
+	v := s.b[s.i : s.i+n]
+	s.i += n + 1
+	return v, true
+}
+
+// str reads a string without escapes or control characters and returns its
+// raw bytes (aliasing the body).
+func (s *scanner) str() ([]byte, bool) {
+	if !s.consume('"') {
+		return nil, false
+	}
+	start := s.i
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		if c == '"' {
+			v := s.b[start:s.i]
+			s.i++
+			return v, true
+		}
+		if c == '\\' || c < 0x20 {
+			return nil, false
+		}
+		s.i++
+	}
+	return nil, false
+}
+
+var (
+	streamNameRe = regexp.MustCompile(`^[a-zA-Z0-9_.-]+$`)
+	streamARNRe  = regexp.MustCompile(`^(?:arn:aws.*:kinesis:.*:\d{12}:stream/\S+)$`)
+)
+
+func validStreamName(b []byte) bool {
+	if len(b) < 1 || len(b) > 128 {
+		return false
+	}
+	for _, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func validARN(b []byte) bool {
+	return len(b) >= 1 && len(b) <= 2048 && utf8.Valid(b) && streamARNRe.Match(b)
+}
+
+// validHashKey matches 0|([1-9]\d{0,38}).
+func validHashKey(b []byte) bool {
+	if len(b) == 0 || len(b) > 39 || len(b) > 1 && b[0] == '0' {
+		return false
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// validSeqNum matches 0|([1-9]\d{0,128}).
+func validSeqNum(b []byte) bool {
+	if len(b) == 0 || len(b) > 129 || len(b) > 1 && b[0] == '0' {
+		return false
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func validPartitionKey(b []byte) bool {
+	if !utf8.Valid(b) {
+		return false
+	}
+	n := utf8.RuneCount(b)
+	return n >= 1 && n <= 256
+}
+
+// maxData is the schema's limit on Data (the largest MaxRecordSizeInKiB).
+const maxData = 10 << 20
+
+// record reads one record object's members into e; dataB64 receives the
+// base64 text (decoded later into one buffer).
+func (s *scanner) record(e *datastream.PutEntry, dataB64 *[]byte, single bool, in *putInput) bool {
+	var seen uint8
+	if !single && !s.consume('{') {
+		return false
+	}
+	if s.peek() == '}' {
+		return false
+	}
+	for {
+		key, ok := s.str()
+		if !ok || !s.consume(':') {
+			return false
+		}
+		var bit uint8
+		switch string(key) {
+		case "Data":
+			bit = 1
+			v, ok := s.rawStr()
+			if !ok || len(v)%4 != 0 || base64.StdEncoding.DecodedLen(len(v)) > maxData+2 {
+				return false
+			}
+			*dataB64 = v
+		case "PartitionKey":
+			bit = 2
+			v, ok := s.str()
+			if !ok || !validPartitionKey(v) {
+				return false
+			}
+			e.PartitionKey = string(v)
+		case "ExplicitHashKey":
+			bit = 4
+			v, ok := s.str()
+			if !ok || !validHashKey(v) {
+				return false
+			}
+			e.ExplicitHashKey = string(v)
+		case "StreamName", "StreamARN", "SequenceNumberForOrdering":
+			if !single {
+				return false
+			}
+			bit = map[string]uint8{"StreamName": 8, "StreamARN": 16, "SequenceNumberForOrdering": 32}[string(key)]
+			v, ok := s.str()
+			if !ok {
+				return false
+			}
+			switch bit {
+			case 8:
+				if !validStreamName(v) {
+					return false
+				}
+				in.StreamName = string(v)
+			case 16:
+				if !validARN(v) {
+					return false
+				}
+				in.StreamARN = string(v)
+			case 32:
+				if !validSeqNum(v) {
+					return false
+				}
+				in.SeqForOrd = string(v)
+			}
+		default:
+			return false
+		}
+		if seen&bit != 0 {
+			return false // repeated member: let the generic path decide
+		}
+		seen |= bit
+		if s.consume(',') {
+			continue
+		}
+		if !s.consume('}') {
+			return false
+		}
+		return seen&3 == 3 // Data and PartitionKey are required
+	}
+}
+
+// decodeB64 decodes Coral-valid base64 (standard alphabet, padded, no
+// newlines, canonical last character) into dst.
+func decodeB64(dst, src []byte) (int, bool) {
+	if bytes.IndexByte(src, '\n') >= 0 || bytes.IndexByte(src, '\r') >= 0 {
+		return 0, false
+	}
+	n, err := base64.StdEncoding.Strict().Decode(dst, src)
+	return n, err == nil
+}
+
+// fastPutRecords decodes a PutRecords body.
+func fastPutRecords(body []byte) (any, bool) {
+	s := scanner{b: body}
+	in := &putInput{}
+	var datas [][]byte
+	if !s.consume('{') || s.peek() == '}' {
+		return nil, false
+	}
+	var seen uint8
+	for {
+		key, ok := s.str()
+		if !ok || !s.consume(':') {
+			return nil, false
+		}
+		var bit uint8
+		switch string(key) {
+		case "StreamName":
+			bit = 1
+			v, ok := s.str()
+			if !ok || !validStreamName(v) {
+				return nil, false
+			}
+			in.StreamName = string(v)
+		case "StreamARN":
+			bit = 2
+			v, ok := s.str()
+			if !ok || !validARN(v) {
+				return nil, false
+			}
+			in.StreamARN = string(v)
+		case "Records":
+			bit = 4
+			if !s.consume('[') {
+				return nil, false
+			}
+			in.Records = make([]datastream.PutEntry, 0, 500)
+			datas = make([][]byte, 0, 500)
+			for {
+				if len(in.Records) == 500 {
+					return nil, false
+				}
+				in.Records = append(in.Records, datastream.PutEntry{})
+				datas = append(datas, nil)
+				if !s.record(&in.Records[len(in.Records)-1], &datas[len(datas)-1], false, nil) {
+					return nil, false
+				}
+				if s.consume(',') {
+					continue
+				}
+				if !s.consume(']') {
+					return nil, false
+				}
+				break
+			}
+		default:
+			return nil, false
+		}
+		if seen&bit != 0 {
+			return nil, false
+		}
+		seen |= bit
+		if s.consume(',') {
+			continue
+		}
+		if !s.consume('}') {
+			return nil, false
+		}
+		break
+	}
+	s.ws()
+	if s.i != len(s.b) || seen&4 == 0 || len(in.Records) == 0 {
+		return nil, false
+	}
+	// Decode every Data into one buffer.
+	total := 0
+	for _, d := range datas {
+		total += base64.StdEncoding.DecodedLen(len(d))
+	}
+	buf := make([]byte, total)
+	off := 0
+	for i, d := range datas {
+		n, ok := decodeB64(buf[off:], d)
+		if !ok || n > maxData {
+			return nil, false
+		}
+		in.Records[i].Data = buf[off : off+n : off+n]
+		off += n
+	}
+	return in, true
+}
+
+// fastPutRecord decodes a PutRecord body.
+func fastPutRecord(body []byte) (any, bool) {
+	s := scanner{b: body}
+	in := &putInput{Records: make([]datastream.PutEntry, 1)}
+	var d []byte
+	if !s.consume('{') || !s.record(&in.Records[0], &d, true, in) {
+		return nil, false
+	}
+	s.ws()
+	if s.i != len(s.b) {
+		return nil, false
+	}
+	buf := make([]byte, base64.StdEncoding.DecodedLen(len(d)))
+	n, ok := decodeB64(buf, d)
+	if !ok || n > maxData {
+		return nil, false
+	}
+	in.Records[0].Data = buf[:n:n]
+	return in, true
+}
+
+// appendJSONString appends s as a JSON string (s is valid UTF-8: every
+// string stored came through a validated request).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// appendGetRecordsOutput encodes the GetRecords response.
+func appendGetRecordsOutput(b []byte, res datastream.GetRecordsResult) []byte {
+	b = append(b, `{"Records":[`...)
+	for i, r := range res.Records {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"SequenceNumber":"`...)
+		b = append(b, r.SequenceNumber...)
+		b = append(b, `","ApproximateArrivalTimestamp":`...)
+		b = strconv.AppendFloat(b, epoch(r.ArrivalTime), 'f', -1, 64)
+		b = append(b, `,"Data":"`...)
+		b = base64.StdEncoding.AppendEncode(b, r.Data)
+		b = append(b, `","PartitionKey":`...)
+		b = appendJSONString(b, r.PartitionKey)
+		b = append(b, '}')
+	}
+	b = append(b, ']')
+	if res.NextShardIterator != "" {
+		b = append(b, `,"NextShardIterator":"`...)
+		b = append(b, res.NextShardIterator...)
+		b = append(b, '"')
+	}
+	b = append(b, `,"MillisBehindLatest":`...)
+	b = strconv.AppendInt(b, res.MillisBehindLatest, 10)
+	if len(res.ChildShards) > 0 {
+		b = append(b, `,"ChildShards":[`...)
+		for i, ch := range res.ChildShards {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"ShardId":"`...)
+			b = append(b, ch.ShardID...)
+			b = append(b, `","ParentShards":[`...)
+			for j, p := range ch.ParentShards {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = appendJSONString(b, p)
+			}
+			b = append(b, `],"HashKeyRange":{"StartingHashKey":"`...)
+			b = append(b, ch.HashKeyStart...)
+			b = append(b, `","EndingHashKey":"`...)
+			b = append(b, ch.HashKeyEnd...)
+			b = append(b, `"}}`...)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// appendPutRecordsOutput encodes the PutRecords response.
+func appendPutRecordsOutput(b []byte, res []datastream.PutResult) []byte {
+	failed := 0
+	for _, r := range res {
+		if r.ErrorCode != "" {
+			failed++
+		}
+	}
+	b = append(b, `{"FailedRecordCount":`...)
+	b = strconv.AppendInt(b, int64(failed), 10)
+	b = append(b, `,"Records":[`...)
+	for i, r := range res {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if r.ErrorCode != "" {
+			b = append(b, `{"ErrorCode":`...)
+			b = appendJSONString(b, r.ErrorCode)
+			b = append(b, `,"ErrorMessage":`...)
+			b = appendJSONString(b, r.ErrorMessage)
+			b = append(b, '}')
+			continue
+		}
+		b = append(b, `{"SequenceNumber":"`...)
+		b = append(b, r.SequenceNumber...)
+		b = append(b, `","ShardId":"`...)
+		b = append(b, r.ShardID...)
+		b = append(b, `"}`...)
+	}
+	return append(b, "]}"...)
+}
