@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/google/uuid"
 
@@ -135,7 +136,8 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// Read the body with a hard cap: oversized bodies are refused without
 	// being buffered.
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	body, err := readBody(r, maxBody)
+	defer putBuf(body)
 	if err != nil {
 		writeJSONError(w, awserr.New(awserr.Serialization, ""), "")
 		return
@@ -174,6 +176,9 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			f.run(w, r, op, &Call{Op: opName, Typed: typed, Region: region, AccessKey: accessKey, RequestID: reqID, HTTP: r})
+			if rel, ok := typed.(interface{ Release() }); ok {
+				rel.Release() // the handler is done with its buffers
+			}
 			return
 		}
 	}
@@ -338,4 +343,44 @@ func writeXMLStatus(w http.ResponseWriter, status int, typ string) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	io.WriteString(w, b)
+}
+
+// bodyPool recycles request body buffers (bodies of the hot operations are
+// up to several MiB; the decoders copy what they keep).
+var bodyPool sync.Pool
+
+func putBuf(b []byte) {
+	if cap(b) >= 64<<10 && cap(b) <= 32<<20 {
+		bodyPool.Put(b[:0]) //nolint:staticcheck // slices are fine here
+	}
+}
+
+// readBody reads at most max+1 bytes of the body into a pooled buffer sized
+// from Content-Length when it is known.
+func readBody(r *http.Request, max int64) ([]byte, error) {
+	var buf []byte
+	if v := bodyPool.Get(); v != nil {
+		buf = v.([]byte)
+	}
+	want := r.ContentLength
+	if want < 0 || want > max {
+		want = 64 << 10
+	}
+	if int64(cap(buf)) < want+1 {
+		buf = make([]byte, 0, want+1)
+	}
+	lr := io.LimitReader(r.Body, max+1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := lr.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"regexp"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/rheos/rheos/internal/datastream"
@@ -24,6 +25,28 @@ type putInput struct {
 	StreamARN  string
 	SeqForOrd  string // PutRecord only
 	Records    []datastream.PutEntry
+	buf        []byte // pooled buffer holding every record's Data
+}
+
+// dataPool recycles the decoded-data buffers of fast-path puts.
+var dataPool sync.Pool
+
+func getDataBuf(n int) []byte {
+	if v := dataPool.Get(); v != nil {
+		if b := v.([]byte); cap(b) >= n {
+			return b[:n]
+		}
+	}
+	return make([]byte, n)
+}
+
+// Release returns the data buffer to the pool; awsproto calls it once the
+// handler has returned (the log copies records before acknowledging them).
+func (in *putInput) Release() {
+	if in.buf != nil && cap(in.buf) <= 32<<20 {
+		dataPool.Put(in.buf[:0]) //nolint:staticcheck
+		in.buf = nil
+	}
 }
 
 type scanner struct {
@@ -324,7 +347,8 @@ func fastPutRecords(body []byte) (any, bool) {
 	for _, d := range datas {
 		total += base64.StdEncoding.DecodedLen(len(d))
 	}
-	buf := make([]byte, total)
+	buf := getDataBuf(total)
+	in.buf = buf
 	off := 0
 	for i, d := range datas {
 		n, ok := decodeB64(buf[off:], d)
