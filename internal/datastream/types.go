@@ -73,11 +73,18 @@ type shardMeta struct {
 	EndCounter     uint64 `json:"endCounter,omitempty"` // last counter of a closed shard
 	ClosedMs       int64  `json:"closedMs,omitempty"`
 	Closed         bool   `json:"closed,omitempty"`
+
+	idStr string // cached shardID(Index), set by newStreamState
 }
 
 func shardID(index int) string { return fmt.Sprintf("shardId-%012d", index) }
 
-func (s *shardMeta) id() string { return shardID(s.Index) }
+func (s *shardMeta) id() string {
+	if s.idStr != "" {
+		return s.idStr
+	}
+	return shardID(s.Index)
+}
 
 func (s *shardMeta) seq(counter uint64, recordMs int64) string {
 	return seqnum.Format(seqnum.Parts{
@@ -111,6 +118,7 @@ func newStreamState(m *streamMeta, rev uint64) (*streamState, error) {
 	st := &streamState{meta: m, rev: rev, byIdx: map[int]*shardMeta{}, byKey: map[uint64]*shardMeta{}}
 	for i := range m.Shards {
 		sh := &m.Shards[i]
+		sh.idStr = shardID(sh.Index)
 		st.byIdx[sh.Index] = sh
 		st.byKey[sh.Key] = sh
 		if sh.Closed {
