@@ -30,7 +30,8 @@ var allowed = map[string][]string{
 	"internal/kinesisapi": {"internal/awsproto", "internal/awserr", "internal/datastream"},
 	"internal/config":     {},
 	"internal/server":     {"*"},
-	"internal/cli":        {"internal/server", "internal/config"},
+	"internal/loadtest":   {},
+	"internal/cli":        {"internal/server", "internal/config", "internal/loadtest"},
 	"cmd/rheos":           {"internal/cli"},
 }
 

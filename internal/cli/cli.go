@@ -25,6 +25,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/rheos/rheos/internal/config"
+	"github.com/rheos/rheos/internal/loadtest"
 	"github.com/rheos/rheos/internal/server"
 )
 
@@ -38,6 +39,7 @@ Usage:
   rheos streams delete NAME
   rheos put STREAM KEY [DATA]        (without DATA: one record per stdin line)
   rheos tail STREAM [--from trim-horizon|latest|timestamp] [--timestamp RFC3339]
+  rheos bench [--client lean|sdk] [--duration 10s] [--server-pid PID] ...   (load tool; bench -h)
 
 Client commands take --endpoint (default http://127.0.0.1:4566, env RHEOS_ENDPOINT)
 and --region (default us-east-1).
@@ -59,6 +61,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = put(args[1:], stdin, stdout)
 	case "tail":
 		err = tail(args[1:], stdout)
+	case "bench":
+		err = loadtest.Command(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

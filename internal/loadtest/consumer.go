@@ -1,0 +1,168 @@
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// X-Amz-Target values of the operations the lean client sends.
+const (
+	targetPutRecords       = "Kinesis_20131202.PutRecords"
+	targetPutRecord        = "Kinesis_20131202.PutRecord"
+	targetGetShardIterator = "Kinesis_20131202.GetShardIterator"
+	targetGetRecords       = "Kinesis_20131202.GetRecords"
+)
+
+// Signature headers of the lean client: syntactically valid SigV4 that is
+// never verified (the date is fixed, the signature made up).
+const (
+	leanAmzDate = "20260101T000000Z"
+	leanAuth    = "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/kinesis/aws4_request, " +
+		"SignedHeaders=host;x-amz-date, Signature=" +
+		"3f1b2c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f809"
+)
+
+// leanClient sends AWS JSON 1.1 requests with net/http, without the SDK.
+// It is safe for concurrent use; each caller brings its own buffer.
+type leanClient struct {
+	hc  *http.Client
+	url string
+}
+
+// call posts body as operation target and reads a 200 response into buf.
+// Any other status is an error carrying the AWS error type and message.
+func (c *leanClient) call(ctx context.Context, target string, body []byte, buf *bytes.Buffer) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header = http.Header{
+		"Content-Type":  {"application/x-amz-json-1.1"},
+		"X-Amz-Target":  {target},
+		"X-Amz-Date":    {leanAmzDate},
+		"Authorization": {leanAuth},
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	buf.Reset()
+	_, err = buf.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Type    string `json:"__type"`
+			Message string `json:"message"`
+		}
+		json.Unmarshal(buf.Bytes(), &e)
+		return fmt.Errorf("%s: HTTP %d %s: %s", target, resp.StatusCode, e.Type, e.Message)
+	}
+	return nil
+}
+
+// latestIterator returns a LATEST shard iterator.
+func (c *leanClient) latestIterator(ctx context.Context, stream, shard string) (string, error) {
+	body, _ := json.Marshal(map[string]string{"StreamName": stream, "ShardId": shard, "ShardIteratorType": "LATEST"})
+	var buf bytes.Buffer
+	if err := c.call(ctx, targetGetShardIterator, body, &buf); err != nil {
+		return "", err
+	}
+	var out struct{ ShardIterator string }
+	if err := json.Unmarshal(buf.Bytes(), &out); err != nil {
+		return "", fmt.Errorf("GetShardIterator response: %w", err)
+	}
+	return out.ShardIterator, nil
+}
+
+// getRecordsLimit is the most records one GetRecords may return.
+const getRecordsLimit = 10000
+
+// consumer polls one shard with GetRecords until its context ends, or until
+// the shard is closed and read to its end. Its fields are its own until run
+// returns.
+type consumer struct {
+	c       *leanClient
+	iter    string
+	dataLen int // base64 length of a record of this run
+	poll    time.Duration
+	tr      *tracker
+	live    *live
+
+	lat      histogram // put→get
+	requests uint64
+	errs     uint64
+	corrupt  uint64 // records of this run whose length is wrong
+	firstErr error
+}
+
+func (k *consumer) run(ctx context.Context) {
+	var (
+		buf bytes.Buffer
+		hs  []header
+		out struct {
+			Records           []struct{ Data string }
+			NextShardIterator *string
+		}
+	)
+	for ctx.Err() == nil {
+		body, _ := json.Marshal(struct {
+			ShardIterator string
+			Limit         int
+		}{k.iter, getRecordsLimit})
+		err := k.c.call(ctx, targetGetRecords, body, &buf)
+		now := time.Now()
+		if ctx.Err() != nil {
+			return
+		}
+		k.requests++
+		if err == nil {
+			out.Records, out.NextShardIterator = out.Records[:0], nil
+			err = json.Unmarshal(buf.Bytes(), &out)
+		}
+		if err != nil {
+			k.errs++
+			if k.firstErr == nil {
+				k.firstErr = err
+			}
+			sleepUntil(ctx, time.Now().Add(k.poll))
+			continue
+		}
+		hs = hs[:0]
+		foreign := 0
+		for _, r := range out.Records {
+			h, ok := parseHeaderBase64(r.Data)
+			if !ok || h.tag != k.tr.tag {
+				foreign++
+				continue
+			}
+			if len(r.Data) != k.dataLen {
+				k.corrupt++
+			}
+			k.lat.record(now.Sub(time.Unix(0, h.sent)))
+			hs = append(hs, h)
+		}
+		k.tr.markSeen(hs)
+		if foreign > 0 {
+			k.tr.markForeign(foreign)
+		}
+		k.live.read.Add(uint64(len(hs)))
+		if out.NextShardIterator == nil {
+			return // closed and read to its end
+		}
+		k.iter = *out.NextShardIterator
+		if len(out.Records) == 0 {
+			sleepUntil(ctx, time.Now().Add(k.poll))
+		}
+	}
+}
+
+// encodedLen is the base64 length of a record of size bytes.
+func encodedLen(size int) int { return base64.StdEncoding.EncodedLen(size) }
