@@ -5,10 +5,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/rheos/rheos/internal/awserr"
@@ -47,7 +49,19 @@ type Shape struct {
 	Member           *Shape  // list member or map value
 	Fields           []Field // structure members, in check order
 	MemberStr        string  // how AWS prints a list member in messages
-	re               *regexp.Regexp
+}
+
+// patterns caches compiled schema patterns; schemas are shared by
+// concurrent requests, so the cache is safe for concurrent use.
+var patterns sync.Map // pattern → *regexp.Regexp
+
+func compiled(p string) *regexp.Regexp {
+	if re, ok := patterns.Load(p); ok {
+		return re.(*regexp.Regexp)
+	}
+	re := regexp.MustCompile("^(?:" + p + ")$")
+	patterns.Store(p, re)
+	return re
 }
 
 // Field is a named structure member.
@@ -78,7 +92,9 @@ func DecodeJSON(body []byte, maxDepth int) (map[string]any, *awserr.Error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, awserr.New(awserr.Serialization, "")
 	}
-	if dec.More() {
+	// Nothing but white space may follow the object (dec.More would let a
+	// stray closing bracket and anything after it through).
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, awserr.New(awserr.Serialization, "")
 	}
 	m, ok := v.(map[string]any)
@@ -381,10 +397,7 @@ func checkValue(name string, v any, s *Shape, parent string, errs *[]string) {
 		}
 	}
 	if s.Pattern != "" {
-		if s.re == nil {
-			s.re = regexp.MustCompile("^(?:" + s.Pattern + ")$")
-		}
-		if str, ok := v.(string); ok && !s.re.MatchString(str) {
+		if str, ok := v.(string); ok && !compiled(s.Pattern).MatchString(str) {
 			add("Member must satisfy regular expression pattern: " + s.Pattern)
 		}
 	}

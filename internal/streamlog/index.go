@@ -2,6 +2,7 @@ package streamlog
 
 import (
 	"fmt"
+	"io"
 	"sort"
 
 	"github.com/rheos/rheos/internal/vfs"
@@ -110,7 +111,8 @@ func readIndexDir(f vfs.File, segID uint64) ([]dirEntry, error) {
 			firstSeq: le.Uint64(d[16:]), lastSeq: le.Uint64(d[24:]),
 			minTs: int64(le.Uint64(d[32:])), maxTs: int64(le.Uint64(d[40:])),
 		}
-		if entBase+int64(out[i].first+out[i].count)*idxEntryLen > size {
+		// In 64 bits: first+count must not wrap around to pass the check.
+		if entBase+(int64(out[i].first)+int64(out[i].count))*idxEntryLen > size {
 			return nil, corruptf("index entries beyond file")
 		}
 	}
@@ -121,8 +123,12 @@ func readIndexDir(f vfs.File, segID uint64) ([]dirEntry, error) {
 func idxEntryAt(f vfs.File, ndir int, i uint32) (indexEntry, error) {
 	var b [idxEntryLen]byte
 	off := int64(idxHeaderSize+ndir*idxDirEntLen) + int64(i)*idxEntryLen
-	if _, err := f.ReadAt(b[:], off); err != nil {
-		return indexEntry{}, corruptf("index entry: %v", err)
+	if n, err := f.ReadAt(b[:], off); n != len(b) {
+		if err != nil && err != io.EOF {
+			// An I/O error, not corruption: the caller may retry.
+			return indexEntry{}, fmt.Errorf("streamlog: reading index entry: %w", err)
+		}
+		return indexEntry{}, corruptf("index entry: %v", io.ErrUnexpectedEOF)
 	}
 	return getIndexEntry(b[:])
 }

@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -408,8 +409,22 @@ func (l *Log) scanSegment(seg *segment, truncate bool) (shardEntries, error) {
 			validEnd = p
 			continue
 		}
-		// Look for a later valid frame: if there is one, this is corruption
-		// in the middle, not a torn tail.
+		if end, ok := frameEnd(data, p); ok {
+			// The frame header passed its checksum, so its length is
+			// trustworthy, and the bytes it covers are that frame's payload:
+			// record data there may look like frames and must never be
+			// searched for them.
+			if end > len(data) {
+				// The file ends inside the frame: a torn write, the last
+				// thing ever written to this segment.
+				break
+			}
+			l.event(Event{Kind: "corruption", Segment: seg.id, Detail: fmt.Sprintf("invalid frame at %d skipped (%v)", p, err)})
+			p = end
+			continue
+		}
+		// The header itself is damaged: look for a later valid frame. If
+		// there is one, this is corruption in the middle, not a torn tail.
 		next := findNextFrame(data, p+1)
 		if next < 0 {
 			break
@@ -442,6 +457,20 @@ func (l *Log) resetActiveHeader(seg *segment) error {
 	}
 	l.actSize = segHeaderSize
 	return seg.f.Sync()
+}
+
+// frameEnd reports whether a frame header that passes its checksum starts at
+// p, and if so where the frame it announces ends (possibly beyond data).
+func frameEnd(data []byte, p int) (int, bool) {
+	if len(data)-p < frameHeaderLen {
+		return 0, false
+	}
+	h := data[p : p+frameHeaderLen]
+	n := int(le.Uint32(h[4:]))
+	if le.Uint32(h) != frameMagic || crc(h[:20]) != le.Uint32(h[20:]) || n < frameHeaderLen {
+		return 0, false
+	}
+	return p + n, true
 }
 
 // findNextFrame returns the offset of the next fully valid frame at or after
@@ -495,29 +524,39 @@ func (l *Log) openActive(id uint64) error {
 }
 
 func (l *Log) createActive(id uint64) error {
+	seg, err := l.newSegment(id)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.active = seg
+	l.actSize = segHeaderSize
+	l.mu.Unlock()
+	return nil
+}
+
+// newSegment creates segment id with its header, durably, without
+// installing it.
+func (l *Log) newSegment(id uint64) (*segment, error) {
 	name := segName(l.opts.Dir, id, "seg")
 	f, err := l.fs.Create(name)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	created := l.opts.Now().UnixMilli()
 	if _, err := f.Write(encodeSegHeader(id, created)); err != nil {
 		f.Close()
-		return err
+		return nil, err
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return err
+		return nil, err
 	}
 	if err := l.fs.SyncDir(l.opts.Dir); err != nil {
 		f.Close()
-		return err
+		return nil, err
 	}
-	l.mu.Lock()
-	l.active = &segment{id: id, f: f, created: created}
-	l.actSize = segHeaderSize
-	l.mu.Unlock()
-	return nil
+	return &segment{id: id, f: f, created: created}, nil
 }
 
 // SetFence sets the fence token appends must carry. Appends with another
@@ -534,6 +573,13 @@ func (l *Log) SetFence(fence uint64) {
 func (l *Log) Append(ctx context.Context, fence uint64, entries []Entry) ([]Appended, error) {
 	if len(entries) == 0 {
 		return nil, nil
+	}
+	for i := range entries {
+		// The record header stores these lengths in 16 and 32 bits; a longer
+		// field would be acknowledged and then be unreadable.
+		if kl, dl := len(entries[i].PartitionKey), uint64(len(entries[i].Data)); kl > math.MaxUint16 || dl > math.MaxUint32 {
+			return nil, fmt.Errorf("streamlog: entry %d: partition key of %d bytes or data of %d bytes exceeds the format's limit", i, kl, dl)
+		}
 	}
 	r := &appendReq{fence: fence, entries: entries, done: make(chan struct{})}
 	if err := l.submit(ctx, r); err != nil {
@@ -560,8 +606,18 @@ func (l *Log) submit(ctx context.Context, r *appendReq) error {
 		return ctx.Err()
 	}
 	// Once submitted, wait for the outcome regardless of ctx: the commit is
-	// short and the caller must learn whether it was acknowledged.
-	<-r.done
+	// short and the caller must learn whether it was acknowledged. If Close
+	// won the race (the send landed in the buffer after the writer drained it
+	// and exited), nobody will ever complete r: report ErrClosed.
+	select {
+	case <-r.done:
+	case <-l.done:
+		select {
+		case <-r.done:
+		default:
+			return ErrClosed
+		}
+	}
 	return nil
 }
 
@@ -808,11 +864,15 @@ func (l *Log) seal() error {
 		idx.Close()
 		return err
 	}
-	if err := l.createActive(old.id + 1); err != nil {
+	next, err := l.newSegment(old.id + 1)
+	if err != nil {
 		idx.Close()
 		return err
 	}
 	// The old append handle keeps serving reads (ReadAt) as the sealed file.
+	// Installing the new active segment and moving the old one's entries to
+	// the sealed lists is one step under mu: a reader must never pair the
+	// new active file with the old one's offsets.
 	l.mu.Lock()
 	old.idx, old.ndir = idx, len(dir)
 	for _, d := range dir {
@@ -822,6 +882,8 @@ func (l *Log) seal() error {
 		s.active = nil
 	}
 	l.segments = append(l.segments, old)
+	l.active = next
+	l.actSize = segHeaderSize
 	l.mu.Unlock()
 	l.event(Event{Kind: "segment-sealed", Segment: old.id})
 	return nil

@@ -1,6 +1,7 @@
 package streamlog
 
 import (
+	"fmt"
 	"io"
 	"time"
 )
@@ -138,10 +139,11 @@ func (l *Log) Read(shard uint64, from uint64, opts ReadOptions) ([]Record, error
 func readSection(seg *segment, e indexEntry, from uint64, opts ReadOptions, out []Record, bytes *int) ([]Record, bool, error) {
 	b := make([]byte, e.length)
 	if n, err := seg.f.ReadAt(b, int64(e.off)); n != len(b) {
-		if err == nil || err == io.EOF {
-			err = io.ErrUnexpectedEOF
+		if err != nil && err != io.EOF {
+			// An I/O error, not corruption: the caller may retry.
+			return out, false, fmt.Errorf("streamlog: reading segment %d offset %d: %w", seg.id, e.off, err)
 		}
-		return out, false, corruptf("segment %d offset %d: %v", seg.id, e.off, err)
+		return out, false, corruptf("segment %d offset %d: %v", seg.id, e.off, io.ErrUnexpectedEOF)
 	}
 	si, err := parseSection(b, e.off)
 	if err != nil {

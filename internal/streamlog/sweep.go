@@ -4,6 +4,8 @@ import (
 	"context"
 	"path/filepath"
 	"sort"
+
+	"github.com/rheos/rheos/internal/vfs"
 )
 
 // RetentionPolicy tells the sweeper, for one shard, the oldest timestamp
@@ -85,6 +87,30 @@ func (l *Log) Sweep(ctx context.Context, policy RetentionPolicy) (SweepResult, e
 	if err := l.writeCheckpoint(); err != nil {
 		return res, err
 	}
+	// Remove the files oldest first and stop at the first failure, then
+	// forget exactly the segments that are gone: what remains on disk (and
+	// in memory) is always a suffix, so counters stay contiguous, and a
+	// segment that could not be removed stays known and is retried by the
+	// next sweep. Readers holding a removed segment keep reading it through
+	// its open handles.
+	var removeErr error
+	removed := 0
+	for _, seg := range doomed {
+		size, statErr := l.fs.Stat(segName(l.opts.Dir, seg.id, "seg"))
+		if err := l.fs.Remove(segName(l.opts.Dir, seg.id, "idx")); err != nil && !vfs.IsNotExist(err) {
+			removeErr = err
+			break
+		}
+		if err := l.fs.Remove(segName(l.opts.Dir, seg.id, "seg")); err != nil {
+			removeErr = err
+			break
+		}
+		if statErr == nil {
+			res.BytesReclaimed += size
+		}
+		removed++
+	}
+	doomed = doomed[:removed]
 	dead := map[*segment]bool{}
 	for _, s := range doomed {
 		dead[s] = true
@@ -104,13 +130,6 @@ func (l *Log) Sweep(ctx context.Context, policy RetentionPolicy) (SweepResult, e
 	l.segments = l.segments[len(doomed):]
 	l.mu.Unlock()
 	for _, seg := range doomed {
-		if size, err := l.fs.Stat(segName(l.opts.Dir, seg.id, "seg")); err == nil {
-			res.BytesReclaimed += size
-		}
-		l.fs.Remove(segName(l.opts.Dir, seg.id, "idx"))
-		if err := l.fs.Remove(segName(l.opts.Dir, seg.id, "seg")); err != nil {
-			return res, err
-		}
 		seg.mu.Lock()
 		seg.deleted = true
 		closeNow := seg.refs == 0
@@ -123,6 +142,9 @@ func (l *Log) Sweep(ctx context.Context, policy RetentionPolicy) (SweepResult, e
 	}
 	if err := l.fs.SyncDir(l.opts.Dir); err != nil {
 		return res, err
+	}
+	if removeErr != nil {
+		return res, removeErr
 	}
 	l.dropShards(eval)
 	return res, nil
