@@ -1400,12 +1400,8 @@ func TestSweepRemoveFailure(t *testing.T) {
 
 // TestSectionShardKeyBitFlip flips one bit of a section's shard key in the
 // active segment and reopens. The records must not silently move to another
-// shard. Format v1 cannot detect this: the section checksum covers only the
-// records area and the frame header checksum only the frame header, so the
-// 8-byte shard key of each section is the one field no checksum protects.
-// Remove the Skip once the format checksums section headers (a new version).
+// shard: the section checksum covers the shard key.
 func TestSectionShardKeyBitFlip(t *testing.T) {
-	t.Skip("format v1 does not checksum a section's shard key; needs format v2")
 	ctx := context.Background()
 	fs := vfs.NewMemFS()
 	opts := Options{FS: fs, Dir: "/d", Logger: quietLogger()}

@@ -37,6 +37,12 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 func crc(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
 
+// sectionCRC covers a section's header fields (shard key, count, length) and
+// its records, so a damaged shard key cannot move records to another shard.
+func sectionCRC(hdr, records []byte) uint32 {
+	return crc32.Update(crc(hdr[:16]), castagnoli, records)
+}
+
 var le = binary.LittleEndian
 
 // ErrCorrupt reports data on disk that fails its checksum or structure
@@ -131,7 +137,7 @@ func parseSection(b []byte, off uint32) (sectionInfo, error) {
 		return sectionInfo{}, corruptf("section length out of range")
 	}
 	recs := b[sectionHdrLen : sectionHdrLen+area]
-	if crc(recs) != le.Uint32(b[16:]) {
+	if sectionCRC(b[:16], recs) != le.Uint32(b[16:]) {
 		return sectionInfo{}, corruptf("section checksum")
 	}
 	si.length = uint32(sectionHdrLen + area)

@@ -101,7 +101,7 @@ func checkSection(t *testing.T, sec []byte, si sectionInfo) {
 	if !bytes.Equal(enc, sec[sectionHdrLen:]) {
 		t.Fatal("re-encoding the decoded records does not give the section back")
 	}
-	if crc(enc) != le.Uint32(sec[16:]) {
+	if sectionCRC(sec[:16], enc) != le.Uint32(sec[16:]) {
 		t.Fatal("accepted a section whose checksum does not match")
 	}
 }

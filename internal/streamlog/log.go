@@ -774,7 +774,7 @@ func (l *Log) commit(group []*appendReq) {
 		le.PutUint64(h[0:], p.shard)
 		le.PutUint32(h[8:], uint32(len(p.reqs)))
 		le.PutUint32(h[12:], uint32(len(area)))
-		le.PutUint32(h[16:], crc(area))
+		le.PutUint32(h[16:], sectionCRC(h[:16], area))
 		secs = append(secs, secOut{p: p, e: indexEntry{
 			firstSeq: first, ts: ts, off: uint32(frameStart) + uint32(secStart),
 			length: uint32(len(buf) - secStart), count: uint32(len(p.reqs)),
