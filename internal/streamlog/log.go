@@ -99,7 +99,8 @@ var (
 	// ErrClosed means the log is closed.
 	ErrClosed = errors.New("streamlog: closed")
 	// ErrFailed wraps the sticky write or fsync error after which the log
-	// refuses appends until Recover succeeds.
+	// refuses appends until it is closed and reopened (recovery scans the
+	// disk again and never trusts what the failed fsync may have lost).
 	ErrFailed = errors.New("streamlog: log failed, writes refused until recovery")
 )
 
