@@ -197,14 +197,25 @@ func (s *Server) Close() error {
 	return err
 }
 
+// sweeper applies retention every SweepInterval and, while the log refuses
+// writes after a failed write or fsync, tries every second to recover it
+// (the fault may clear: space freed, a transient disk error).
 func (s *Server) sweeper() {
 	defer s.wg.Done()
 	t := time.NewTicker(time.Duration(s.cfg.SweepInterval))
 	defer t.Stop()
+	heal := time.NewTicker(time.Second)
+	defer heal.Stop()
 	for {
 		select {
 		case <-s.stop:
 			return
+		case <-heal.C:
+			if failed := s.rlog.Failed(); failed != nil {
+				if err := s.rlog.Recover(context.Background()); err != nil {
+					s.log.Warn("record log still failed; writes refused", "err", failed, "recover_err", err)
+				}
+			}
 		case <-t.C:
 			if err := s.svc.Sweep(context.Background()); err != nil {
 				s.log.Warn("sweep failed", "err", err)

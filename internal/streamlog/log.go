@@ -63,7 +63,7 @@ type Options struct {
 // Event is a notable occurrence in the log.
 type Event struct {
 	// Kind is one of "segment-sealed", "segment-deleted", "corruption",
-	// "torn-tail", "write-failed".
+	// "torn-tail", "write-failed", "recovered".
 	Kind    string
 	Segment uint64
 	Detail  string
@@ -99,8 +99,7 @@ var (
 	// ErrClosed means the log is closed.
 	ErrClosed = errors.New("streamlog: closed")
 	// ErrFailed wraps the sticky write or fsync error after which the log
-	// refuses appends until it is closed and reopened (recovery scans the
-	// disk again and never trusts what the failed fsync may have lost).
+	// refuses appends until Recover succeeds or the log is reopened.
 	ErrFailed = errors.New("streamlog: log failed, writes refused until recovery")
 )
 
@@ -180,6 +179,7 @@ type appendReq struct {
 	fence   uint64
 	entries []Entry
 	roll    bool // seal the active segment if it is non-empty
+	recover bool // try to clear a failure (Recover)
 	res     []Appended
 	err     error
 	done    chan struct{}
@@ -557,6 +557,14 @@ func (l *Log) newSegment(id uint64) (*segment, error) {
 		f.Close()
 		return nil, err
 	}
+	// Appends go through an O_APPEND handle, so that after Recover truncates
+	// a failed write away the next frame lands at the new end.
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	if f, err = l.fs.OpenAppend(name); err != nil {
+		return nil, err
+	}
 	return &segment{id: id, f: f, created: created}, nil
 }
 
@@ -678,6 +686,11 @@ func reqBytes(r *appendReq) int {
 
 // commit writes one group: one frame, one fsync.
 func (l *Log) commit(group []*appendReq) {
+	for _, r := range group {
+		if r.recover {
+			r.err = l.tryRecover()
+		}
+	}
 	l.mu.RLock()
 	failed, fence := l.failed, l.fence
 	l.mu.RUnlock()
@@ -824,6 +837,68 @@ func (l *Log) fail(err error) {
 	}
 	l.mu.Unlock()
 	l.event(Event{Kind: "write-failed", Segment: l.active.id, Detail: err.Error()})
+}
+
+// Recover tries to clear a failure once its cause has gone (space freed, a
+// disk error cleared): it cuts the active segment back to the end of the last
+// acknowledged frame, removes an index a failed seal may have left, and
+// fsyncs both. Everything acknowledged was fsynced before the failure, so
+// nothing acknowledged is touched; the failed, unacknowledged frame is
+// discarded rather than trusted (after a failed fsync the page cache may hold
+// bytes the disk never got). It returns nil once appends are accepted again.
+func (l *Log) Recover(ctx context.Context) error {
+	if l.Failed() == nil {
+		return nil
+	}
+	r := &appendReq{recover: true, done: make(chan struct{})}
+	select {
+	case l.reqs <- r:
+	case <-l.stop:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-r.done:
+		return r.err
+	case <-l.done:
+		select {
+		case <-r.done:
+			return r.err
+		default:
+			return ErrClosed
+		}
+	}
+}
+
+// tryRecover runs in the writer.
+func (l *Log) tryRecover() error {
+	l.mu.RLock()
+	failed, seg, size := l.failed, l.active, l.actSize
+	l.mu.RUnlock()
+	if failed == nil {
+		return nil
+	}
+	idx := segName(l.opts.Dir, seg.id, "idx")
+	if _, err := l.fs.Stat(idx); err == nil {
+		if err := l.fs.Remove(idx); err != nil {
+			return fmt.Errorf("streamlog: recover: %w", err)
+		}
+	}
+	if err := seg.f.Truncate(size); err != nil {
+		return fmt.Errorf("streamlog: recover: %w", err)
+	}
+	if err := seg.f.Sync(); err != nil {
+		return fmt.Errorf("streamlog: recover: %w", err)
+	}
+	if err := l.fs.SyncDir(l.opts.Dir); err != nil {
+		return fmt.Errorf("streamlog: recover: %w", err)
+	}
+	l.mu.Lock()
+	l.failed = nil
+	l.mu.Unlock()
+	l.event(Event{Kind: "recovered", Segment: seg.id, Detail: "appends accepted again after: " + failed.Error()})
+	return nil
 }
 
 // Failed returns the sticky error that stopped appends, or nil.
