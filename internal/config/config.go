@@ -64,6 +64,9 @@ type Config struct {
 	LogLevel string `json:"logLevel"`
 	// ShutdownTimeout bounds graceful shutdown. Default "10s".
 	ShutdownTimeout Duration `json:"shutdownTimeout"`
+	// PprofAddr, if set, serves net/http/pprof there (profiling; keep it on
+	// loopback). Default "" (off). Env RHEOS_PPROF_ADDR.
+	PprofAddr string `json:"pprofAddr"`
 }
 
 // Default returns the defaults.
@@ -127,6 +130,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	createDelay := fs.Duration("create-delay", 0, "time a stream stays CREATING (default 500ms)")
 	deleteDelay := fs.Duration("delete-delay", 0, "time a stream stays DELETING (default 500ms)")
 	shardLimit := fs.Int("shard-limit", 0, "open shard limit per account and region (default 500)")
+	pprofAddr := fs.String("pprof-addr", "", "serve net/http/pprof on this address (off by default)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -151,6 +155,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	env("RHEOS_ACCOUNT", &c.Account)
 	env("RHEOS_REGION", &c.Region)
 	env("RHEOS_LOG_LEVEL", &c.LogLevel)
+	env("RHEOS_PPROF_ADDR", &c.PprofAddr)
 	if v := getenv("RHEOS_SHARD_LIMIT"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -168,6 +173,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	set(*account, &c.Account)
 	set(*region, &c.Region)
 	set(*logLevel, &c.LogLevel)
+	set(*pprofAddr, &c.PprofAddr)
 	if *createDelay > 0 {
 		c.CreateDelay = Duration(*createDelay)
 	}

@@ -265,8 +265,7 @@ func decodeB64(dst, src []byte) (int, bool) {
 	if bytes.IndexByte(src, '\n') >= 0 || bytes.IndexByte(src, '\r') >= 0 {
 		return 0, false
 	}
-	n, err := base64.StdEncoding.Strict().Decode(dst, src)
-	return n, err == nil
+	return decodeBase64(dst, src)
 }
 
 // fastPutRecords decodes a PutRecords body.

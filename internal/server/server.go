@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"path/filepath"
 	"sync"
 	"time"
@@ -164,6 +165,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	s.wg.Add(1)
 	go s.sweeper()
+	if s.cfg.PprofAddr != "" {
+		s.startPprof()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
 	s.log.Info("serving", "addr", s.Addr())
@@ -262,4 +266,26 @@ func (a logAdapter) Next(shard uint64) uint64 { return a.l.Bounds(shard).Next }
 func (a logAdapter) Sweep(ctx context.Context, policy func(uint64) (int64, bool)) error {
 	_, err := a.l.Sweep(ctx, policy)
 	return err
+}
+
+// startPprof serves the runtime profiles on their own listener.
+func (s *Server) startPprof() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	ps := &http.Server{Addr: s.cfg.PprofAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		<-s.stop
+		ps.Close()
+	}()
+	go func() {
+		if err := ps.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Warn("pprof listener", "err", err)
+		}
+	}()
+	s.log.Info("pprof", "addr", s.cfg.PprofAddr)
 }
