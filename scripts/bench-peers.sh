@@ -3,6 +3,7 @@
 # persistence) in one run, interleaved, and prints a table with ratios.
 #
 #   scripts/bench-peers.sh [DURATION]        (default 20s per case)
+#   ONLY='lean-.*' scripts/bench-peers.sh    (a subset of the cases)
 #
 # Results: JSON per case under $OUT (default ./bench-results/<date>), and the
 # table on stdout (Markdown, ready for docs/PERFORMANCE.md).
@@ -46,9 +47,14 @@ CASES=(
   "lean-1KiB-500|--client lean --record-size 1024 --batch 500 --producers 4 --consumers=false"
   "lean-100B-500|--client lean --record-size 100 --batch 500 --producers 4 --consumers=false"
   "sdk-1KiB-500|--client sdk --record-size 1024 --batch 500 --producers 4 --consumers=false"
-  "putrecord-1000/s|--client lean --op putrecord --record-size 1024 --producers 8 --rate 1000 --consumers=false"
-  "light-50/s-20ms|--client lean --op putrecord --record-size 256 --producers 1 --rate 50 --poll-interval 20ms"
+  "putrecord-1000rps|--client lean --op putrecord --record-size 1024 --producers 8 --rate 1000 --consumers=false"
+  "light-50rps-20ms|--client lean --op putrecord --record-size 256 --producers 1 --rate 50 --poll-interval 20ms"
 )
+
+# ONLY=regex runs a subset of the cases.
+sel=()
+for c in "${CASES[@]}"; do [[ -z "${ONLY:-}" || "${c%%|*}" =~ ${ONLY} ]] && sel+=("$c"); done
+CASES=("${sel[@]}")
 
 for c in "${CASES[@]}"; do
   name=${c%%|*}; flags=${c#*|}

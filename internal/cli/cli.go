@@ -40,6 +40,7 @@ Usage:
   rheos put STREAM KEY [DATA]        (without DATA: one record per stdin line)
   rheos tail STREAM [--from trim-horizon|latest|timestamp] [--timestamp RFC3339]
   rheos bench [--client lean|sdk] [--duration 10s] [--server-pid PID] ...   (load tool; bench -h)
+  rheos bench-sink [--addr 127.0.0.1:4566]   (a do-nothing endpoint: the client-bound ceiling for bench)
 
 Client commands take --endpoint (default http://127.0.0.1:4566, env RHEOS_ENDPOINT)
 and --region (default us-east-1).
@@ -63,6 +64,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = tail(args[1:], stdout)
 	case "bench":
 		err = loadtest.Command(args[1:], stdout, stderr)
+	case "bench-sink":
+		err = loadtest.SinkCommand(args[1:], stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
