@@ -12,7 +12,11 @@ build:
 # race-enabled tests (unit, integration with the AWS SDK for Go v2, the AWS
 # CLI end-to-end test and the SIGKILL crash test).
 test: test-deps vet
-	$(GO) test -race -timeout 20m ./...
+	$(GO) test -race -timeout 30m ./...
+	@bash scripts/fuzz.sh $(CI_FUZZTIME)
+
+# How long `make test` runs each fuzz target (its seed corpus always runs).
+CI_FUZZTIME ?= 3s
 
 test-deps:
 	@bash scripts/test-deps.sh

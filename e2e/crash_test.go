@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 )
 
-var crashCycles = flag.Int("crash-cycles", 3, "SIGKILL/restart cycles in TestCrashKill")
+var crashCycles = flag.Int("crash-cycles", 10, "SIGKILL/restart cycles in TestCrashKill")
 
 type acked struct {
 	shard string
