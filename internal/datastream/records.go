@@ -37,6 +37,11 @@ type PutOptions struct {
 // reported per record (InternalFailure); argument errors fail the request.
 func (s *Service) Put(ctx context.Context, sc Scope, name string, entries []PutEntry, opts PutOptions) ([]PutResult, error) {
 	sc = s.scope(sc)
+	// The gate keeps a reshard from closing a shard between the routing
+	// below and the append: a closed shard never receives a record.
+	gate := s.gate(streamKey(sc, name))
+	gate.RLock()
+	defer gate.RUnlock()
 	st, status := s.lookup(sc, name)
 	if st == nil || (status != StatusActive && status != StatusUpdating) {
 		return nil, notFound(name, sc.Account)
@@ -253,7 +258,7 @@ func (s *Service) GetRecords(ctx context.Context, iterStr string, limit int) (Ge
 	if limit <= 0 {
 		limit = 10000
 	}
-	minTs := now.Add(-time.Duration(st.meta.RetentionHours) * time.Hour).UnixMilli()
+	minTs := st.meta.retainedFrom(now)
 	recs, err := s.log.Read(sh.Key, it.Position, limit, 10<<20, minTs)
 	if err != nil {
 		return GetRecordsResult{}, &Error{Kind: KindInternal, Msg: "read failed", Err: err}
@@ -268,7 +273,7 @@ func (s *Service) GetRecords(ctx context.Context, iterStr string, limit int) (Ge
 	if len(recs) > 0 && next < tip {
 		res.MillisBehindLatest = max(0, now.UnixMilli()-recs[len(recs)-1].Timestamp)
 	}
-	if sh.Closed && next > sh.EndCounter {
+	if sh.Closed && max(next, 1) > sh.EndCounter {
 		// The closed shard is exhausted: no next iterator, report children.
 		for i := range st.meta.Shards {
 			c := &st.meta.Shards[i]
@@ -335,7 +340,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 		if st == nil {
 			return 0, true
 		}
-		return now.Add(-time.Duration(st.meta.RetentionHours) * time.Hour).UnixMilli(), false
+		return st.meta.retainedFrom(now), false
 	})
 }
 

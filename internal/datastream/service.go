@@ -111,8 +111,26 @@ type Service struct {
 	ctl sync.Mutex // serializes control-plane changes
 
 	mu      sync.RWMutex
-	streams map[string]*streamState // by streamKey
-	shards  map[uint64]*streamState // shard log key → owning stream (live streams only)
+	streams map[string]*streamState  // by streamKey
+	shards  map[uint64]*streamState  // shard log key → owning stream (live streams only)
+	gates   map[string]*sync.RWMutex // by streamKey: puts share it, reshards take it alone
+}
+
+// gate returns the put gate of a stream.
+func (s *Service) gate(key string) *sync.RWMutex {
+	s.mu.RLock()
+	g := s.gates[key]
+	s.mu.RUnlock()
+	if g != nil {
+		return g
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g = s.gates[key]; g == nil {
+		g = new(sync.RWMutex)
+		s.gates[key] = g
+	}
+	return g
 }
 
 const (
@@ -154,7 +172,7 @@ func New(ctx context.Context, cfg Config, meta MetaStore, log RecordLog) (*Servi
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Service{cfg: cfg, meta: meta, log: log, streams: map[string]*streamState{}, shards: map[uint64]*streamState{}}
+	s := &Service{cfg: cfg, meta: meta, log: log, streams: map[string]*streamState{}, shards: map[uint64]*streamState{}, gates: map[string]*sync.RWMutex{}}
 	key, err := s.iteratorKey(ctx)
 	if err != nil {
 		return nil, err
@@ -288,6 +306,7 @@ func cloneMeta(m *streamMeta) *streamMeta {
 	c := *m
 	c.Shards = append([]shardMeta(nil), m.Shards...)
 	c.ShardMetrics = append([]string(nil), m.ShardMetrics...)
+	c.ScalingOps = append([]int64(nil), m.ScalingOps...)
 	if m.Tags != nil {
 		c.Tags = make(map[string]string, len(m.Tags))
 		for k, v := range m.Tags {
@@ -555,6 +574,10 @@ func (s *Service) IncreaseRetention(ctx context.Context, sc Scope, name string, 
 		if m.RetentionHours > hours {
 			return errorf(KindInvalidArgument, "Requested retention period (%d hours) for stream %s can not be shorter than existing retention period (%d hours). Use DecreaseRetentionPeriod API.", hours, name, m.RetentionHours)
 		}
+		// What has expired stays expired: reads filter by arrival time and
+		// segments are reclaimed lazily, so without this floor a longer
+		// period would serve expired records again until the next sweep.
+		m.ExpiredBeforeMs = m.retainedFrom(s.now())
 		m.RetentionHours = hours
 		return nil
 	})

@@ -51,6 +51,7 @@ type streamMeta struct {
 	TransitionAt     int64             `json:"transitionAt,omitempty"` // unix ms when CREATING/UPDATING/DELETING completes
 	CreatedMs        int64             `json:"createdMs"`
 	RetentionHours   int               `json:"retentionHours"`
+	ExpiredBeforeMs  int64             `json:"expiredBeforeMs,omitempty"` // records that arrived before this (unix ms) stay expired whatever the retention
 	Mode             string            `json:"mode"`
 	MaxRecordSizeKiB int               `json:"maxRecordSizeKiB"`
 	EncryptionType   string            `json:"encryptionType"`
@@ -58,6 +59,7 @@ type streamMeta struct {
 	Tags             map[string]string `json:"tags,omitempty"`
 	ShardMetrics     []string          `json:"shardMetrics,omitempty"`
 	NextShardIndex   int               `json:"nextShardIndex"`
+	ScalingOps       []int64           `json:"scalingOps,omitempty"` // UpdateShardCount times (unix ms), last 24 h
 	Shards           []shardMeta       `json:"shards"`
 }
 
@@ -154,6 +156,14 @@ func (st *streamState) shardFor(k hashkey.Key) *shardMeta {
 		return st.open[lo].shard
 	}
 	return nil
+}
+
+// retainedFrom returns the arrival time (unix ms) of the oldest record still
+// retained at now: retention counts back from now, but never below
+// ExpiredBeforeMs, so raising the retention period does not bring back
+// records that had already expired (as on AWS).
+func (m *streamMeta) retainedFrom(now time.Time) int64 {
+	return max(now.Add(-time.Duration(m.RetentionHours)*time.Hour).UnixMilli(), m.ExpiredBeforeMs)
 }
 
 // effectiveStatus applies pending time-based transitions.

@@ -48,6 +48,9 @@ func New(svc *datastream.Service) *awsproto.Service {
 		"ListTagsForResource":           a.listTagsForResource,
 		"DescribeLimits":                a.describeLimits,
 		"UpdateMaxRecordSize":           a.updateMaxRecordSize,
+		"SplitShard":                    a.splitShard,
+		"MergeShards":                   a.mergeShards,
+		"UpdateShardCount":              a.updateShardCount,
 	}
 	ops := map[string]*awsproto.Operation{}
 	for name, h := range handlers {

@@ -143,6 +143,24 @@ var schemas = map[string][]Field{
 		F("StreamARN", streamARN),
 		F("MaxRecordSizeInKiB", &Shape{Type: Integer, Required: true, Min: I64(1024), Max: I64(10240)}),
 	},
+	"SplitShard": {
+		F("StreamName", streamName),
+		F("ShardToSplit", shardIDReq),
+		F("NewStartingHashKey", &Shape{Type: String, Required: true, Pattern: "0|([1-9]\\d{0,38})"}),
+		F("StreamARN", streamARN),
+	},
+	"MergeShards": {
+		F("StreamName", streamName),
+		F("ShardToMerge", shardIDReq),
+		F("AdjacentShardToMerge", shardIDReq),
+		F("StreamARN", streamARN),
+	},
+	"UpdateShardCount": {
+		F("StreamName", streamName),
+		F("TargetShardCount", &Shape{Type: Integer, Required: true, Min: I64(1), Max: I64(100000)}),
+		F("ScalingType", &Shape{Type: String, Required: true, Enum: []string{"UNIFORM_SCALING"}}),
+		F("StreamARN", streamARN),
+	},
 }
 
 var _ = tagMap
