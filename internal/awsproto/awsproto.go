@@ -71,6 +71,9 @@ type Front struct {
 	DefaultRegion string
 	// MaxDepth caps JSON nesting. Default 64.
 	MaxDepth int
+	// Draining, when closed, ends every event stream (server shutdown:
+	// long-lived subscriptions must not hold it up).
+	Draining <-chan struct{}
 	Logger   *slog.Logger
 }
 
@@ -231,6 +234,10 @@ func (f *Front) run(w http.ResponseWriter, r *http.Request, op *Operation, call 
 		return
 	}
 	h := w.Header()
+	if st, ok := out.(Streamer); ok {
+		f.stream(ctx, w, call, st)
+		return
+	}
 	h.Set("Content-Type", ContentJSON)
 	if out == nil {
 		h.Set("Content-Length", "0")
@@ -269,7 +276,10 @@ func (f *Front) checkAuth(r *http.Request) (region, accessKey string, _ *awserr.
 	if auth != "" {
 		params := map[string]string{}
 		fields := strings.FieldsFunc(auth, func(r rune) bool { return r == ',' || r == ' ' })
-		for _, p := range fields[1:] {
+		if len(fields) > 0 {
+			fields = fields[1:] // the algorithm; a header of only separators has none
+		}
+		for _, p := range fields {
 			k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
 			params[k] = v
 		}

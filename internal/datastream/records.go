@@ -275,16 +275,7 @@ func (s *Service) GetRecords(ctx context.Context, iterStr string, limit int) (Ge
 	}
 	if sh.Closed && max(next, 1) > sh.EndCounter {
 		// The closed shard is exhausted: no next iterator, report children.
-		for i := range st.meta.Shards {
-			c := &st.meta.Shards[i]
-			if c.Parent == sh.id() || c.AdjacentParent == sh.id() {
-				parents := []string{c.Parent}
-				if c.AdjacentParent != "" {
-					parents = append(parents, c.AdjacentParent)
-				}
-				res.ChildShards = append(res.ChildShards, ChildShard{ShardID: c.id(), ParentShards: parents, HashKeyStart: c.HashStart, HashKeyEnd: c.HashEnd})
-			}
-		}
+		res.ChildShards = childrenOf(st, sh)
 		return res, nil
 	}
 	if len(recs) == 0 && next < tip && it.Position < tip {
@@ -358,4 +349,20 @@ func CanonicalShardID(id string) string {
 		return shardID(idx)
 	}
 	return id
+}
+
+// childrenOf lists the shards whose parent or adjacent parent is sh.
+func childrenOf(st *streamState, sh *shardMeta) []ChildShard {
+	var out []ChildShard
+	for i := range st.meta.Shards {
+		c := &st.meta.Shards[i]
+		if c.Parent == sh.id() || c.AdjacentParent == sh.id() {
+			parents := []string{c.Parent}
+			if c.AdjacentParent != "" {
+				parents = append(parents, c.AdjacentParent)
+			}
+			out = append(out, ChildShard{ShardID: c.id(), ParentShards: parents, HashKeyStart: c.HashStart, HashKeyEnd: c.HashEnd})
+		}
+	}
+	return out
 }

@@ -76,6 +76,8 @@ type RecordLog interface {
 	SeekTime(shard uint64, ts int64) (uint64, error)
 	// Next returns the counter the next record of shard will get.
 	Next(shard uint64) uint64
+	// Changed returns a channel closed at the next commit of any record.
+	Changed() <-chan struct{}
 	// Sweep deletes storage of expired records and dropped shards.
 	Sweep(ctx context.Context, policy func(shard uint64) (minTs int64, drop bool)) error
 }
@@ -114,6 +116,8 @@ type Service struct {
 	streams map[string]*streamState  // by streamKey
 	shards  map[uint64]*streamState  // shard log key → owning stream (live streams only)
 	gates   map[string]*sync.RWMutex // by streamKey: puts share it, reshards take it alone
+
+	subs subscriptions // active SubscribeToShard calls
 }
 
 // gate returns the put gate of a stream.
@@ -307,6 +311,7 @@ func cloneMeta(m *streamMeta) *streamMeta {
 	c.Shards = append([]shardMeta(nil), m.Shards...)
 	c.ShardMetrics = append([]string(nil), m.ShardMetrics...)
 	c.ScalingOps = append([]int64(nil), m.ScalingOps...)
+	c.Consumers = append([]consumerMeta(nil), m.Consumers...)
 	if m.Tags != nil {
 		c.Tags = make(map[string]string, len(m.Tags))
 		for k, v := range m.Tags {
@@ -483,6 +488,7 @@ func (s *Service) info(st *streamState, status string) StreamInfo {
 		CreatedAt: time.UnixMilli(m.CreatedMs), RetentionHours: m.RetentionHours,
 		MaxRecordSizeKiB: m.MaxRecordSizeKiB, EncryptionType: m.EncryptionType, KeyID: m.KeyID,
 		ShardLevelMetrics: m.ShardMetrics, OpenShardCount: len(st.open),
+		ConsumerCount: len(liveConsumers(m, s.now())),
 	}
 	if status == StatusCreating {
 		// A creating stream shows no shards yet, as on AWS.

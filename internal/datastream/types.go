@@ -60,6 +60,7 @@ type streamMeta struct {
 	ShardMetrics     []string          `json:"shardMetrics,omitempty"`
 	NextShardIndex   int               `json:"nextShardIndex"`
 	ScalingOps       []int64           `json:"scalingOps,omitempty"` // UpdateShardCount times (unix ms), last 24 h
+	Consumers        []consumerMeta    `json:"consumers,omitempty"`
 	Shards           []shardMeta       `json:"shards"`
 }
 

@@ -51,6 +51,11 @@ func New(svc *datastream.Service) *awsproto.Service {
 		"SplitShard":                    a.splitShard,
 		"MergeShards":                   a.mergeShards,
 		"UpdateShardCount":              a.updateShardCount,
+		"RegisterStreamConsumer":        a.registerStreamConsumer,
+		"DeregisterStreamConsumer":      a.deregisterStreamConsumer,
+		"DescribeStreamConsumer":        a.describeStreamConsumer,
+		"ListStreamConsumers":           a.listStreamConsumers,
+		"SubscribeToShard":              a.subscribeToShard,
 	}
 	ops := map[string]*awsproto.Operation{}
 	for name, h := range handlers {

@@ -413,8 +413,22 @@ func appendJSONString(b []byte, s string) []byte {
 
 // appendGetRecordsOutput encodes the GetRecords response.
 func appendGetRecordsOutput(b []byte, res datastream.GetRecordsResult) []byte {
-	b = append(b, `{"Records":[`...)
-	for i, r := range res.Records {
+	b = appendRecords(append(b, `{"Records":`...), res.Records)
+	if res.NextShardIterator != "" {
+		b = append(b, `,"NextShardIterator":"`...)
+		b = append(b, res.NextShardIterator...)
+		b = append(b, '"')
+	}
+	b = append(b, `,"MillisBehindLatest":`...)
+	b = strconv.AppendInt(b, res.MillisBehindLatest, 10)
+	b = appendChildShards(b, res.ChildShards)
+	return append(b, '}')
+}
+
+// appendRecords encodes a Records array (GetRecords, SubscribeToShardEvent).
+func appendRecords(b []byte, recs []datastream.Record) []byte {
+	b = append(b, '[')
+	for i, r := range recs {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -428,38 +442,35 @@ func appendGetRecordsOutput(b []byte, res datastream.GetRecordsResult) []byte {
 		b = appendJSONString(b, r.PartitionKey)
 		b = append(b, '}')
 	}
-	b = append(b, ']')
-	if res.NextShardIterator != "" {
-		b = append(b, `,"NextShardIterator":"`...)
-		b = append(b, res.NextShardIterator...)
-		b = append(b, '"')
+	return append(b, ']')
+}
+
+// appendChildShards appends a ChildShards member when there are children.
+func appendChildShards(b []byte, children []datastream.ChildShard) []byte {
+	if len(children) == 0 {
+		return b
 	}
-	b = append(b, `,"MillisBehindLatest":`...)
-	b = strconv.AppendInt(b, res.MillisBehindLatest, 10)
-	if len(res.ChildShards) > 0 {
-		b = append(b, `,"ChildShards":[`...)
-		for i, ch := range res.ChildShards {
-			if i > 0 {
+	b = append(b, `,"ChildShards":[`...)
+	for i, ch := range children {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"ShardId":"`...)
+		b = append(b, ch.ShardID...)
+		b = append(b, `","ParentShards":[`...)
+		for j, p := range ch.ParentShards {
+			if j > 0 {
 				b = append(b, ',')
 			}
-			b = append(b, `{"ShardId":"`...)
-			b = append(b, ch.ShardID...)
-			b = append(b, `","ParentShards":[`...)
-			for j, p := range ch.ParentShards {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				b = appendJSONString(b, p)
-			}
-			b = append(b, `],"HashKeyRange":{"StartingHashKey":"`...)
-			b = append(b, ch.HashKeyStart...)
-			b = append(b, `","EndingHashKey":"`...)
-			b = append(b, ch.HashKeyEnd...)
-			b = append(b, `"}}`...)
+			b = appendJSONString(b, p)
 		}
-		b = append(b, ']')
+		b = append(b, `],"HashKeyRange":{"StartingHashKey":"`...)
+		b = append(b, ch.HashKeyStart...)
+		b = append(b, `","EndingHashKey":"`...)
+		b = append(b, ch.HashKeyEnd...)
+		b = append(b, `"}}`...)
 	}
-	return append(b, '}')
+	return append(b, ']')
 }
 
 // appendPutRecordsOutput encodes the PutRecords response.

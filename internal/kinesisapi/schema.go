@@ -23,6 +23,12 @@ var (
 	nextToken      = &Shape{Type: String, MinLen: Len(1), MaxLen: Len(1048576)}
 )
 
+var (
+	consumerNameReq  = &Shape{Type: String, Required: true, Pattern: "[a-zA-Z0-9_.-]+", MinLen: Len(1), MaxLen: Len(128)}
+	consumerName     = &Shape{Type: String, Pattern: "[a-zA-Z0-9_.-]+", MinLen: Len(1), MaxLen: Len(128)}
+	consumerARNShape = &Shape{Type: String, Pattern: "^(arn):aws.*:kinesis:.*:\\d{12}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/[a-zA-Z0-9_.-]+:[0-9]+", MinLen: Len(1), MaxLen: Len(2048)}
+)
+
 var streamModeDetails = &Shape{Type: Structure, Fields: []Field{
 	F("StreamMode", &Shape{Type: String, Required: true, Enum: []string{"PROVISIONED", "ON_DEMAND"}}),
 }}
@@ -160,6 +166,35 @@ var schemas = map[string][]Field{
 		F("TargetShardCount", &Shape{Type: Integer, Required: true, Min: I64(1), Max: I64(100000)}),
 		F("ScalingType", &Shape{Type: String, Required: true, Enum: []string{"UNIFORM_SCALING"}}),
 		F("StreamARN", streamARN),
+	},
+	"RegisterStreamConsumer": {
+		F("StreamARN", &Shape{Type: String, Required: true, Pattern: "arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+", MinLen: Len(1), MaxLen: Len(2048)}),
+		F("ConsumerName", consumerNameReq),
+	},
+	"DeregisterStreamConsumer": {
+		F("StreamARN", streamARN),
+		F("ConsumerName", consumerName),
+		F("ConsumerARN", consumerARNShape),
+	},
+	"DescribeStreamConsumer": {
+		F("StreamARN", streamARN),
+		F("ConsumerName", consumerName),
+		F("ConsumerARN", consumerARNShape),
+	},
+	"ListStreamConsumers": {
+		F("StreamARN", &Shape{Type: String, Required: true, Pattern: "arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+", MinLen: Len(1), MaxLen: Len(2048)}),
+		F("NextToken", nextToken),
+		F("MaxResults", &Shape{Type: Integer, Min: I64(1), Max: I64(10000)}),
+		F("StreamCreationTimestamp", &Shape{Type: Timestamp}),
+	},
+	"SubscribeToShard": {
+		F("ConsumerARN", &Shape{Type: String, Required: true, Pattern: "^(arn):aws.*:kinesis:.*:\\d{12}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/[a-zA-Z0-9_.-]+:[0-9]+", MinLen: Len(1), MaxLen: Len(2048)}),
+		F("ShardId", shardIDReq),
+		F("StartingPosition", &Shape{Type: Structure, Required: true, Fields: []Field{
+			F("Type", &Shape{Type: String, Required: true, Enum: []string{"AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER", "TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"}}),
+			F("SequenceNumber", seqNumOpt),
+			F("Timestamp", &Shape{Type: Timestamp}),
+		}}),
 	},
 }
 

@@ -97,7 +97,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		return nil, err
 	}
 	logger.Info("recovered", "data_dir", cfg.DataDir, "epoch", fence, "took", time.Since(start).String())
-	front := &awsproto.Front{Services: []*awsproto.Service{kinesisapi.New(svc)}, DefaultRegion: cfg.Region, Logger: logger}
+	draining := make(chan struct{})
+	front := &awsproto.Front{Services: []*awsproto.Service{kinesisapi.New(svc)}, DefaultRegion: cfg.Region, Logger: logger, Draining: draining}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.Handle("/", front)
@@ -113,6 +114,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	// On shutdown, end event streams (SubscribeToShard) so that they do not
+	// hold the graceful shutdown for their 5-minute lifetime.
+	s.http.RegisterOnShutdown(func() { close(draining) })
 	return s, nil
 }
 
@@ -262,6 +266,8 @@ func (a logAdapter) Read(shard, from uint64, maxRecords, maxBytes int, minTs int
 func (a logAdapter) SeekTime(shard uint64, ts int64) (uint64, error) { return a.l.SeekTime(shard, ts) }
 
 func (a logAdapter) Next(shard uint64) uint64 { return a.l.Bounds(shard).Next }
+
+func (a logAdapter) Changed() <-chan struct{} { return a.l.Changed() }
 
 func (a logAdapter) Sweep(ctx context.Context, policy func(uint64) (int64, bool)) error {
 	_, err := a.l.Sweep(ctx, policy)

@@ -1,0 +1,174 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+)
+
+// h2cClient is an HTTP client speaking HTTP/2 with prior knowledge on
+// http:// URLs, as the Java and JS SDKs do.
+func h2cClient() *http.Client {
+	var p http.Protocols
+	p.SetUnencryptedHTTP2(true)
+	return &http.Client{Transport: &http.Transport{Protocols: &p}}
+}
+
+func TestEnhancedFanOut(t *testing.T) {
+	ts := newServer(t)
+	ctx := context.Background()
+	const name = "efo"
+	ts.createStream(t, name, 1)
+	arn := streamARN(name)
+
+	reg, err := ts.kc.RegisterStreamConsumer(ctx, &kinesis.RegisterStreamConsumerInput{StreamARN: aws.String(arn), ConsumerName: aws.String("app")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	carn := aws.ToString(reg.Consumer.ConsumerARN)
+	if reg.Consumer.ConsumerStatus != types.ConsumerStatusCreating {
+		t.Fatalf("new consumer status %s", reg.Consumer.ConsumerStatus)
+	}
+	_, err = ts.kc.RegisterStreamConsumer(ctx, &kinesis.RegisterStreamConsumerInput{StreamARN: aws.String(arn), ConsumerName: aws.String("app")})
+	wantErrMatch(t, err, "ResourceInUseException", "already exists")
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		d, err := ts.kc.DescribeStreamConsumer(ctx, &kinesis.DescribeStreamConsumerInput{ConsumerARN: aws.String(carn)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.ConsumerDescription.ConsumerStatus == types.ConsumerStatusActive {
+			if aws.ToString(d.ConsumerDescription.StreamARN) != arn {
+				t.Fatalf("consumer's stream ARN %s", aws.ToString(d.ConsumerDescription.StreamARN))
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("consumer never became ACTIVE")
+		}
+	}
+	list, err := ts.kc.ListStreamConsumers(ctx, &kinesis.ListStreamConsumersInput{StreamARN: aws.String(arn)})
+	if err != nil || len(list.Consumers) != 1 || aws.ToString(list.Consumers[0].ConsumerARN) != carn {
+		t.Fatalf("ListStreamConsumers = %+v, %v", list, err)
+	}
+	sum := ts.waitActive(t, name)
+	if aws.ToInt32(sum.ConsumerCount) != 1 {
+		t.Fatalf("ConsumerCount = %d", aws.ToInt32(sum.ConsumerCount))
+	}
+
+	for _, tc := range []struct {
+		name   string
+		client *http.Client
+	}{{"http1.1", nil}, {"h2c", h2cClient()}} {
+		t.Run(tc.name, func(t *testing.T) {
+			kc := ts.kc
+			if tc.client != nil {
+				kc = kinesis.New(kinesis.Options{Region: region, BaseEndpoint: aws.String(ts.url), HTTPClient: tc.client,
+					Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""), Retryer: aws.NopRetryer{}})
+			}
+			sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			defer cancel()
+			// The previous subtest's subscription ends once the server sees
+			// its connection close: retry while it is still active.
+			var sub *kinesis.SubscribeToShardOutput
+			var err error
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				sub, err = kc.SubscribeToShard(sctx, &kinesis.SubscribeToShardInput{ConsumerARN: aws.String(carn), ShardId: aws.String("shardId-000000000000"),
+					StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeLatest}})
+				var inUse *types.ResourceInUseException
+				if !errors.As(err, &inUse) || time.Now().After(deadline) {
+					break
+				}
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			stream := sub.GetStream()
+			defer stream.Close()
+			// A second subscription for the same consumer and shard is refused.
+			_, err = kc.SubscribeToShard(sctx, &kinesis.SubscribeToShardInput{ConsumerARN: aws.String(carn), ShardId: aws.String("shardId-000000000000"),
+				StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeLatest}})
+			wantErrMatch(t, err, "ResourceInUseException", "Another active subscription")
+
+			want := map[string]bool{}
+			start := time.Now()
+			for i := 0; i < 20; i++ {
+				d := fmt.Sprintf("%s-%d", tc.name, i)
+				want[d] = true
+				if _, err := ts.kc.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String(name), PartitionKey: aws.String(d), Data: []byte(d)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var last string
+			for len(want) > 0 {
+				select {
+				case ev, ok := <-stream.Events():
+					if !ok {
+						t.Fatalf("stream ended early: %v", stream.Err())
+					}
+					e, ok := ev.(*types.SubscribeToShardEventStreamMemberSubscribeToShardEvent)
+					if !ok {
+						t.Fatalf("unexpected event %T", ev)
+					}
+					for _, r := range e.Value.Records {
+						if !want[string(r.Data)] {
+							t.Fatalf("unexpected or duplicate record %q", r.Data)
+						}
+						delete(want, string(r.Data))
+						if s := aws.ToString(r.SequenceNumber); last != "" && s <= last {
+							t.Fatalf("out of order: %s after %s", s, last)
+						}
+						last = aws.ToString(r.SequenceNumber)
+					}
+					if e.Value.ContinuationSequenceNumber == nil {
+						t.Fatal("no ContinuationSequenceNumber on an open shard")
+					}
+				case <-sctx.Done():
+					t.Fatalf("%d records never pushed", len(want))
+				}
+			}
+			t.Logf("%s: 20 records pushed in %v", tc.name, time.Since(start))
+		})
+	}
+
+	// After resharding, a subscription to the closed parent ends with ChildShards.
+	if _, err := ts.kc.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: aws.String(name), ShardToSplit: aws.String("shardId-000000000000"), NewStartingHashKey: aws.String("1000")}); err != nil {
+		t.Fatal(err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	var sub *kinesis.SubscribeToShardOutput
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		sub, err = ts.kc.SubscribeToShard(sctx, &kinesis.SubscribeToShardInput{ConsumerARN: aws.String(carn), ShardId: aws.String("shardId-000000000000"),
+			StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeTrimHorizon}})
+		var inUse *types.ResourceInUseException
+		if !errors.As(err, &inUse) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream := sub.GetStream()
+	defer stream.Close()
+	got, children := 0, 0
+	for ev := range stream.Events() {
+		e := ev.(*types.SubscribeToShardEventStreamMemberSubscribeToShardEvent)
+		got += len(e.Value.Records)
+		children += len(e.Value.ChildShards)
+	}
+	if got != 40 || children != 2 {
+		t.Fatalf("closed parent: %d records, %d child shards; want 40 and 2 (err %v)", got, children, stream.Err())
+	}
+
+	if _, err := ts.kc.DeregisterStreamConsumer(ctx, &kinesis.DeregisterStreamConsumerInput{ConsumerARN: aws.String(carn)}); err != nil {
+		t.Fatal(err)
+	}
+}
