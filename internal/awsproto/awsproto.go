@@ -52,6 +52,7 @@ type Call struct {
 	Op        string
 	Input     map[string]any // type-checked members (nil when Typed is set)
 	Typed     any            // the Fast decoder's result, if it accepted the body
+	CBOR      bool           // the request (and so the response) is CBOR
 	Region    string         // from the SigV4 credential scope, or the default
 	AccessKey string         // from the SigV4 credential scope, if any
 	RequestID string
@@ -121,6 +122,7 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	contentType := strings.TrimSpace(strings.SplitN(r.Header.Get("Content-Type"), ";", 2)[0])
+	isCBOR := contentType == ContentCBOR
 	target := r.Header.Get("X-Amz-Target")
 	svcName, opName, _ := strings.Cut(target, ".")
 	var svc *Service
@@ -142,28 +144,24 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(r, maxBody)
 	defer putBuf(body)
 	if err != nil {
-		writeJSONError(w, awserr.New(awserr.Serialization, ""), "")
+		writeError(w, isCBOR, awserr.New(awserr.Serialization, ""), "")
 		return
 	}
 	if int64(len(body)) > maxBody {
 		w.Header().Set("Connection", "close")
-		writeJSONError(w, awserr.New(awserr.RequestEntityTooLarge, "Request body is too large: the limit for this operation is "+strconv.FormatInt(maxBody, 10)+" bytes."), "")
+		writeError(w, isCBOR, awserr.New(awserr.RequestEntityTooLarge, "Request body is too large: the limit for this operation is "+strconv.FormatInt(maxBody, 10)+" bytes."), "")
 		return
 	}
 	jsonContent := contentType == ContentJSON || contentType == "application/json"
-	if contentType == ContentCBOR {
-		writeJSONError(w, awserr.New(awserr.UnknownOperation, "CBOR (application/x-amz-cbor-1.1) is not supported yet; set AWS_CBOR_DISABLE=true in Java clients."), "")
-		return
-	}
 	if len(body) == 0 {
 		if svc != nil && op != nil {
-			writeJSONError(w, awserr.New(awserr.Serialization, ""), "")
+			writeError(w, isCBOR, awserr.New(awserr.Serialization, ""), "")
 		} else {
-			writeJSONError(w, awserr.New(awserr.UnknownOperation, ""), "")
+			writeError(w, isCBOR, awserr.New(awserr.UnknownOperation, ""), "")
 		}
 		return
 	}
-	if !jsonContent {
+	if !jsonContent && !isCBOR {
 		if svcName == "" || opName == "" {
 			writeXMLError(w, 403, "AccessDeniedException", "Unable to determine service/operation name to be authorized")
 			return
@@ -171,14 +169,14 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeXMLStatus(w, 404, "UnknownOperationException")
 		return
 	}
-	if op != nil && op.Fast != nil {
+	if op != nil && op.Fast != nil && !isCBOR {
 		if typed, ok := op.Fast(body); ok {
 			region, accessKey, aerr := f.checkAuth(r)
 			if aerr != nil {
-				writeJSONError(w, aerr, "")
+				writeError(w, isCBOR, aerr, "")
 				return
 			}
-			f.run(w, r, op, &Call{Op: opName, Typed: typed, Region: region, AccessKey: accessKey, RequestID: reqID, HTTP: r})
+			f.run(w, r, op, &Call{Op: opName, Typed: typed, Region: region, AccessKey: accessKey, RequestID: reqID, HTTP: r, CBOR: isCBOR})
 			if rel, ok := typed.(interface{ Release() }); ok {
 				rel.Release() // the handler is done with its buffers
 			}
@@ -189,30 +187,36 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if depth == 0 {
 		depth = 64
 	}
-	data, aerr := DecodeJSON(body, depth)
+	var data map[string]any
+	var aerr *awserr.Error
+	if isCBOR {
+		data, aerr = DecodeCBOR(body)
+	} else {
+		data, aerr = DecodeJSON(body, depth)
+	}
 	if aerr != nil {
-		writeJSONError(w, aerr, "")
+		writeError(w, isCBOR, aerr, "")
 		return
 	}
 	if op == nil {
-		writeJSONError(w, awserr.New(awserr.UnknownOperation, ""), "")
+		writeError(w, isCBOR, awserr.New(awserr.UnknownOperation, ""), "")
 		return
 	}
 	region, accessKey, aerr := f.checkAuth(r)
 	if aerr != nil {
-		writeJSONError(w, aerr, "")
+		writeError(w, isCBOR, aerr, "")
 		return
 	}
 	input, aerr := CheckTypes(data, op.Input)
 	if aerr != nil {
-		writeJSONError(w, aerr, "")
+		writeError(w, isCBOR, aerr, "")
 		return
 	}
 	if aerr := Validate(input, op.Input); aerr != nil {
-		writeJSONError(w, aerr, "")
+		writeError(w, isCBOR, aerr, "")
 		return
 	}
-	f.run(w, r, op, &Call{Op: opName, Input: input, Region: region, AccessKey: accessKey, RequestID: reqID, HTTP: r})
+	f.run(w, r, op, &Call{Op: opName, Input: input, Region: region, AccessKey: accessKey, RequestID: reqID, HTTP: r, CBOR: isCBOR})
 }
 
 // RawJSON is an output that is already encoded.
@@ -230,12 +234,16 @@ func (f *Front) run(w http.ResponseWriter, r *http.Request, op *Operation, call 
 		if ae.Status >= 500 && f.Logger != nil {
 			f.Logger.Error("request failed", "op", call.Op, "request_id", call.RequestID, "err", err)
 		}
-		writeJSONError(w, ae, call.RequestID)
+		writeError(w, call.CBOR, ae, call.RequestID)
 		return
 	}
 	h := w.Header()
 	if st, ok := out.(Streamer); ok {
 		f.stream(ctx, w, call, st)
+		return
+	}
+	if call.CBOR {
+		f.writeCBOR(w, call, out)
 		return
 	}
 	h.Set("Content-Type", ContentJSON)
@@ -248,7 +256,7 @@ func (f *Front) run(w http.ResponseWriter, r *http.Request, op *Operation, call 
 	if !ok {
 		var err error
 		if b, err = json.Marshal(out); err != nil {
-			writeJSONError(w, &awserr.Error{Exception: awserr.InternalFailure, Cause: err}, call.RequestID)
+			writeError(w, call.CBOR, &awserr.Error{Exception: awserr.InternalFailure, Cause: err}, call.RequestID)
 			return
 		}
 	}
@@ -317,6 +325,52 @@ func (f *Front) checkAuth(r *http.Request) (region, accessKey string, _ *awserr.
 		accessKey = parts[0]
 	}
 	return region, accessKey, nil
+}
+
+// writeError writes the error envelope in the request's format.
+func writeError(w http.ResponseWriter, isCBOR bool, e *awserr.Error, reqID string) {
+	if !isCBOR {
+		writeJSONError(w, e, reqID)
+		return
+	}
+	body := map[string]string{"__type": e.Name}
+	if e.Message != "" {
+		body["message"] = e.Message
+	}
+	b, _ := cborEnc.Marshal(body)
+	h := w.Header()
+	h.Set("Content-Type", ContentCBOR)
+	h.Set("x-amzn-ErrorType", e.Name)
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(e.Status)
+	w.Write(b)
+}
+
+// writeCBOR writes a successful output as CBOR.
+func (f *Front) writeCBOR(w http.ResponseWriter, call *Call, out any) {
+	var b []byte
+	if out == nil {
+		b = []byte{0xa0} // an empty map
+	} else {
+		js, ok := out.(RawJSON)
+		if !ok {
+			var err error
+			if js, err = json.Marshal(out); err != nil {
+				writeError(w, true, &awserr.Error{Exception: awserr.InternalFailure, Cause: err}, call.RequestID)
+				return
+			}
+		}
+		var err error
+		if b, err = EncodeCBOR(js); err != nil {
+			writeError(w, true, &awserr.Error{Exception: awserr.InternalFailure, Cause: err}, call.RequestID)
+			return
+		}
+	}
+	h := w.Header()
+	h.Set("Content-Type", ContentCBOR)
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
 }
 
 // writeJSONError writes the AWS JSON error envelope.
