@@ -89,7 +89,8 @@ func normalizeCBOR(v any) any {
 	case time.Time:
 		// The Java SDK puts epoch milliseconds in tag 1; the decoder read
 		// them as seconds.
-		return json.Number(strconv.FormatFloat(float64(x.UnixNano())/1e12, 'f', -1, 64))
+		// (UnixNano would overflow for such values.)
+		return json.Number(strconv.FormatFloat(float64(x.Unix())/1000+float64(x.Nanosecond())/1e12, 'f', -1, 64))
 	case cbor.Tag:
 		if x.Number == 1 {
 			switch c := x.Content.(type) {
