@@ -64,6 +64,14 @@ type Config struct {
 	LogLevel string `json:"logLevel"`
 	// ShutdownTimeout bounds graceful shutdown. Default "10s".
 	ShutdownTimeout Duration `json:"shutdownTimeout"`
+	// TLSAddr, if set, is a second listener speaking HTTPS (ALPN h2 and
+	// http/1.1), e.g. "127.0.0.1:4567". Default "" (off). Env RHEOS_TLS_ADDR.
+	TLSAddr string `json:"tlsAddr"`
+	// TLSCert and TLSKey are PEM files for the TLS listener. When both are
+	// empty a self-signed certificate is generated at start (development) and
+	// written to <dataDir>/tls/self-signed.pem for clients to trust.
+	TLSCert string `json:"tlsCert"`
+	TLSKey  string `json:"tlsKey"`
 	// PprofAddr, if set, serves net/http/pprof there (profiling; keep it on
 	// loopback). Default "" (off). Env RHEOS_PPROF_ADDR.
 	PprofAddr string `json:"pprofAddr"`
@@ -107,6 +115,14 @@ func (c Config) Validate() error {
 	if c.SweepInterval <= 0 || c.SegmentAge <= 0 {
 		errs = append(errs, errors.New("sweepInterval and segmentAge must be positive"))
 	}
+	if c.TLSAddr != "" {
+		if _, _, err := net.SplitHostPort(c.TLSAddr); err != nil {
+			errs = append(errs, fmt.Errorf("tlsAddr %q: %w", c.TLSAddr, err))
+		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("tlsCert and tlsKey go together"))
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -131,6 +147,9 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	deleteDelay := fs.Duration("delete-delay", 0, "time a stream stays DELETING (default 500ms)")
 	shardLimit := fs.Int("shard-limit", 0, "open shard limit per account and region (default 500)")
 	pprofAddr := fs.String("pprof-addr", "", "serve net/http/pprof on this address (off by default)")
+	tlsAddr := fs.String("tls-addr", "", "HTTPS listen address (off by default)")
+	tlsCert := fs.String("tls-cert", "", "TLS certificate PEM file (default: self-signed)")
+	tlsKey := fs.String("tls-key", "", "TLS private key PEM file")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -156,6 +175,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	env("RHEOS_REGION", &c.Region)
 	env("RHEOS_LOG_LEVEL", &c.LogLevel)
 	env("RHEOS_PPROF_ADDR", &c.PprofAddr)
+	env("RHEOS_TLS_ADDR", &c.TLSAddr)
 	if v := getenv("RHEOS_SHARD_LIMIT"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -174,6 +194,9 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	set(*region, &c.Region)
 	set(*logLevel, &c.LogLevel)
 	set(*pprofAddr, &c.PprofAddr)
+	set(*tlsAddr, &c.TLSAddr)
+	set(*tlsCert, &c.TLSCert)
+	set(*tlsKey, &c.TLSKey)
 	if *createDelay > 0 {
 		c.CreateDelay = Duration(*createDelay)
 	}

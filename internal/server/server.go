@@ -36,6 +36,7 @@ type Server struct {
 	svc    *datastream.Service
 	http   *http.Server
 	ln     net.Listener
+	tlsLn  net.Listener // nil unless TLSAddr is set
 	stop   chan struct{}
 	wg     sync.WaitGroup
 	closed sync.Once
@@ -105,6 +106,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
+	protocols.SetHTTP2(true) // over TLS, on the TLS listener
 	s := &Server{cfg: cfg, log: logger, meta: meta, rlog: rlog, svc: svc, stop: make(chan struct{})}
 	s.http = &http.Server{
 		Handler:           mux,
@@ -152,7 +154,27 @@ func (s *Server) Listen() error {
 		return err
 	}
 	s.ln = ln
+	if s.cfg.TLSAddr != "" {
+		tc, err := s.tlsConfig()
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		s.http.TLSConfig = tc
+		if s.tlsLn, err = net.Listen("tcp", s.cfg.TLSAddr); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	return nil
+}
+
+// TLSAddr is the bound TLS address, or "" when TLS is off.
+func (s *Server) TLSAddr() string {
+	if s.tlsLn == nil {
+		return ""
+	}
+	return s.tlsLn.Addr().String()
 }
 
 // Addr is the bound address.
@@ -172,8 +194,12 @@ func (s *Server) Serve(ctx context.Context) error {
 	if s.cfg.PprofAddr != "" {
 		s.startPprof()
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- s.http.Serve(s.ln) }()
+	if s.tlsLn != nil {
+		go func() { errc <- s.http.ServeTLS(s.tlsLn, "", "") }()
+		s.log.Info("serving TLS", "addr", s.TLSAddr())
+	}
 	s.log.Info("serving", "addr", s.Addr())
 	select {
 	case err := <-errc:
