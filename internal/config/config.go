@@ -64,6 +64,13 @@ type Config struct {
 	LogLevel string `json:"logLevel"`
 	// ShutdownTimeout bounds graceful shutdown. Default "10s".
 	ShutdownTimeout Duration `json:"shutdownTimeout"`
+	// ThroughputMode is the per-shard throughput limit profile: "off" (the
+	// default, as local development expects), "aws" (AWS's limits) or
+	// "scaled" (AWS's limits × ThroughputScale). A stream tag
+	// "rheos.throughput" overrides it per stream. Env RHEOS_THROUGHPUT.
+	ThroughputMode string `json:"throughputMode"`
+	// ThroughputScale multiplies AWS's limits in "scaled" mode. Default 10.
+	ThroughputScale float64 `json:"throughputScale"`
 	// TLSAddr, if set, is a second listener speaking HTTPS (ALPN h2 and
 	// http/1.1), e.g. "127.0.0.1:4567". Default "" (off). Env RHEOS_TLS_ADDR.
 	TLSAddr string `json:"tlsAddr"`
@@ -85,6 +92,7 @@ func Default() Config {
 		UpdateDelay: Duration(500 * time.Millisecond), ShardLimit: 500,
 		SweepInterval: Duration(time.Minute), SegmentBytes: 64 << 20, SegmentAge: Duration(time.Hour),
 		LogLevel: "info", ShutdownTimeout: Duration(10 * time.Second),
+		ThroughputMode: "off", ThroughputScale: 10,
 	}
 }
 
@@ -123,6 +131,14 @@ func (c Config) Validate() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, errors.New("tlsCert and tlsKey go together"))
 	}
+	switch c.ThroughputMode {
+	case "off", "aws", "scaled":
+	default:
+		errs = append(errs, fmt.Errorf("throughputMode %q: want off, aws or scaled", c.ThroughputMode))
+	}
+	if c.ThroughputScale <= 0 {
+		errs = append(errs, errors.New("throughputScale must be positive"))
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -148,6 +164,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	shardLimit := fs.Int("shard-limit", 0, "open shard limit per account and region (default 500)")
 	pprofAddr := fs.String("pprof-addr", "", "serve net/http/pprof on this address (off by default)")
 	tlsAddr := fs.String("tls-addr", "", "HTTPS listen address (off by default)")
+	throughput := fs.String("throughput", "", "per-shard throughput limits: off, aws or scaled (default off)")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate PEM file (default: self-signed)")
 	tlsKey := fs.String("tls-key", "", "TLS private key PEM file")
 	if err := fs.Parse(args); err != nil {
@@ -176,6 +193,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	env("RHEOS_LOG_LEVEL", &c.LogLevel)
 	env("RHEOS_PPROF_ADDR", &c.PprofAddr)
 	env("RHEOS_TLS_ADDR", &c.TLSAddr)
+	env("RHEOS_THROUGHPUT", &c.ThroughputMode)
 	if v := getenv("RHEOS_SHARD_LIMIT"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -195,6 +213,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	set(*logLevel, &c.LogLevel)
 	set(*pprofAddr, &c.PprofAddr)
 	set(*tlsAddr, &c.TLSAddr)
+	set(*throughput, &c.ThroughputMode)
 	set(*tlsCert, &c.TLSCert)
 	set(*tlsKey, &c.TLSKey)
 	if *createDelay > 0 {

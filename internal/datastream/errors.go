@@ -16,6 +16,7 @@ const (
 	KindExpiredNextToken
 	KindValidation
 	KindUnavailable // storage refuses writes (failed fsync, closing)
+	KindThroughput  // a per-shard throughput limit was exceeded
 	KindInternal
 )
 

@@ -76,6 +76,33 @@ func (s *Service) Put(ctx context.Context, sc Scope, name string, entries []PutE
 			return nil, errorf(KindInvalidArgument, "ExclusiveMinimumSequenceNumber %s used in PutRecord on stream %s under account %s is invalid.", opts.SequenceNumberForOrdering, name, sc.Account)
 		}
 	}
+	// Throughput limits: records over their shard's limit fail one by one
+	// (PutRecords) or fail the request (PutRecord); the rest are stored.
+	var throttled []bool
+	if f := s.throughputFactor(st.meta); f > 0 {
+		kept := logEntries[:0:0]
+		throttled = make([]bool, len(entries))
+		for i := range logEntries {
+			size := float64(len(logEntries[i].Data) + len(logEntries[i].PartitionKey))
+			if s.writeQuota.Allow(shards[i].Key, writeLimit(f), 1, size) {
+				kept = append(kept, logEntries[i])
+				continue
+			}
+			if opts.Single {
+				return nil, rateExceeded(shards[i].id(), name, sc.Account)
+			}
+			throttled[i] = true
+		}
+		logEntries = kept
+	}
+	if len(logEntries) == 0 {
+		out := make([]PutResult, len(entries))
+		for i := range out {
+			e := rateExceeded(shards[i].id(), name, sc.Account)
+			out[i] = PutResult{ErrorCode: "ProvisionedThroughputExceededException", ErrorMessage: e.Msg}
+		}
+		return out, nil
+	}
 	pos, err := s.log.Append(ctx, s.cfg.Fence, logEntries)
 	if err != nil {
 		if opts.Single {
@@ -89,8 +116,15 @@ func (s *Service) Put(ctx context.Context, sc Scope, name string, entries []PutE
 		return out, nil
 	}
 	out := make([]PutResult, len(entries))
-	for i, p := range pos {
+	j := 0
+	for i := range entries {
 		sh := shards[i]
+		if throttled != nil && throttled[i] {
+			out[i] = PutResult{ErrorCode: "ProvisionedThroughputExceededException", ErrorMessage: rateExceeded(sh.id(), name, sc.Account).Msg}
+			continue
+		}
+		p := pos[j]
+		j++
 		out[i] = PutResult{ShardID: sh.id(), SequenceNumber: sh.seq(p.Counter, p.Timestamp)}
 	}
 	return out, nil
@@ -258,10 +292,21 @@ func (s *Service) GetRecords(ctx context.Context, iterStr string, limit int) (Ge
 	if limit <= 0 {
 		limit = 10000
 	}
+	f := s.throughputFactor(st.meta)
+	if f > 0 && !s.readQuota.Allow(sh.Key, readLimit(f), 1, 0) {
+		return GetRecordsResult{}, rateExceeded(sid, it.Stream, it.Account)
+	}
 	minTs := st.meta.retainedFrom(now)
 	recs, err := s.log.Read(sh.Key, it.Position, limit, 10<<20, minTs)
 	if err != nil {
 		return GetRecordsResult{}, &Error{Kind: KindInternal, Msg: "read failed", Err: err}
+	}
+	if f > 0 {
+		n := 0
+		for _, r := range recs {
+			n += len(r.Data) + len(r.PartitionKey)
+		}
+		s.readQuota.Charge(sh.Key, readLimit(f), float64(n))
 	}
 	res := GetRecordsResult{Records: make([]Record, len(recs))}
 	next := it.Position

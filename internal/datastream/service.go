@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/rheos/rheos/internal/hashkey"
+	"github.com/rheos/rheos/internal/quota"
 )
 
 // MetaStore is durable metadata with revisions (see internal/metastore).
@@ -97,6 +98,14 @@ type Config struct {
 	IteratorTTL time.Duration
 	// Fence is the token passed to every append. Default 0.
 	Fence uint64
+	// ThroughputMode is "off" (no per-shard limits: the default, as local
+	// development expects), "aws" (AWS's limits: writes 1 MiB/s and 1,000
+	// records/s per shard, GetRecords 5 calls/s and 2 MiB/s per shard) or
+	// "scaled" (AWS's limits times ThroughputScale, for self-hosting). A
+	// stream tag "rheos.throughput" with one of these values overrides it.
+	ThroughputMode string
+	// ThroughputScale multiplies AWS's limits in "scaled" mode. Default 10.
+	ThroughputScale float64
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Logger. Default slog.Default().
@@ -118,6 +127,9 @@ type Service struct {
 	gates   map[string]*sync.RWMutex // by streamKey: puts share it, reshards take it alone
 
 	subs subscriptions // active SubscribeToShard calls
+
+	writeQuota *quota.Set[uint64] // per shard log key
+	readQuota  *quota.Set[uint64] // per shard log key
 }
 
 // gate returns the put gate of a stream.
@@ -176,7 +188,14 @@ func New(ctx context.Context, cfg Config, meta MetaStore, log RecordLog) (*Servi
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Service{cfg: cfg, meta: meta, log: log, streams: map[string]*streamState{}, shards: map[uint64]*streamState{}, gates: map[string]*sync.RWMutex{}}
+	if cfg.ThroughputMode == "" {
+		cfg.ThroughputMode = "off"
+	}
+	if cfg.ThroughputScale == 0 {
+		cfg.ThroughputScale = 10
+	}
+	s := &Service{cfg: cfg, meta: meta, log: log, streams: map[string]*streamState{}, shards: map[uint64]*streamState{}, gates: map[string]*sync.RWMutex{},
+		writeQuota: quota.NewSet[uint64](cfg.Now), readQuota: quota.NewSet[uint64](cfg.Now)}
 	key, err := s.iteratorKey(ctx)
 	if err != nil {
 		return nil, err

@@ -97,6 +97,7 @@ var exceptionOf = map[datastream.Kind]awserr.Exception{
 	datastream.KindExpiredNextToken: awserr.ExpiredNextToken,
 	datastream.KindValidation:       awserr.Validation,
 	datastream.KindUnavailable:      awserr.InternalFailure,
+	datastream.KindThroughput:       awserr.ProvisionedThroughputExceeded,
 	datastream.KindInternal:         awserr.InternalFailure,
 }
 

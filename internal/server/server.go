@@ -91,6 +91,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	svc, err := datastream.New(ctx, datastream.Config{
 		Account: cfg.Account, CreateDelay: time.Duration(cfg.CreateDelay), DeleteDelay: time.Duration(cfg.DeleteDelay),
 		UpdateDelay: time.Duration(cfg.UpdateDelay), ShardLimit: cfg.ShardLimit, Fence: fence, Now: now, Logger: logger,
+		ThroughputMode: cfg.ThroughputMode, ThroughputScale: cfg.ThroughputScale,
 	}, meta, logAdapter{rlog})
 	if err != nil {
 		rlog.Close()
