@@ -507,7 +507,7 @@ func (s *Service) info(st *streamState, status string) StreamInfo {
 		CreatedAt: time.UnixMilli(m.CreatedMs), RetentionHours: m.RetentionHours,
 		MaxRecordSizeKiB: m.MaxRecordSizeKiB, EncryptionType: m.EncryptionType, KeyID: m.KeyID,
 		ShardLevelMetrics: m.ShardMetrics, OpenShardCount: len(st.open),
-		ConsumerCount: len(liveConsumers(m, s.now())),
+		ConsumerCount: len(liveConsumers(m, s.now())), WarmMiBps: m.WarmMiBps,
 	}
 	if status == StatusCreating {
 		// A creating stream shows no shards yet, as on AWS.

@@ -61,6 +61,8 @@ type streamMeta struct {
 	NextShardIndex   int               `json:"nextShardIndex"`
 	ScalingOps       []int64           `json:"scalingOps,omitempty"` // UpdateShardCount times (unix ms), last 24 h
 	Consumers        []consumerMeta    `json:"consumers,omitempty"`
+	WarmMiBps        int               `json:"warmMiBps,omitempty"`
+	Distribution     string            `json:"distribution,omitempty"` // USER_PARTITION_KEY (default) or AUTO
 	Shards           []shardMeta       `json:"shards"`
 }
 
@@ -199,6 +201,7 @@ type StreamInfo struct {
 	Shards            []ShardInfo
 	OpenShardCount    int
 	ConsumerCount     int
+	WarmMiBps         int
 }
 
 // ShardInfo describes a shard.

@@ -29,6 +29,15 @@ var (
 	consumerARNShape = &Shape{Type: String, Pattern: "^(arn):aws.*:kinesis:.*:\\d{12}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/[a-zA-Z0-9_.-]+:[0-9]+", MinLen: Len(1), MaxLen: Len(2048)}
 )
 
+var (
+	streamARNReq     = &Shape{Type: String, Required: true, Pattern: "arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+", MinLen: Len(1), MaxLen: Len(2048)}
+	monitoringSchema = []Field{
+		F("StreamName", streamName),
+		F("ShardLevelMetrics", &Shape{Type: List, Required: true, MinLen: Len(1), MaxLen: Len(7), Member: &Shape{Type: String}}),
+		F("StreamARN", streamARN),
+	}
+)
+
 var streamModeDetails = &Shape{Type: Structure, Fields: []Field{
 	F("StreamMode", &Shape{Type: String, Required: true, Enum: []string{"PROVISIONED", "ON_DEMAND"}}),
 }}
@@ -196,6 +205,41 @@ var schemas = map[string][]Field{
 			F("Timestamp", &Shape{Type: Timestamp}),
 		}}),
 	},
+	"EnableEnhancedMonitoring":  monitoringSchema,
+	"DisableEnhancedMonitoring": monitoringSchema,
+	"UpdateStreamMode": {
+		F("StreamARN", streamARNReq),
+		F("StreamModeDetails", &Shape{Type: Structure, Required: true, Fields: []Field{
+			F("StreamMode", &Shape{Type: String, Required: true, Enum: []string{"PROVISIONED", "ON_DEMAND"}}),
+		}}),
+		F("WarmThroughputMiBps", &Shape{Type: Integer, Min: I64(0)}),
+	},
+	"UpdateStreamWarmThroughput": {
+		F("StreamARN", streamARN),
+		F("StreamName", streamName),
+		F("WarmThroughputMiBps", &Shape{Type: Integer, Required: true, Min: I64(0)}),
+	},
+	"UpdateStreamRecordDistributionStrategy": {
+		F("StreamARN", streamARNReq),
+		F("RecordDistributionStrategy", &Shape{Type: String, Required: true, Enum: []string{"USER_PARTITION_KEY", "AUTO"}}),
+	},
+	"PutResourcePolicy": {
+		F("ResourceARN", resourceARN),
+		F("Policy", &Shape{Type: String, Required: true, MinLen: Len(1), MaxLen: Len(20480)}),
+	},
+	"GetResourcePolicy":       {F("ResourceARN", resourceARN)},
+	"DeleteResourcePolicy":    {F("ResourceARN", resourceARN)},
+	"DescribeAccountSettings": {},
+	"UpdateAccountSettings": {
+		F("MinimumThroughputBillingCommitment", &Shape{Type: Structure, Required: true, Fields: []Field{
+			F("Status", &Shape{Type: String, Required: true, Enum: []string{"ENABLED", "DISABLED"}}),
+		}}),
+	},
+	"CreateChannel":   {},
+	"DescribeChannel": {},
+	"ListChannels":    {},
+	"UpdateChannel":   {},
+	"DeleteChannel":   {},
 }
 
 var _ = tagMap
