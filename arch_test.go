@@ -32,7 +32,8 @@ var allowed = map[string][]string{
 	"internal/config":     {},
 	"internal/server":     {"*"},
 	"internal/loadtest":   {},
-	"internal/cli":        {"internal/server", "internal/config", "internal/loadtest"},
+	"internal/cli":        {"internal/server", "internal/config", "internal/loadtest", "internal/kpl"},
+	"internal/kpl":        {},
 	"cmd/rheos":           {"internal/cli"},
 }
 

@@ -1,10 +1,17 @@
 package e2e
 
 import (
+	"context"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+
+	"github.com/rheos/rheos/internal/kpl"
 )
 
 // TestRheosCLI drives the built-in client commands against the real server.
@@ -47,6 +54,15 @@ func TestRheosCLI(t *testing.T) {
 	// Records of one partition key stay in order.
 	if i, j := strings.Index(out, "\tone"), strings.Index(out, "\tthree"); i < 0 || j < i {
 		t.Fatalf("tail order wrong:\n%s", out)
+	}
+	// A KPL-aggregated record is stored as sent and shown de-aggregated.
+	agg := kpl.Aggregate([]kpl.Record{{PartitionKey: "user-a", Data: []byte("first")}, {PartitionKey: "user-b", Data: []byte("second")}})
+	if _, err := client(p.addr).PutRecord(context.Background(), &kinesis.PutRecordInput{StreamName: aws.String("cli"), PartitionKey: aws.String("agg"), Data: agg}); err != nil {
+		t.Fatal(err)
+	}
+	out = run("", "tail", "cli", "--from", "trim-horizon", "--exit-when-idle", "300ms", "--poll", "50ms")
+	if !regexp.MustCompile(`\t\d+:0\tuser-a\tfirst`).MatchString(out) || !regexp.MustCompile(`\t\d+:1\tuser-b\tsecond`).MatchString(out) {
+		t.Fatalf("aggregated record not de-aggregated by tail:\n%s", out)
 	}
 	if out := run("", "streams", "delete", "cli"); !strings.Contains(out, "deleting cli") {
 		t.Fatalf("delete: %q", out)

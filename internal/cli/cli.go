@@ -25,6 +25,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/rheos/rheos/internal/config"
+	"github.com/rheos/rheos/internal/kpl"
 	"github.com/rheos/rheos/internal/loadtest"
 	"github.com/rheos/rheos/internal/server"
 )
@@ -379,6 +380,14 @@ func tail(args []string, stdout io.Writer) error {
 				return err
 			}
 			for _, r := range out.Records {
+				// KPL-aggregated records are shown as their user records,
+				// numbered SEQUENCE:SUBSEQUENCE.
+				if subs, ok, err := kpl.Deaggregate(r.Data); ok && err == nil {
+					for i, u := range subs {
+						fmt.Fprintf(stdout, "%s\t%s:%d\t%s\t%s\n", id, aws.ToString(r.SequenceNumber), i, u.PartitionKey, u.Data)
+					}
+					continue
+				}
 				fmt.Fprintf(stdout, "%s\t%s\t%s\t%s\n", id, aws.ToString(r.SequenceNumber), aws.ToString(r.PartitionKey), r.Data)
 			}
 			got += len(out.Records)
