@@ -130,6 +130,7 @@ type Service struct {
 
 	writeQuota *quota.Set[uint64] // per shard log key
 	readQuota  *quota.Set[uint64] // per shard log key
+	callQuota  *quota.Set[string] // control-plane calls per account (and stream)
 }
 
 // gate returns the put gate of a stream.
@@ -195,7 +196,8 @@ func New(ctx context.Context, cfg Config, meta MetaStore, log RecordLog) (*Servi
 		cfg.ThroughputScale = 10
 	}
 	s := &Service{cfg: cfg, meta: meta, log: log, streams: map[string]*streamState{}, shards: map[uint64]*streamState{}, gates: map[string]*sync.RWMutex{},
-		writeQuota: quota.NewSet[uint64](cfg.Now), readQuota: quota.NewSet[uint64](cfg.Now)}
+		writeQuota: quota.NewSet[uint64](cfg.Now), readQuota: quota.NewSet[uint64](cfg.Now),
+		callQuota: quota.NewSet[string](cfg.Now)}
 	key, err := s.iteratorKey(ctx)
 	if err != nil {
 		return nil, err

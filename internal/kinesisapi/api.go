@@ -74,7 +74,7 @@ func New(svc *datastream.Service) *awsproto.Service {
 	}
 	ops := map[string]*awsproto.Operation{}
 	for name, h := range handlers {
-		op := &awsproto.Operation{Input: schemas[name], Handle: wrap(h)}
+		op := &awsproto.Operation{Input: schemas[name], Handle: wrap(a.rateLimited(name, h))}
 		switch name {
 		case "PutRecords":
 			op.Fast = fastPutRecords
@@ -89,6 +89,24 @@ func New(svc *datastream.Service) *awsproto.Service {
 		ops[name] = op
 	}
 	return &awsproto.Service{TargetPrefix: TargetPrefix, Operations: ops}
+}
+
+// rateLimited applies the control-plane call rates before h.
+func (a *API) rateLimited(op string, h func(context.Context, *awsproto.Call) (any, error)) func(context.Context, *awsproto.Call) (any, error) {
+	return func(ctx context.Context, c *awsproto.Call) (any, error) {
+		if c.Input != nil {
+			sc, name := a.scope(c), str(c, "StreamName")
+			if arn := str(c, "StreamARN"); arn != "" {
+				if asc, aname, ok := datastream.ResolveARN(arn); ok {
+					sc, name = asc, aname
+				}
+			}
+			if err := a.svc.AllowCall(sc, op, name); err != nil {
+				return nil, err
+			}
+		}
+		return h(ctx, c)
+	}
 }
 
 // wrap maps domain errors to AWS exceptions.

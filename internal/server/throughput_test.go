@@ -75,3 +75,19 @@ func TestThroughputLimitsAWSMode(t *testing.T) {
 		}
 	}
 }
+
+func TestControlPlaneRatesAWSMode(t *testing.T) {
+	ts := startServer(t, t.TempDir(), func(c *config.Config) { c.ThroughputMode = "aws" })
+	ctx := context.Background()
+	var err error
+	for i := 0; i < 30 && err == nil; i++ { // DescribeLimits: 1 call per second
+		_, err = ts.kc.DescribeLimits(ctx, &kinesis.DescribeLimitsInput{})
+	}
+	wantErr(t, err, "LimitExceededException", "Rate exceeded for account 000000000000.")
+	ts.createStream(t, "cp", 1)
+	err = nil
+	for i := 0; i < 30 && err == nil; i++ { // ListTagsForStream: 5 per second per stream
+		_, err = ts.kc.ListTagsForStream(ctx, &kinesis.ListTagsForStreamInput{StreamName: aws.String("cp")})
+	}
+	wantErr(t, err, "LimitExceededException", "Rate exceeded for stream cp under account 000000000000.")
+}
