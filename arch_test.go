@@ -34,6 +34,7 @@ var allowed = map[string][]string{
 	"internal/loadtest":   {},
 	"internal/cli":        {"internal/server", "internal/config", "internal/loadtest", "internal/kpl"},
 	"internal/kpl":        {},
+	"internal/sigv4":      {},
 	"cmd/rheos":           {"internal/cli"},
 }
 

@@ -1,0 +1,280 @@
+// Package sigv4 owns AWS Signature Version 4 verification: it recomputes a
+// request's signature from its canonical form (Authorization header or
+// presigned query string), checks the signing-time skew window and presigned
+// expiry, and reports AWS's exact errors. It knows credentials only through
+// the Credentials lookup its caller supplies, and nothing of any service.
+// It imports only the standard library.
+package sigv4
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Algorithm is the only signing algorithm accepted.
+const Algorithm = "AWS4-HMAC-SHA256"
+
+// MaxSkew is how far the signing time may be from the server's clock.
+const MaxSkew = 5 * time.Minute
+
+// Secret is what the verifier needs to know about an access key.
+type Secret struct {
+	SecretAccessKey string
+	SessionToken    string // required in X-Amz-Security-Token when set
+}
+
+// Lookup returns the secret of an access key id, or ok=false if unknown.
+type Lookup func(accessKeyID string) (Secret, bool)
+
+// Kind classifies a verification failure (the caller maps it to AWS's
+// exception names: IncompleteSignature, InvalidSignature,
+// UnrecognizedClient, MissingAuthenticationToken).
+type Kind int
+
+// Failure kinds.
+const (
+	Missing Kind = iota + 1
+	Incomplete
+	Invalid
+	Unrecognized
+)
+
+// Error is a verification failure with AWS's message.
+type Error struct {
+	Kind Kind
+	Msg  string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// Result is a verified request's identity.
+type Result struct {
+	AccessKeyID string
+	Region      string
+	Service     string
+	SigningTime time.Time
+}
+
+var errMismatch = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
+
+// Verify checks r's signature. body is the request body (already read);
+// now is the server clock.
+func Verify(r *http.Request, body []byte, lookup Lookup, now time.Time) (Result, error) {
+	auth := r.Header.Get("Authorization")
+	q := r.URL.Query()
+	if auth == "" && q.Get("X-Amz-Algorithm") == "" {
+		return Result{}, &Error{Missing, "Missing Authentication Token"}
+	}
+	var cred, signedHeaders, signature, amzDate string
+	presigned := auth == ""
+	var expires time.Duration
+	if !presigned {
+		if !strings.HasPrefix(auth, Algorithm+" ") {
+			return Result{}, &Error{Incomplete, "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization=" + auth}
+		}
+		for _, part := range strings.Split(strings.TrimPrefix(auth, Algorithm+" "), ",") {
+			k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
+			switch k {
+			case "Credential":
+				cred = v
+			case "SignedHeaders":
+				signedHeaders = v
+			case "Signature":
+				signature = v
+			}
+		}
+		amzDate = r.Header.Get("X-Amz-Date")
+	} else {
+		if q.Get("X-Amz-Algorithm") != Algorithm {
+			return Result{}, &Error{Incomplete, "Unsupported AWS 'algorithm': '" + q.Get("X-Amz-Algorithm") + "'"}
+		}
+		cred, signedHeaders, signature, amzDate = q.Get("X-Amz-Credential"), q.Get("X-Amz-SignedHeaders"), q.Get("X-Amz-Signature"), q.Get("X-Amz-Date")
+		secs, err := strconv.Atoi(q.Get("X-Amz-Expires"))
+		if err != nil || secs < 1 || secs > 604800 {
+			return Result{}, &Error{Incomplete, "X-Amz-Expires must be a number of seconds between 1 and 604800."}
+		}
+		expires = time.Duration(secs) * time.Second
+	}
+	if cred == "" || signedHeaders == "" || signature == "" {
+		return Result{}, &Error{Incomplete, "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters."}
+	}
+	parts := strings.Split(cred, "/")
+	if len(parts) != 5 || parts[4] != "aws4_request" {
+		return Result{}, &Error{Incomplete, "Credential should be scoped to a valid region, not ''. Credential should be scoped to correct service. Credential should be scoped with a valid terminator: 'aws4_request', not '" + cred + "'."}
+	}
+	akid, date, region, service := parts[0], parts[1], parts[2], parts[3]
+	t, err := time.Parse("20060102T150405Z", amzDate)
+	if err != nil {
+		if d := r.Header.Get("Date"); !presigned && d != "" {
+			t, err = http.ParseTime(d)
+		}
+		if err != nil {
+			return Result{}, &Error{Incomplete, "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."}
+		}
+		amzDate = t.UTC().Format("20060102T150405Z")
+	}
+	if t.UTC().Format("20060102") != date {
+		return Result{}, &Error{Invalid, "Credential should be scoped to a valid date: '" + t.UTC().Format("20060102") + "', not '" + date + "'."}
+	}
+	secret, ok := lookup(akid)
+	if !ok {
+		return Result{}, &Error{Unrecognized, "The security token included in the request is invalid."}
+	}
+	if presigned {
+		if now.After(t.Add(expires)) {
+			return Result{}, &Error{Invalid, "Signature expired: " + amzDate + " is now earlier than " + now.UTC().Add(-expires).Format("20060102T150405Z") + " (" + now.UTC().Format("20060102T150405Z") + " - " + expires.String() + ")."}
+		}
+		if t.After(now.Add(MaxSkew)) {
+			return Result{}, &Error{Invalid, "Signature not yet current: " + amzDate + " is still later than " + now.UTC().Add(MaxSkew).Format("20060102T150405Z") + " (" + now.UTC().Format("20060102T150405Z") + " + 5 min.)"}
+		}
+	} else {
+		if t.Before(now.Add(-MaxSkew)) {
+			return Result{}, &Error{Invalid, "Signature expired: " + amzDate + " is now earlier than " + now.UTC().Add(-MaxSkew).Format("20060102T150405Z") + " (" + now.UTC().Format("20060102T150405Z") + " - 5 min.)"}
+		}
+		if t.After(now.Add(MaxSkew)) {
+			return Result{}, &Error{Invalid, "Signature not yet current: " + amzDate + " is still later than " + now.UTC().Add(MaxSkew).Format("20060102T150405Z") + " (" + now.UTC().Format("20060102T150405Z") + " + 5 min.)"}
+		}
+	}
+	if secret.SessionToken != "" {
+		tok := r.Header.Get("X-Amz-Security-Token")
+		if presigned {
+			tok = q.Get("X-Amz-Security-Token")
+		}
+		if !hmac.Equal([]byte(tok), []byte(secret.SessionToken)) {
+			return Result{}, &Error{Unrecognized, "The security token included in the request is invalid."}
+		}
+	}
+	creq, err := canonicalRequest(r, body, signedHeaders, presigned)
+	if err != nil {
+		return Result{}, err
+	}
+	scope := date + "/" + region + "/" + service + "/aws4_request"
+	sum := sha256.Sum256([]byte(creq))
+	sts := Algorithm + "\n" + amzDate + "\n" + scope + "\n" + hex.EncodeToString(sum[:])
+	key := signingKey(secret.SecretAccessKey, date, region, service)
+	want := hex.EncodeToString(hmacSHA256(key, []byte(sts)))
+	if !hmac.Equal([]byte(want), []byte(strings.ToLower(signature))) {
+		return Result{}, &Error{Invalid, errMismatch}
+	}
+	return Result{AccessKeyID: akid, Region: region, Service: service, SigningTime: t}, nil
+}
+
+func hmacSHA256(key, data []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write(data)
+	return m.Sum(nil)
+}
+
+func signingKey(secret, date, region, service string) []byte {
+	k := hmacSHA256([]byte("AWS4"+secret), []byte(date))
+	k = hmacSHA256(k, []byte(region))
+	k = hmacSHA256(k, []byte(service))
+	return hmacSHA256(k, []byte("aws4_request"))
+}
+
+// canonicalRequest builds the SigV4 canonical request from the headers the
+// client signed.
+func canonicalRequest(r *http.Request, body []byte, signedHeaders string, presigned bool) (string, error) {
+	var b strings.Builder
+	b.WriteString(r.Method)
+	b.WriteByte('\n')
+	path := r.URL.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	b.WriteString(path)
+	b.WriteByte('\n')
+	// Query: every parameter but the signature, sorted, URI-encoded.
+	q := r.URL.Query()
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		if presigned && k == "X-Amz-Signature" {
+			continue
+		}
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	first := true
+	for _, k := range keys {
+		vs := append([]string(nil), q[k]...)
+		sort.Strings(vs)
+		for _, v := range vs {
+			if !first {
+				b.WriteByte('&')
+			}
+			first = false
+			b.WriteString(uriEncode(k))
+			b.WriteByte('=')
+			b.WriteString(uriEncode(v))
+		}
+	}
+	b.WriteByte('\n')
+	names := strings.Split(signedHeaders, ";")
+	hasHost := false
+	for _, n := range names {
+		n = strings.ToLower(strings.TrimSpace(n))
+		var vals []string
+		switch n {
+		case "host":
+			hasHost = true
+			vals = []string{r.Host}
+		case "content-length":
+			vals = r.Header.Values("Content-Length")
+			if len(vals) == 0 {
+				vals = []string{strconv.Itoa(len(body))}
+			}
+		default:
+			vals = r.Header.Values(n)
+		}
+		for i, v := range vals {
+			vals[i] = strings.Join(strings.Fields(v), " ")
+		}
+		b.WriteString(n)
+		b.WriteByte(':')
+		b.WriteString(strings.Join(vals, ","))
+		b.WriteByte('\n')
+	}
+	if !hasHost {
+		return "", &Error{Invalid, "'Host' must be a signed header."}
+	}
+	b.WriteByte('\n')
+	b.WriteString(strings.ToLower(signedHeaders))
+	b.WriteByte('\n')
+	hash := r.Header.Get("X-Amz-Content-Sha256")
+	if presigned && hash == "" {
+		hash = "UNSIGNED-PAYLOAD"
+	}
+	if hash == "" {
+		sum := sha256.Sum256(body)
+		hash = hex.EncodeToString(sum[:])
+	} else if hash != "UNSIGNED-PAYLOAD" && !strings.HasPrefix(hash, "STREAMING-") {
+		sum := sha256.Sum256(body)
+		if !strings.EqualFold(hash, hex.EncodeToString(sum[:])) {
+			return "", &Error{Invalid, "The provided 'x-amz-content-sha256' header does not match what was computed."}
+		}
+	}
+	b.WriteString(hash)
+	return b.String(), nil
+}
+
+// uriEncode percent-encodes everything but unreserved characters, as SigV4
+// requires.
+func uriEncode(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
+}
