@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -72,6 +73,12 @@ type Front struct {
 	DefaultRegion string
 	// MaxDepth caps JSON nesting. Default 64.
 	MaxDepth int
+	// BodyTimeout bounds the time to receive a request's body once its
+	// headers are in (the server's ReadHeaderTimeout covers those): a
+	// client that stalls mid-body gets a SerializationException and the
+	// connection is closed, instead of holding it and what it sent for
+	// ever. Default 60 s (nginx's client_body_timeout, ALB's idle timeout).
+	BodyTimeout time.Duration
 	// Draining, when closed, ends every event stream (server shutdown:
 	// long-lived subscriptions must not hold it up).
 	Draining <-chan struct{}
@@ -141,12 +148,25 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// Read the body with a hard cap: oversized bodies are refused without
 	// being buffered.
+	bodyTimeout := f.BodyTimeout
+	if bodyTimeout == 0 {
+		bodyTimeout = 60 * time.Second
+	}
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Now().Add(bodyTimeout)) // ErrNotSupported off a real connection
 	body, err := readBody(r, maxBody)
 	defer putBuf(body)
 	if err != nil {
+		// Truncated, cut or timed out. The deadline stays, so that
+		// net/http's discard of an unread rest fails at once and the
+		// connection closes.
+		w.Header().Set("Connection", "close")
 		writeError(w, isCBOR, awserr.New(awserr.Serialization, ""), "")
 		return
 	}
+	// The body is in: no deadline on the connection while the handler
+	// runs (an event stream's response outlives any body timeout).
+	rc.SetReadDeadline(time.Time{})
 	if int64(len(body)) > maxBody {
 		w.Header().Set("Connection", "close")
 		writeError(w, isCBOR, awserr.New(awserr.RequestEntityTooLarge, "Request body is too large: the limit for this operation is "+strconv.FormatInt(maxBody, 10)+" bytes."), "")

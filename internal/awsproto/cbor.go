@@ -50,6 +50,9 @@ var cborEnc = func() cbor.EncMode {
 // DecodeCBOR decodes a CBOR request body into the generic JSON
 // representation DecodeJSON produces.
 func DecodeCBOR(body []byte) (map[string]any, *awserr.Error) {
+	if cborTooComplex(body, MaxValues) {
+		return nil, awserr.New(awserr.Serialization, "")
+	}
 	var v any
 	rest, err := cborDec.UnmarshalFirst(body, &v)
 	if err != nil || len(bytes.TrimSpace(rest)) > 0 {

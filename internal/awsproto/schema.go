@@ -80,10 +80,21 @@ func Len(v int) *int { return &v }
 // map[string]any.
 type Value = any
 
+// MaxValues caps the size of a request body's JSON structure: the number of
+// objects, arrays and separating commas outside strings. Decoded into
+// generic values, a body of tiny values ("[{},{},...]") costs 20 to 30 times
+// its size in memory (a 16 MiB PutRecords body of "{}" grew the server by
+// 2.5 GB before this cap); no valid request of any operation comes near it
+// (PutRecords' 500 records are about 2,000), nor does one breaking a limit
+// tenfold, which still gets its ValidationException. DecodeCBOR applies the
+// same cap to CBOR data items.
+const MaxValues = 100000
+
 // DecodeJSON decodes a request body. Malformed JSON, a non-object top level,
-// invalid UTF-8 or nesting deeper than maxDepth gives SerializationException.
+// invalid UTF-8, nesting deeper than maxDepth or a structure larger than
+// MaxValues gives SerializationException.
 func DecodeJSON(body []byte, maxDepth int) (map[string]any, *awserr.Error) {
-	if !utf8.Valid(body) || depthExceeds(body, maxDepth) {
+	if !utf8.Valid(body) || tooComplex(body, maxDepth, MaxValues) {
 		return nil, awserr.New(awserr.Serialization, "")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -104,9 +115,10 @@ func DecodeJSON(body []byte, maxDepth int) (map[string]any, *awserr.Error) {
 	return m, nil
 }
 
-// depthExceeds scans for bracket nesting beyond max, ignoring strings.
-func depthExceeds(b []byte, max int) bool {
-	depth, inStr, esc := 0, false, false
+// tooComplex scans, ignoring strings, for bracket nesting beyond maxDepth
+// or more than maxValues brackets and commas.
+func tooComplex(b []byte, maxDepth, maxValues int) bool {
+	depth, values, inStr, esc := 0, 0, false, false
 	for _, c := range b {
 		if inStr {
 			switch {
@@ -124,7 +136,13 @@ func depthExceeds(b []byte, max int) bool {
 			inStr = true
 		case '{', '[':
 			depth++
-			if depth > max {
+			values++
+			if depth > maxDepth || values > maxValues {
+				return true
+			}
+		case ',':
+			values++
+			if values > maxValues {
 				return true
 			}
 		case '}', ']':
@@ -190,7 +208,7 @@ func checkType(v any, s *Shape) (any, *awserr.Error) {
 		case bool:
 			return nil, serr("class java.lang.Boolean can not be converted to an " + typeName(s.Type))
 		case json.Number:
-			f, err := strconv.ParseFloat(x.String(), 64)
+			f, err := parseNumber(x)
 			if err != nil {
 				return nil, serr("class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to an " + typeName(s.Type))
 			}
@@ -241,7 +259,7 @@ func checkType(v any, s *Shape) (any, *awserr.Error) {
 	case Timestamp:
 		switch x := v.(type) {
 		case json.Number:
-			f, err := strconv.ParseFloat(x.String(), 64)
+			f, err := parseNumber(x)
 			if err != nil {
 				return nil, serr("class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to milliseconds since epoch")
 			}
@@ -306,6 +324,19 @@ func checkType(v any, s *Shape) (any, *awserr.Error) {
 		return CheckTypes(x, s.Fields)
 	}
 	return nil, serr("unsupported shape")
+}
+
+// parseNumber parses a number member. NaN and the infinities are refused
+// like numbers out of float64's range: JSON cannot spell them, but a CBOR
+// float (or tag 1 holding one) normalizes to "NaN" or "+Inf", which
+// strconv.ParseFloat accepts, and a NaN timestamp or a NaN integer (whose
+// conversion to int64 is undefined) must not reach a handler.
+func parseNumber(n json.Number) (float64, error) {
+	f, err := strconv.ParseFloat(n.String(), 64)
+	if err == nil && (math.IsNaN(f) || math.IsInf(f, 0)) {
+		err = strconv.ErrRange
+	}
+	return f, err
 }
 
 // decodeBlob applies Coral's base64 rules.
@@ -451,21 +482,25 @@ func checkValue(name string, v any, s *Shape, parent string, errs *[]string) {
 	}
 	switch s.Type {
 	case List:
-		if s.Member != nil && s.Member.Type == Structure {
-			for i, e := range v.([]any) {
-				// Coral names a list element "<list>.<n>.member":
-				// records.1.member.partitionKey.
-				p := lowerFirst(name) + "." + strconv.Itoa(i+1)
-				if parent != "" {
-					p = parent + "." + p
-				}
-				em, _ := e.(map[string]any)
-				if em == nil {
-					checkValue("member", nil, s.Member, p, errs)
-					continue
-				}
-				checkFields(em, s.Member.Fields, p+".member", errs)
+		for i, e := range v.([]any) {
+			if e != nil && (s.Member == nil || s.Member.Type != Structure) {
+				continue
 			}
+			// Coral names a list element "<list>.<n>.member":
+			// records.1.member.partitionKey.
+			p := lowerFirst(name) + "." + strconv.Itoa(i+1)
+			if parent != "" {
+				p = parent + "." + p
+			}
+			if e == nil {
+				// Lists are not sparse: a null element is refused (it would
+				// otherwise reach the handler as a zero value, e.g. a
+				// record with no partition key and no data).
+				checkValue("member", nil, nonNull, p, errs)
+				continue
+			}
+			em, _ := e.(map[string]any)
+			checkFields(em, s.Member.Fields, p+".member", errs)
 		}
 	case Structure:
 		p := lowerFirst(name)
@@ -475,6 +510,9 @@ func checkValue(name string, v any, s *Shape, parent string, errs *[]string) {
 		checkFields(v.(map[string]any), s.Fields, p, errs)
 	}
 }
+
+// nonNull is the constraint on every list element.
+var nonNull = &Shape{Required: true}
 
 func length(v any) int {
 	switch x := v.(type) {
