@@ -35,6 +35,7 @@ var allowed = map[string][]string{
 	"internal/cli":        {"internal/server", "internal/config", "internal/loadtest", "internal/kpl"},
 	"internal/kpl":        {},
 	"internal/sigv4":      {},
+	"internal/sdktest":    {},
 	"cmd/rheos":           {"internal/cli"},
 }
 

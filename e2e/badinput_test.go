@@ -67,9 +67,10 @@ var awsStatus = map[string]int{
 	"ExpiredIteratorException":            400,
 	"ExpiredNextTokenException":           400,
 	"AccessDeniedException":               400,
-	"MissingAuthenticationTokenException": 403,
-	"IncompleteSignatureException":        403,
-	"InvalidSignatureException":           403,
+	"MissingAuthenticationTokenException": 400,
+	"IncompleteSignatureException":        400,
+	"InvalidSignatureException":           400,
+	"UnrecognizedClientException":         400,
 	"RequestEntityTooLarge":               413,
 }
 

@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+
+	"github.com/rheos/rheos/internal/sdktest"
 )
 
 var (
@@ -122,6 +124,7 @@ func client(addr string) *kinesis.Client {
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
 		// No SDK-side retries: the tests must see every failure.
 		RetryMaxAttempts: 1,
+		HTTPClient:       sdktest.HTTPClient(nil),
 	})
 }
 

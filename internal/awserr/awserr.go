@@ -25,10 +25,13 @@ var (
 	Serialization                 = Exception{"SerializationException", 400, false}
 	UnknownOperation              = Exception{"UnknownOperationException", 400, false}
 	ServiceUnavailable            = Exception{"ServiceUnavailable", 503, true}
-	MissingAuthenticationToken    = Exception{"MissingAuthenticationTokenException", 403, false}
-	IncompleteSignature           = Exception{"IncompleteSignatureException", 403, false}
-	InvalidSignature              = Exception{"InvalidSignatureException", 403, false}
-	RequestEntityTooLarge         = Exception{"RequestEntityTooLarge", 413, false}
+	// The signature errors are 400 in the JSON and CBOR protocols (as
+	// kinesalite recorded from AWS); only non-JSON requests get the XML 403s.
+	MissingAuthenticationToken = Exception{"MissingAuthenticationTokenException", 400, false}
+	IncompleteSignature        = Exception{"IncompleteSignatureException", 400, false}
+	InvalidSignature           = Exception{"InvalidSignatureException", 400, false}
+	UnrecognizedClient         = Exception{"UnrecognizedClientException", 400, false}
+	RequestEntityTooLarge      = Exception{"RequestEntityTooLarge", 413, false}
 )
 
 // Error is an AWS exception with its message.

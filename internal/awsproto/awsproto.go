@@ -56,6 +56,7 @@ type Call struct {
 	CBOR      bool           // the request (and so the response) is CBOR
 	Region    string         // from the SigV4 credential scope, or the default
 	AccessKey string         // from the SigV4 credential scope, if any
+	Account   string         // the verified caller's account; "" for the default
 	RequestID string
 	HTTP      *http.Request
 }
@@ -79,6 +80,11 @@ type Front struct {
 	// connection is closed, instead of holding it and what it sent for
 	// ever. Default 60 s (nginx's client_body_timeout, ALB's idle timeout).
 	BodyTimeout time.Duration
+	// Verify, if set, verifies the request's SigV4 signature and returns the
+	// region and access key it was signed with and the caller's account.
+	// When nil (auth mode "none"), only the presence of a well-formed
+	// signature is checked and any credentials are accepted.
+	Verify func(r *http.Request, body []byte) (Identity, *awserr.Error)
 	// Draining, when closed, ends every event stream (server shutdown:
 	// long-lived subscriptions must not hold it up).
 	Draining <-chan struct{}
@@ -191,12 +197,12 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if op != nil && op.Fast != nil && !isCBOR {
 		if typed, ok := op.Fast(body); ok {
-			region, accessKey, aerr := f.checkAuth(r)
+			id, aerr := f.authenticate(r, body)
 			if aerr != nil {
 				writeError(w, isCBOR, aerr, "")
 				return
 			}
-			f.run(w, r, op, &Call{Op: opName, Typed: typed, Region: region, AccessKey: accessKey, RequestID: reqID, HTTP: r, CBOR: isCBOR})
+			f.run(w, r, op, &Call{Op: opName, Typed: typed, Region: id.Region, AccessKey: id.AccessKey, Account: id.Account, RequestID: reqID, HTTP: r, CBOR: isCBOR})
 			if rel, ok := typed.(interface{ Release() }); ok {
 				rel.Release() // the handler is done with its buffers
 			}
@@ -222,7 +228,7 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, isCBOR, awserr.New(awserr.UnknownOperation, ""), "")
 		return
 	}
-	region, accessKey, aerr := f.checkAuth(r)
+	id, aerr := f.authenticate(r, body)
 	if aerr != nil {
 		writeError(w, isCBOR, aerr, "")
 		return
@@ -236,7 +242,14 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, isCBOR, aerr, "")
 		return
 	}
-	f.run(w, r, op, &Call{Op: opName, Input: input, Region: region, AccessKey: accessKey, RequestID: reqID, HTTP: r, CBOR: isCBOR})
+	f.run(w, r, op, &Call{Op: opName, Input: input, Region: id.Region, AccessKey: id.AccessKey, Account: id.Account, RequestID: reqID, HTTP: r, CBOR: isCBOR})
+}
+
+// Identity is who signed a request.
+type Identity struct {
+	Region    string
+	AccessKey string
+	Account   string // "" for the server's default account
 }
 
 // RawJSON is an output that is already encoded.
@@ -283,6 +296,16 @@ func (f *Front) run(w http.ResponseWriter, r *http.Request, op *Operation, call 
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
+}
+
+// authenticate verifies the signature (Verify) or, without a verifier,
+// checks that one is present and well formed.
+func (f *Front) authenticate(r *http.Request, body []byte) (Identity, *awserr.Error) {
+	if f.Verify != nil {
+		return f.Verify(r, body)
+	}
+	region, accessKey, aerr := f.checkAuth(r)
+	return Identity{Region: region, AccessKey: accessKey}, aerr
 }
 
 // checkAuth checks that the request carries a well-formed SigV4

@@ -40,7 +40,7 @@ func TestFrontMalformedAuthorization(t *testing.T) {
 		b, _ := io.ReadAll(w.Result().Body)
 		var env map[string]string
 		json.Unmarshal(b, &env)
-		if w.Code != 403 || env["__type"] != awserr.IncompleteSignature.Name {
+		if w.Code != 400 || env["__type"] != awserr.IncompleteSignature.Name {
 			t.Errorf("Authorization %.20q: %d %s", auth, w.Code, b)
 		}
 	}

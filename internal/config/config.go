@@ -71,6 +71,17 @@ type Config struct {
 	ThroughputMode string `json:"throughputMode"`
 	// ThroughputScale multiplies AWS's limits in "scaled" mode. Default 10.
 	ThroughputScale float64 `json:"throughputScale"`
+	// AuthMode is "none" (accept any well-formed signature: local
+	// development) or "verify" (SigV4 verification against the credentials
+	// below). Default: "none" when Addr is a loopback address, "verify"
+	// otherwise. Env RHEOS_AUTH.
+	AuthMode string `json:"authMode"`
+	// RootAccessKeyID and RootSecretAccessKey are a root credential (account
+	// Account). Env RHEOS_ROOT_ACCESS_KEY_ID / RHEOS_ROOT_SECRET_ACCESS_KEY.
+	RootAccessKeyID     string `json:"rootAccessKeyId"`
+	RootSecretAccessKey string `json:"rootSecretAccessKey"`
+	// Principals are more credentials, each in its own account.
+	Principals []Principal `json:"principals"`
 	// TLSAddr, if set, is a second listener speaking HTTPS (ALPN h2 and
 	// http/1.1), e.g. "127.0.0.1:4567". Default "" (off). Env RHEOS_TLS_ADDR.
 	TLSAddr string `json:"tlsAddr"`
@@ -82,6 +93,16 @@ type Config struct {
 	// PprofAddr, if set, serves net/http/pprof there (profiling; keep it on
 	// loopback). Default "" (off). Env RHEOS_PPROF_ADDR.
 	PprofAddr string `json:"pprofAddr"`
+}
+
+// Principal is a credential and the account it acts in.
+type Principal struct {
+	Name            string `json:"name"`
+	AccessKeyID     string `json:"accessKeyId"`
+	SecretAccessKey string `json:"secretAccessKey"`
+	SessionToken    string `json:"sessionToken,omitempty"`
+	// Account defaults to the server's Account.
+	Account string `json:"account,omitempty"`
 }
 
 // Default returns the defaults.
@@ -131,6 +152,23 @@ func (c Config) Validate() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, errors.New("tlsCert and tlsKey go together"))
 	}
+	switch c.AuthMode {
+	case "", "none":
+	case "verify":
+		if c.RootAccessKeyID == "" && len(c.Principals) == 0 {
+			errs = append(errs, errors.New("authMode verify needs credentials: set RHEOS_ROOT_ACCESS_KEY_ID and RHEOS_ROOT_SECRET_ACCESS_KEY or principals in the config file (or --auth none on a trusted network)"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("authMode %q: want none or verify", c.AuthMode))
+	}
+	if (c.RootAccessKeyID == "") != (c.RootSecretAccessKey == "") {
+		errs = append(errs, errors.New("rootAccessKeyId and rootSecretAccessKey go together"))
+	}
+	for i, p := range c.Principals {
+		if p.AccessKeyID == "" || p.SecretAccessKey == "" {
+			errs = append(errs, fmt.Errorf("principals[%d]: accessKeyId and secretAccessKey are required", i))
+		}
+	}
 	switch c.ThroughputMode {
 	case "off", "aws", "scaled":
 	default:
@@ -165,6 +203,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	pprofAddr := fs.String("pprof-addr", "", "serve net/http/pprof on this address (off by default)")
 	tlsAddr := fs.String("tls-addr", "", "HTTPS listen address (off by default)")
 	throughput := fs.String("throughput", "", "per-shard throughput limits: off, aws or scaled (default off)")
+	authMode := fs.String("auth", "", "none or verify (default: none on loopback, verify otherwise)")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate PEM file (default: self-signed)")
 	tlsKey := fs.String("tls-key", "", "TLS private key PEM file")
 	if err := fs.Parse(args); err != nil {
@@ -194,6 +233,9 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	env("RHEOS_PPROF_ADDR", &c.PprofAddr)
 	env("RHEOS_TLS_ADDR", &c.TLSAddr)
 	env("RHEOS_THROUGHPUT", &c.ThroughputMode)
+	env("RHEOS_AUTH", &c.AuthMode)
+	env("RHEOS_ROOT_ACCESS_KEY_ID", &c.RootAccessKeyID)
+	env("RHEOS_ROOT_SECRET_ACCESS_KEY", &c.RootSecretAccessKey)
 	if v := getenv("RHEOS_SHARD_LIMIT"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -214,6 +256,15 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	set(*pprofAddr, &c.PprofAddr)
 	set(*tlsAddr, &c.TLSAddr)
 	set(*throughput, &c.ThroughputMode)
+	set(*authMode, &c.AuthMode)
+	if c.AuthMode == "" {
+		c.AuthMode = "verify"
+		if host, _, err := net.SplitHostPort(c.Addr); err == nil {
+			if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
+				c.AuthMode = "none"
+			}
+		}
+	}
 	set(*tlsCert, &c.TLSCert)
 	set(*tlsKey, &c.TLSKey)
 	if *createDelay > 0 {

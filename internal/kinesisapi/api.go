@@ -192,7 +192,11 @@ func epoch(t time.Time) float64 {
 }
 
 func (a *API) scope(c *awsproto.Call) datastream.Scope {
-	return datastream.Scope{Account: a.svc.DefaultAccount(), Region: c.Region}
+	acct := c.Account
+	if acct == "" {
+		acct = a.svc.DefaultAccount()
+	}
+	return datastream.Scope{Account: acct, Region: c.Region}
 }
 
 // stream resolves StreamName / StreamARN into a scope and name.

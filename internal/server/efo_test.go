@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/rheos/rheos/internal/sdktest"
 )
 
 // h2cClient is an HTTP client speaking HTTP/2 with prior knowledge on
@@ -19,7 +21,7 @@ import (
 func h2cClient() *http.Client {
 	var p http.Protocols
 	p.SetUnencryptedHTTP2(true)
-	return &http.Client{Transport: &http.Transport{Protocols: &p}}
+	return sdktest.HTTPClient(&http.Transport{Protocols: &p})
 }
 
 func TestEnhancedFanOut(t *testing.T) {

@@ -32,6 +32,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/rheos/rheos/internal/config"
+	"github.com/rheos/rheos/internal/sdktest"
 	"github.com/rheos/rheos/internal/server"
 )
 
@@ -89,6 +90,7 @@ func startServer(t *testing.T, dir string, mut func(*config.Config)) *testServer
 		BaseEndpoint: aws.String(ts.url),
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
 		Retryer:      aws.NopRetryer{},
+		HTTPClient:   sdktest.HTTPClient(nil),
 	})
 	return ts
 }
@@ -1951,7 +1953,7 @@ func TestValidationMessages(t *testing.T) {
 		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 		req.Header.Set("X-Amz-Target", "Kinesis_20131202.ListStreams")
 		r := doRaw(t, req)
-		if r.status != 403 || r.typ != "MissingAuthenticationTokenException" || r.message != "Missing Authentication Token" {
+		if r.status != 400 || r.typ != "MissingAuthenticationTokenException" || r.message != "Missing Authentication Token" {
 			t.Fatalf("got %d %s %q", r.status, r.typ, r.message)
 		}
 	})

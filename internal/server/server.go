@@ -100,7 +100,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	}
 	logger.Info("recovered", "data_dir", cfg.DataDir, "epoch", fence, "took", time.Since(start).String())
 	draining := make(chan struct{})
-	front := &awsproto.Front{Services: []*awsproto.Service{kinesisapi.New(svc)}, DefaultRegion: cfg.Region, Logger: logger, Draining: draining}
+	front := &awsproto.Front{Services: []*awsproto.Service{kinesisapi.New(svc)}, DefaultRegion: cfg.Region, Logger: logger, Draining: draining,
+		Verify: verifier(cfg, now)}
+	logger.Info("authentication", "mode", cfg.AuthMode)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.Handle("/", front)
