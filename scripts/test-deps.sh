@@ -1,18 +1,48 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine: the AWS CLI
-# (for the end-to-end test) and the Go modules. Idempotent.
+# (for the end-to-end test), strace and util-linux (for the disk-fault tests:
+# fsync fault injection, a tmpfs in a private mount namespace) and the Go
+# modules. Idempotent.
 set -euo pipefail
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+APT_UPDATED=""
+apt_install() { # apt_install PACKAGE: installs one Debian package
+  if [ -z "$APT_UPDATED" ]; then
+    $SUDO apt-get update -qq
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$1" >/dev/null
+}
 if ! command -v aws >/dev/null 2>&1; then
   echo "test-deps: installing the AWS CLI (Debian package awscli)"
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq awscli >/dev/null
+  apt_install awscli
+fi
+if ! command -v strace >/dev/null 2>&1; then
+  echo "test-deps: installing strace (fsync fault injection in e2e/diskfault_test.go)"
+  apt_install strace
+fi
+for tool in unshare nsenter; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "test-deps: installing util-linux ($tool, for the disk-full test)"
+    apt_install util-linux
+  fi
+done
+if ! command -v mount >/dev/null 2>&1; then
+  echo "test-deps: installing mount (for the disk-full test)"
+  apt_install mount
 fi
 go mod download
 # The AWS SDK for JavaScript v3 for the h2c end-to-end test.
 if command -v npm >/dev/null 2>&1; then
-  (cd e2e/js && { [ -f package-lock.json ] && npm ci --no-audit --no-fund --silent || npm install --no-audit --no-fund --silent; })
+  # npm ci, retried: a registry hiccup must not fail the whole suite.
+  ok=""
+  for attempt in 1 2 3; do
+    if (cd e2e/js && npm ci --no-audit --no-fund --silent); then ok=1; break; fi
+    echo "test-deps: npm ci failed (attempt $attempt), retrying" >&2
+    sleep $((attempt * 3))
+  done
+  [ -n "$ok" ] || { echo "test-deps: could not install e2e/js packages" >&2; exit 1; }
 else
   echo "test-deps: npm is required for the JS SDK test (Node 20)" >&2
   exit 1
