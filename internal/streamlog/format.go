@@ -25,6 +25,10 @@ const (
 	idxEntryLen   = 32
 
 	ckptMagic = "RHEOSCKP"
+	// ckptFlagFloor in the checkpoint's flags says that the counter floor
+	// of every shard (set after damaged frames were found) follows the
+	// entries.
+	ckptFlagFloor = 1 << 0
 )
 
 // Record flags (part of the format).

@@ -297,13 +297,15 @@ func FuzzIndex(f *testing.F) {
 	})
 }
 
-// seedCheckpoint returns a real checkpoint file.
-func seedCheckpoint(tb testing.TB) []byte {
+// seedCheckpoint returns a real checkpoint file, with a counter floor if
+// floor > 0.
+func seedCheckpoint(tb testing.TB, floor uint64) []byte {
 	fs := fuzzLog(tb, false, fuzzEntries())
 	l, err := Open(Options{FS: fs, Dir: "/d", Logger: quietLogger()})
 	if err != nil {
 		tb.Fatal(err)
 	}
+	l.floor = floor
 	if err := l.writeCheckpoint(); err != nil {
 		tb.Fatal(err)
 	}
@@ -316,8 +318,9 @@ func seedCheckpoint(tb testing.TB) []byte {
 // shard's next counter is at least the checkpoint's, so appends never reuse
 // a counter it records.
 func FuzzCheckpoint(f *testing.F) {
-	ck := seedCheckpoint(f)
+	ck := seedCheckpoint(f, 0)
 	f.Add(ck)
+	f.Add(seedCheckpoint(f, 1<<20))
 	f.Add(ck[:len(ck)-1])
 	f.Add(ck[:20])
 	f.Add([]byte{})
@@ -346,6 +349,18 @@ func FuzzCheckpoint(f *testing.F) {
 				t.Fatalf("shard %d: Next = %d, checkpoint says %d", shard, got, next)
 			}
 		}
+		if le.Uint16(b[10:])&ckptFlagFloor != 0 {
+			floor := le.Uint64(b[16+24*n:])
+			shards := []uint64{0xfeedface} // listed or not, every shard
+			if n > 0 {
+				shards = append(shards, le.Uint64(b[16:]))
+			}
+			for _, shard := range shards {
+				if got := l.Bounds(shard).Next; got < floor {
+					t.Fatalf("shard %d: Next = %d below the checkpoint's floor %d", shard, got, floor)
+				}
+			}
+		}
 		if n > 0 {
 			shard := le.Uint64(b[16:])
 			want := l.Bounds(shard).Next
@@ -365,13 +380,10 @@ type recKey struct {
 }
 
 // frameOracle returns every record of every frame that parses at any offset
-// of a segment with a valid header: a superset of anything recovery may
-// serve.
+// after the segment header (valid or damaged: frames carry their own
+// checksums): a superset of anything recovery may serve.
 func frameOracle(seg []byte) map[recKey]bool {
 	out := map[recKey]bool{}
-	if _, _, err := decodeSegHeader(seg); err != nil {
-		return out
-	}
 	for p := segHeaderSize; p+frameHeaderLen <= len(seg); p++ {
 		if le.Uint32(seg[p:]) != frameMagic {
 			continue
@@ -470,7 +482,9 @@ func FuzzRecover(f *testing.F) {
 		}
 		if !sealed {
 			now := memRead(t, fs, segName("/d", 1, "seg"))
-			if _, _, err := decodeSegHeader(file); err == nil {
+			if _, _, err := decodeSegHeader(file); err == nil || findNextFrame(file, segHeaderSize) >= 0 {
+				// A damaged header followed by frames is damage, not a torn
+				// creation: the frames are kept.
 				if !bytes.HasPrefix(file, now) || len(now) < segHeaderSize {
 					t.Fatalf("recovery rewrote the active segment (%d bytes, was %d)", len(now), len(file))
 				}

@@ -159,6 +159,8 @@ type Log struct {
 	fs   vfs.FS
 	log  *slog.Logger
 
+	sweepMu sync.Mutex // serializes Sweep
+
 	mu       sync.RWMutex
 	shards   map[uint64]*shardState
 	segments []*segment // sealed, by id; the active one is l.active
@@ -168,11 +170,24 @@ type Log struct {
 	failed   error
 	closed   bool
 	changed  chan struct{} // closed and replaced after every commit
+	// floor: no shard assigns a counter below it, because a damaged frame
+	// may have held any counter below it (persisted in shards.ckpt).
+	floor uint64
+
+	// Recovery state, used by Open only.
+	lost uint64   // how many records the damaged frames found may have held
+	cut  *tailCut // a torn tail of the active segment, cut once the floor is durable
 
 	reqs chan *appendReq
 	stop chan struct{}
 	done chan struct{}
 	buf  []byte // writer-owned encode buffer
+}
+
+// tailCut is a torn tail found by the scan of the active segment.
+type tailCut struct {
+	seg      *segment
+	at, size int64
 }
 
 type appendReq struct {
@@ -245,7 +260,7 @@ func segName(dir string, id uint64, ext string) string {
 func (l *Log) shardLocked(key uint64) *shardState {
 	s := l.shards[key]
 	if s == nil {
-		s = &shardState{next: FirstSeq}
+		s = &shardState{next: max(FirstSeq, l.floor)}
 		l.shards[key] = s
 	}
 	return s
@@ -295,6 +310,26 @@ func (l *Log) recover() error {
 	if err := l.loadCheckpoint(); err != nil {
 		return err
 	}
+	if l.lost > 0 {
+		if err := l.reserveDamagedCounters(); err != nil {
+			return err
+		}
+	}
+	for _, s := range l.shards {
+		s.next = max(s.next, l.floor)
+	}
+	if c := l.cut; c != nil {
+		// Cut only now: had a damaged frame been cut before the floor it
+		// implies was durable, a crash here would forget its counters.
+		l.cut = nil
+		l.event(Event{Kind: "torn-tail", Segment: c.seg.id, Detail: fmt.Sprintf("truncating %d bytes at offset %d", c.size-c.at, c.at)})
+		if err := c.seg.f.Truncate(c.at); err != nil {
+			return err
+		}
+		if err := c.seg.f.Sync(); err != nil {
+			return err
+		}
+	}
 	if l.active == nil {
 		next := uint64(1)
 		if len(ids) > 0 {
@@ -303,9 +338,39 @@ func (l *Log) recover() error {
 		if err := l.createActive(next); err != nil {
 			return err
 		}
+	} else if err := l.active.f.Sync(); err != nil {
+		// The active segment may hold frames whose fsync failed before the
+		// restart (the page cache kept them): they are served now, so they
+		// must be durable before anything that depends on them (a seal's
+		// index, later acknowledged frames) is.
+		return fmt.Errorf("streamlog: syncing the active segment: %w", err)
 	}
 	return nil
 }
+
+// reserveDamagedCounters makes sure no counter a damaged frame may have held
+// is ever assigned again. A frame that fails its checksums cannot say which
+// shards and counters it held, and it may have been acknowledged (a bit flip
+// on disk) or not (a torn write); its records are gone either way, but
+// their sequence numbers may be in clients' hands. Every record takes at
+// least recordHdrLen bytes, so the damaged bytes held at most l.lost
+// records, and every counter in them, of any shard, known or not, lies below
+// (the highest next counter of any shard, or the floor already set) +
+// l.lost. That becomes the floor of every shard, made durable in the
+// checkpoint before appends start.
+func (l *Log) reserveDamagedCounters() error {
+	top := max(FirstSeq, l.floor)
+	for _, s := range l.shards {
+		top = max(top, s.next)
+	}
+	l.floor = max(l.floor, top+l.lost)
+	l.event(Event{Kind: "corruption", Detail: fmt.Sprintf("damaged frames may have held up to %d records: counters below %d are never assigned", l.lost, l.floor)})
+	l.lost = 0
+	return l.writeCheckpoint()
+}
+
+// damagedRecords is the most records n damaged bytes may have held.
+func damagedRecords(n int) uint64 { return uint64(max(n, 0) / recordHdrLen) }
 
 func (l *Log) openSealed(id uint64, hasIdx bool) error {
 	f, err := l.fs.Open(segName(l.opts.Dir, id, "seg"))
@@ -387,16 +452,24 @@ func (l *Log) scanSegment(seg *segment, truncate bool) (shardEntries, error) {
 			return entries, l.resetActiveHeader(seg)
 		}
 		l.event(Event{Kind: "corruption", Segment: seg.id, Detail: "short segment header"})
+		l.lost += damagedRecords(len(data))
 		return entries, nil
 	}
-	if _, c, err := decodeSegHeader(data); err != nil {
-		if truncate {
-			return entries, l.resetActiveHeader(seg)
-		}
-		l.event(Event{Kind: "corruption", Segment: seg.id, Detail: err.Error()})
-		return entries, nil
-	} else {
+	if _, c, err := decodeSegHeader(data); err == nil {
 		seg.created = c
+	} else if findNextFrame(data, segHeaderSize) >= 0 {
+		// Frames follow the damaged header, so the header was durable once
+		// (a new segment's header is fsynced before any frame is appended):
+		// this is damage on disk, not a torn creation. The frames carry
+		// their own checksums; keep them.
+		l.event(Event{Kind: "corruption", Segment: seg.id, Detail: "segment header damaged (" + err.Error() + "); its frames are scanned"})
+		seg.created = l.opts.Now().UnixMilli()
+	} else if truncate {
+		return entries, l.resetActiveHeader(seg)
+	} else {
+		l.event(Event{Kind: "corruption", Segment: seg.id, Detail: err.Error()})
+		l.lost += damagedRecords(len(data))
+		return entries, nil
 	}
 	p := segHeaderSize
 	validEnd := p
@@ -421,6 +494,7 @@ func (l *Log) scanSegment(seg *segment, truncate bool) (shardEntries, error) {
 				break
 			}
 			l.event(Event{Kind: "corruption", Segment: seg.id, Detail: fmt.Sprintf("invalid frame at %d skipped (%v)", p, err)})
+			l.lost += damagedRecords(end - p)
 			p = end
 			continue
 		}
@@ -431,18 +505,16 @@ func (l *Log) scanSegment(seg *segment, truncate bool) (shardEntries, error) {
 			break
 		}
 		l.event(Event{Kind: "corruption", Segment: seg.id, Detail: fmt.Sprintf("invalid frame at %d skipped (%v)", p, err)})
+		l.lost += damagedRecords(next - p)
 		p = next
 	}
 	if truncate && validEnd < len(data) {
-		l.event(Event{Kind: "torn-tail", Segment: seg.id, Detail: fmt.Sprintf("truncating %d bytes at offset %d", len(data)-validEnd, validEnd)})
-		if err := seg.f.Truncate(int64(validEnd)); err != nil {
-			return nil, err
-		}
-		if err := seg.f.Sync(); err != nil {
-			return nil, err
-		}
+		// Cut by recover, once the counters of any damaged frame in the cut
+		// are reserved durably.
+		l.cut = &tailCut{seg: seg, at: int64(validEnd), size: int64(len(data))}
 	} else if !truncate && validEnd < len(data) {
 		l.event(Event{Kind: "corruption", Segment: seg.id, Detail: fmt.Sprintf("invalid data at offset %d of sealed segment", validEnd)})
+		l.lost += damagedRecords(len(data) - validEnd)
 	}
 	l.actSize = int64(validEnd)
 	return entries, nil
@@ -706,6 +778,8 @@ func (l *Log) commit(group []*appendReq) {
 		switch {
 		case r.roll:
 			roll = true
+		case r.recover:
+			// Answered above; it carries no records and no fence.
 		case r.fence != fence:
 			r.err = ErrFenced
 		default:
@@ -874,7 +948,7 @@ func (l *Log) Recover(ctx context.Context) error {
 // tryRecover runs in the writer.
 func (l *Log) tryRecover() error {
 	l.mu.RLock()
-	failed, seg, size := l.failed, l.active, l.actSize
+	failed, seg, size, fence := l.failed, l.active, l.actSize, l.fence
 	l.mu.RUnlock()
 	if failed == nil {
 		return nil
@@ -888,9 +962,23 @@ func (l *Log) tryRecover() error {
 	if err := seg.f.Truncate(size); err != nil {
 		return fmt.Errorf("streamlog: recover: %w", err)
 	}
+	// Probe the write path with an empty frame (no sections: valid, holds
+	// no records), so a persisting write fault keeps the log failed.
+	probe := make([]byte, frameHeaderLen)
+	le.PutUint32(probe[0:], frameMagic)
+	le.PutUint32(probe[4:], frameHeaderLen)
+	le.PutUint64(probe[8:], fence)
+	le.PutUint32(probe[20:], crc(probe[:20]))
+	if _, err := seg.f.Write(probe); err != nil {
+		seg.f.Truncate(size)
+		return fmt.Errorf("streamlog: recover: %w", err)
+	}
 	if err := seg.f.Sync(); err != nil {
 		return fmt.Errorf("streamlog: recover: %w", err)
 	}
+	l.mu.Lock()
+	l.actSize = size + frameHeaderLen
+	l.mu.Unlock()
 	if err := l.fs.SyncDir(l.opts.Dir); err != nil {
 		return fmt.Errorf("streamlog: recover: %w", err)
 	}
@@ -982,10 +1070,13 @@ func (l *Log) Close() error {
 }
 
 func (l *Log) closeAll() {
-	for _, s := range l.segments {
+	l.mu.Lock()
+	segs, active := append([]*segment(nil), l.segments...), l.active
+	l.mu.Unlock()
+	for _, s := range segs {
 		s.closeFiles()
 	}
-	if l.active != nil {
-		l.active.closeFiles()
+	if active != nil {
+		active.closeFiles()
 	}
 }

@@ -33,7 +33,7 @@ func (l *Log) Bounds(shard uint64) ShardBounds {
 	defer l.mu.RUnlock()
 	s := l.shards[shard]
 	if s == nil {
-		return ShardBounds{Next: FirstSeq}
+		return ShardBounds{Next: max(FirstSeq, l.floor)}
 	}
 	return ShardBounds{Next: s.next, LastTimestamp: s.lastTs}
 }

@@ -25,9 +25,15 @@ type SweepResult struct {
 // expired but still on disk are never served (Read filters them).
 func (l *Log) Sweep(ctx context.Context, policy RetentionPolicy) (SweepResult, error) {
 	var res SweepResult
+	l.sweepMu.Lock() // one sweep at a time
+	defer l.sweepMu.Unlock()
 	l.mu.RLock()
+	closed := l.closed
 	age := l.opts.Now().Sub(timeMs(l.active.created))
 	l.mu.RUnlock()
+	if closed {
+		return res, ErrClosed
+	}
 	if age >= l.opts.SegmentAge {
 		if err := l.Roll(ctx); err != nil {
 			return res, err
@@ -171,9 +177,12 @@ func (l *Log) writeCheckpoint() error {
 		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
-	b := make([]byte, 16, 16+24*len(keys)+4)
+	b := make([]byte, 16, 16+24*len(keys)+12)
 	copy(b, ckptMagic)
 	le.PutUint16(b[8:], formatVersion)
+	if l.floor > 0 {
+		le.PutUint16(b[10:], ckptFlagFloor)
+	}
 	le.PutUint32(b[12:], uint32(len(keys)))
 	for _, k := range keys {
 		s := l.shards[k]
@@ -182,6 +191,9 @@ func (l *Log) writeCheckpoint() error {
 		le.PutUint64(e[8:], s.next)
 		le.PutUint64(e[16:], s.trim)
 		b = append(b, e[:]...)
+	}
+	if l.floor > 0 {
+		b = le.AppendUint64(b, l.floor)
 	}
 	l.mu.RUnlock()
 	b = le.AppendUint32(b, crc(b))
@@ -225,8 +237,15 @@ func (l *Log) loadCheckpoint() error {
 		return corruptf("checkpoint checksum")
 	}
 	n := int(le.Uint32(b[12:]))
-	if 16+24*n+4 != len(b) {
+	floor := 0 // bytes of the optional floor after the entries
+	if le.Uint16(b[10:])&ckptFlagFloor != 0 {
+		floor = 8
+	}
+	if 16+24*n+floor+4 != len(b) {
 		return corruptf("checkpoint length")
+	}
+	if floor > 0 {
+		l.floor = max(l.floor, le.Uint64(b[16+24*n:]))
 	}
 	for i := 0; i < n; i++ {
 		e := b[16+24*i:]
