@@ -44,8 +44,10 @@ func TestThroughputLimitsAWSMode(t *testing.T) {
 		aws.ToString(sample.ErrorMessage) != "Rate exceeded for shard shardId-000000000000 in stream limited under account 000000000000." {
 		t.Fatalf("per-record error = %s: %s", aws.ToString(sample.ErrorCode), aws.ToString(sample.ErrorMessage))
 	}
-	// Bytes: 1 MiB/s per shard; two 600 KiB records in a row cannot both pass.
-	big := make([]byte, 600<<10)
+	// Bytes: 1 MiB/s per shard; two 1,000 KiB records within a second cannot
+	// both pass (the second would need ~0.95 s of refill, far more than a
+	// put takes even under the race detector).
+	big := make([]byte, 1000<<10)
 	_, err := ts.kc.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("limited"), PartitionKey: aws.String("k"), Data: big})
 	if err == nil {
 		_, err = ts.kc.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("limited"), PartitionKey: aws.String("k"), Data: big})
