@@ -102,6 +102,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	draining := make(chan struct{})
 	front := &awsproto.Front{Services: []*awsproto.Service{kinesisapi.New(svc)}, DefaultRegion: cfg.Region, Logger: logger, Draining: draining,
 		Verify: verifier(cfg, now)}
+	if cfg.AuthMode == "" {
+		cfg.AuthMode = "none"
+	}
 	logger.Info("authentication", "mode", cfg.AuthMode)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
