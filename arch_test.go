@@ -36,6 +36,7 @@ var allowed = map[string][]string{
 	"internal/kpl":        {},
 	"internal/sigv4":      {},
 	"internal/sdktest":    {},
+	"internal/metrics":    {},
 	"cmd/rheos":           {"internal/cli"},
 }
 

@@ -85,6 +85,9 @@ type Front struct {
 	// When nil (auth mode "none"), only the presence of a well-formed
 	// signature is checked and any credentials are accepted.
 	Verify func(r *http.Request, body []byte) (Identity, *awserr.Error)
+	// Observe, if set, is told each handled call's operation, outcome and
+	// duration (metrics).
+	Observe func(op string, ok bool, d time.Duration)
 	// Draining, when closed, ends every event stream (server shutdown:
 	// long-lived subscriptions must not hold it up).
 	Draining <-chan struct{}
@@ -258,7 +261,11 @@ type RawJSON []byte
 // run calls the handler and writes its output or error.
 func (f *Front) run(w http.ResponseWriter, r *http.Request, op *Operation, call *Call) {
 	ctx := context.WithValue(r.Context(), ctxKey{}, call.RequestID)
+	start := time.Now()
 	out, err := op.Handle(ctx, call)
+	if f.Observe != nil {
+		f.Observe(call.Op, err == nil, time.Since(start))
+	}
 	if err != nil {
 		var ae *awserr.Error
 		if !errors.As(err, &ae) {

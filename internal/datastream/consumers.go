@@ -335,6 +335,13 @@ func (sub *Subscription) Next(ctx context.Context) (ev SubscribeEvent, done bool
 		if len(recs) > 0 && sub.pos < tip {
 			ev.MillisBehindLatest = max(0, now.UnixMilli()-recs[len(recs)-1].Timestamp)
 		}
+		if len(recs) > 0 {
+			n := 0
+			for _, r := range recs {
+				n += len(r.Data) + len(r.PartitionKey)
+			}
+			s.cfg.Observer.RecordsOut(sub.stream, len(recs), n, ev.MillisBehindLatest)
+		}
 		if sh.Closed && max(sub.pos, 1) > sh.EndCounter {
 			ev.ChildShards = childrenOf(st, sh)
 			sub.ended = true

@@ -89,6 +89,7 @@ func (s *Service) Put(ctx context.Context, sc Scope, name string, entries []PutE
 				continue
 			}
 			if opts.Single {
+				s.cfg.Observer.Throttled(name, true, 1)
 				return nil, rateExceeded(shards[i].id(), name, sc.Account)
 			}
 			throttled[i] = true
@@ -96,6 +97,7 @@ func (s *Service) Put(ctx context.Context, sc Scope, name string, entries []PutE
 		logEntries = kept
 	}
 	if len(logEntries) == 0 {
+		s.cfg.Observer.Throttled(name, true, len(entries))
 		out := make([]PutResult, len(entries))
 		for i := range out {
 			e := rateExceeded(shards[i].id(), name, sc.Account)
@@ -114,6 +116,14 @@ func (s *Service) Put(ctx context.Context, sc Scope, name string, entries []PutE
 		}
 		s.cfg.Logger.Warn("put failed", "stream", name, "err", err)
 		return out, nil
+	}
+	stored := 0
+	for _, e := range logEntries {
+		stored += len(e.Data) + len(e.PartitionKey)
+	}
+	s.cfg.Observer.RecordsIn(name, len(logEntries), stored)
+	if n := len(entries) - len(logEntries); n > 0 {
+		s.cfg.Observer.Throttled(name, true, n)
 	}
 	out := make([]PutResult, len(entries))
 	j := 0
@@ -294,6 +304,7 @@ func (s *Service) GetRecords(ctx context.Context, iterStr string, limit int) (Ge
 	}
 	f := s.throughputFactor(st.meta)
 	if f > 0 && !s.readQuota.Allow(sh.Key, readLimit(f), 1, 0) {
+		s.cfg.Observer.Throttled(it.Stream, false, 1)
 		return GetRecordsResult{}, rateExceeded(sid, it.Stream, it.Account)
 	}
 	minTs := st.meta.retainedFrom(now)
@@ -318,6 +329,11 @@ func (s *Service) GetRecords(ctx context.Context, iterStr string, limit int) (Ge
 	if len(recs) > 0 && next < tip {
 		res.MillisBehindLatest = max(0, now.UnixMilli()-recs[len(recs)-1].Timestamp)
 	}
+	outBytes := 0
+	for _, r := range recs {
+		outBytes += len(r.Data) + len(r.PartitionKey)
+	}
+	s.cfg.Observer.RecordsOut(it.Stream, len(recs), outBytes, res.MillisBehindLatest)
 	if sh.Closed && max(next, 1) > sh.EndCounter {
 		// The closed shard is exhausted: no next iterator, report children.
 		res.ChildShards = childrenOf(st, sh)

@@ -83,6 +83,20 @@ type RecordLog interface {
 	Sweep(ctx context.Context, policy func(shard uint64) (minTs int64, drop bool)) error
 }
 
+// Observer receives per-stream metrics (see internal/metrics). Calls are
+// made on the request path and must be cheap and safe for concurrent use.
+type Observer interface {
+	RecordsIn(stream string, records, bytes int)
+	RecordsOut(stream string, records, bytes int, iteratorAgeMs int64)
+	Throttled(stream string, write bool, n int)
+}
+
+type noObserver struct{}
+
+func (noObserver) RecordsIn(string, int, int)         {}
+func (noObserver) RecordsOut(string, int, int, int64) {}
+func (noObserver) Throttled(string, bool, int)        {}
+
 // Config configures the service. Zero values take the stated defaults.
 type Config struct {
 	// Account is the account id used when a request names none. Default "000000000000".
@@ -106,6 +120,8 @@ type Config struct {
 	ThroughputMode string
 	// ThroughputScale multiplies AWS's limits in "scaled" mode. Default 10.
 	ThroughputScale float64
+	// Observer receives the stream metrics. Default: none.
+	Observer Observer
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Logger. Default slog.Default().
@@ -191,6 +207,9 @@ func New(ctx context.Context, cfg Config, meta MetaStore, log RecordLog) (*Servi
 	}
 	if cfg.ThroughputMode == "" {
 		cfg.ThroughputMode = "off"
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
 	}
 	if cfg.ThroughputScale == 0 {
 		cfg.ThroughputScale = 10

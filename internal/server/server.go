@@ -18,11 +18,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/rheos/rheos/internal/awsproto"
 	"github.com/rheos/rheos/internal/config"
 	"github.com/rheos/rheos/internal/datastream"
 	"github.com/rheos/rheos/internal/kinesisapi"
 	"github.com/rheos/rheos/internal/metastore"
+	"github.com/rheos/rheos/internal/metrics"
 	"github.com/rheos/rheos/internal/streamlog"
 	"github.com/rheos/rheos/internal/vfs"
 )
@@ -79,9 +82,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		return nil, err
 	}
 	start := time.Now()
+	met := metrics.New(cfg.DataDir)
 	rlog, err := streamlog.Open(streamlog.Options{
 		FS: fs, Dir: filepath.Join(cfg.DataDir, "log"), SegmentBytes: cfg.SegmentBytes,
 		SegmentAge: time.Duration(cfg.SegmentAge), Now: now, Logger: logger,
+		OnEvent: func(e streamlog.Event) { met.LogEvent(e.Kind) }, OnCommit: met.Commit,
 	})
 	if err != nil {
 		meta.Close()
@@ -91,7 +96,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	svc, err := datastream.New(ctx, datastream.Config{
 		Account: cfg.Account, CreateDelay: time.Duration(cfg.CreateDelay), DeleteDelay: time.Duration(cfg.DeleteDelay),
 		UpdateDelay: time.Duration(cfg.UpdateDelay), ShardLimit: cfg.ShardLimit, Fence: fence, Now: now, Logger: logger,
-		ThroughputMode: cfg.ThroughputMode, ThroughputScale: cfg.ThroughputScale,
+		ThroughputMode: cfg.ThroughputMode, ThroughputScale: cfg.ThroughputScale, Observer: met,
 	}, meta, logAdapter{rlog})
 	if err != nil {
 		rlog.Close()
@@ -101,13 +106,23 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	logger.Info("recovered", "data_dir", cfg.DataDir, "epoch", fence, "took", time.Since(start).String())
 	draining := make(chan struct{})
 	front := &awsproto.Front{Services: []*awsproto.Service{kinesisapi.New(svc)}, DefaultRegion: cfg.Region, Logger: logger, Draining: draining,
-		Verify: verifier(cfg, now)}
+		Verify: verifier(cfg, now), Observe: met.Request}
 	if cfg.AuthMode == "" {
 		cfg.AuthMode = "none"
 	}
 	logger.Info("authentication", "mode", cfg.AuthMode)
 	mux := http.NewServeMux()
+	// /healthz: the process serves. /readyz: recovery is done (it is, once
+	// the listener exists) and the log accepts writes. /metrics: Prometheus.
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := rlog.Failed(); err != nil {
+			http.Error(w, "not ready: record log refuses writes: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(met.Registry, promhttp.HandlerOpts{}))
 	mux.Handle("/", front)
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)

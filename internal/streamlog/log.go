@@ -58,6 +58,9 @@ type Options struct {
 	// OnEvent, if set, is called for notable events (segment roll, deletion,
 	// corruption, fsync failure).
 	OnEvent func(Event)
+	// OnCommit, if set, is called by the writer after every group commit
+	// with the bytes written, the records in it and the fsync's duration.
+	OnCommit func(bytes, records int, fsync time.Duration)
 }
 
 // Event is a notable occurrence in the log.
@@ -877,8 +880,13 @@ func (l *Log) commit(group []*appendReq) {
 
 	if _, err := l.active.f.Write(buf); err != nil {
 		l.fail(fmt.Errorf("write segment %d: %w", l.active.id, err))
-	} else if err := l.active.f.Sync(); err != nil {
-		l.fail(fmt.Errorf("fsync segment %d: %w", l.active.id, err))
+	} else {
+		t0 := time.Now()
+		if err := l.active.f.Sync(); err != nil {
+			l.fail(fmt.Errorf("fsync segment %d: %w", l.active.id, err))
+		} else if l.opts.OnCommit != nil {
+			l.opts.OnCommit(len(buf), len(flat), time.Since(t0))
+		}
 	}
 	if l.failed != nil {
 		for _, r := range live {

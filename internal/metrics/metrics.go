@@ -1,0 +1,110 @@
+// Package metrics owns Rheos's Prometheus metrics: the Kinesis stream
+// metrics users alert on in CloudWatch (IncomingBytes/Records,
+// OutgoingBytes/Records, GetRecords.IteratorAgeMilliseconds,
+// Write/ReadProvisionedThroughputExceeded, per-operation latency and
+// success), and the storage internals (fsync latency, bytes committed,
+// corruption and failure events, disk free). A Metrics value is created by
+// the composition root and passed in; nothing here is global.
+package metrics
+
+import (
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics holds the collectors, registered on their own registry.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	incomingBytes, incomingRecords *prometheus.CounterVec
+	outgoingBytes, outgoingRecords *prometheus.CounterVec
+	iteratorAge                    *prometheus.GaugeVec
+	writeThrottled, readThrottled  *prometheus.CounterVec
+	requests                       *prometheus.HistogramVec
+	fsync                          prometheus.Histogram
+	committedBytes                 prometheus.Counter
+	logEvents                      *prometheus.CounterVec
+}
+
+// New creates the metrics; dataDir is watched for free space.
+func New(dataDir string) *Metrics {
+	r := prometheus.NewRegistry()
+	m := &Metrics{Registry: r}
+	stream := []string{"stream"}
+	cv := func(name, help string) *prometheus.CounterVec {
+		c := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "rheos", Subsystem: "kinesis", Name: name, Help: help}, stream)
+		r.MustRegister(c)
+		return c
+	}
+	m.incomingBytes = cv("incoming_bytes_total", "Bytes put into the stream (CloudWatch: IncomingBytes).")
+	m.incomingRecords = cv("incoming_records_total", "Records put into the stream (CloudWatch: IncomingRecords).")
+	m.outgoingBytes = cv("outgoing_bytes_total", "Bytes read from the stream by GetRecords and SubscribeToShard (CloudWatch: GetRecords.Bytes / OutgoingBytes).")
+	m.outgoingRecords = cv("outgoing_records_total", "Records read from the stream (CloudWatch: GetRecords.Records / OutgoingRecords).")
+	m.writeThrottled = cv("write_provisioned_throughput_exceeded_total", "Records refused by per-shard write limits (CloudWatch: WriteProvisionedThroughputExceeded).")
+	m.readThrottled = cv("read_provisioned_throughput_exceeded_total", "GetRecords calls refused by per-shard read limits (CloudWatch: ReadProvisionedThroughputExceeded).")
+	m.iteratorAge = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "rheos", Subsystem: "kinesis", Name: "get_records_iterator_age_milliseconds",
+		Help: "Age of the last record returned by the latest read, behind the tip (CloudWatch: GetRecords.IteratorAgeMilliseconds)."}, stream)
+	r.MustRegister(m.iteratorAge)
+	m.requests = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "rheos", Name: "request_duration_seconds",
+		Help:    "API request latency by operation and outcome (CloudWatch: PutRecord.Latency, PutRecords.Latency, GetRecords.Latency, and .Success from the outcome label).",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}}, []string{"operation", "outcome"})
+	r.MustRegister(m.requests)
+	m.fsync = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "rheos", Subsystem: "log", Name: "fsync_duration_seconds",
+		Help: "Duration of the group-commit fsync.", Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .5}})
+	m.committedBytes = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "rheos", Subsystem: "log", Name: "committed_bytes_total", Help: "Bytes written and fsynced by group commits."})
+	m.logEvents = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "rheos", Subsystem: "log", Name: "events_total",
+		Help: "Notable log events: segment-sealed, segment-deleted, corruption, torn-tail, write-failed, recovered."}, []string{"kind"})
+	r.MustRegister(m.fsync, m.committedBytes, m.logEvents)
+	r.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "rheos", Subsystem: "log", Name: "disk_free_bytes", Help: "Free bytes on the data directory's filesystem."},
+		func() float64 {
+			var st syscall.Statfs_t
+			if syscall.Statfs(dataDir, &st) != nil {
+				return -1
+			}
+			return float64(st.Bavail) * float64(st.Bsize)
+		}))
+	r.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}
+
+// RecordsIn counts records stored in a stream.
+func (m *Metrics) RecordsIn(stream string, records, bytes int) {
+	m.incomingRecords.WithLabelValues(stream).Add(float64(records))
+	m.incomingBytes.WithLabelValues(stream).Add(float64(bytes))
+}
+
+// RecordsOut counts records read and the reader's distance from the tip.
+func (m *Metrics) RecordsOut(stream string, records, bytes int, iteratorAgeMs int64) {
+	m.outgoingRecords.WithLabelValues(stream).Add(float64(records))
+	m.outgoingBytes.WithLabelValues(stream).Add(float64(bytes))
+	m.iteratorAge.WithLabelValues(stream).Set(float64(iteratorAgeMs))
+}
+
+// Throttled counts refusals by throughput limits.
+func (m *Metrics) Throttled(stream string, write bool, n int) {
+	if write {
+		m.writeThrottled.WithLabelValues(stream).Add(float64(n))
+	} else {
+		m.readThrottled.WithLabelValues(stream).Add(float64(n))
+	}
+}
+
+// Request records one API call.
+func (m *Metrics) Request(op string, ok bool, d time.Duration) {
+	outcome := "success"
+	if !ok {
+		outcome = "error"
+	}
+	m.requests.WithLabelValues(op, outcome).Observe(d.Seconds())
+}
+
+// Commit records one group commit.
+func (m *Metrics) Commit(bytes, records int, fsync time.Duration) {
+	m.committedBytes.Add(float64(bytes))
+	m.fsync.Observe(fsync.Seconds())
+}
+
+// LogEvent counts a notable log event.
+func (m *Metrics) LogEvent(kind string) { m.logEvents.WithLabelValues(kind).Inc() }
