@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -27,6 +28,13 @@ func TestRheosCLI(t *testing.T) {
 			t.Fatalf("rheos %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 		return string(out)
+	}
+	// config print shows the effective configuration with secrets redacted.
+	cmd := exec.Command(rheosBinary(t), "config", "print", "--throughput", "aws")
+	cmd.Env = append(os.Environ(), "RHEOS_ROOT_ACCESS_KEY_ID=AKID", "RHEOS_ROOT_SECRET_ACCESS_KEY=top-secret")
+	cfgOut, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(cfgOut), `"throughputMode": "aws"`) || strings.Contains(string(cfgOut), "top-secret") {
+		t.Fatalf("config print: %v\n%s", err, cfgOut)
 	}
 	if out := run("", "streams", "create", "cli", "--shards", "3"); !strings.Contains(out, "created cli") {
 		t.Fatalf("create: %q", out)

@@ -6,6 +6,7 @@ package cli
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -34,6 +35,7 @@ const usage = `rheos: a self-hosted, AWS-compatible Kinesis.
 
 Usage:
   rheos serve [--addr 127.0.0.1:4566] [--data-dir ./rheos-data] [--config file.json]
+  rheos config print [serve flags]   (the effective configuration, secrets redacted)
   rheos streams create NAME [--shards N | --on-demand]
   rheos streams list
   rheos streams describe NAME
@@ -65,6 +67,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = tail(args[1:], stdout)
 	case "bench":
 		err = loadtest.Command(args[1:], stdout, stderr)
+	case "config":
+		err = configCmd(args[1:], stdout)
 	case "bench-sink":
 		err = loadtest.SinkCommand(args[1:], stderr)
 	case "help", "-h", "--help":
@@ -434,4 +438,30 @@ func listShards(ctx context.Context, c *kinesis.Client, stream string) ([]types.
 		}
 		in = &kinesis.ListShardsInput{NextToken: out.NextToken}
 	}
+}
+
+// configCmd prints the effective configuration `rheos serve` would use with
+// the same flags and environment, with secrets redacted.
+func configCmd(args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "print" {
+		return errors.New("config: want print")
+	}
+	cfg, err := config.Load(args[1:], os.Getenv)
+	if err != nil {
+		return err
+	}
+	redact := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "(redacted)"
+	}
+	cfg.RootSecretAccessKey = redact(cfg.RootSecretAccessKey)
+	for i := range cfg.Principals {
+		cfg.Principals[i].SecretAccessKey = redact(cfg.Principals[i].SecretAccessKey)
+		cfg.Principals[i].SessionToken = redact(cfg.Principals[i].SessionToken)
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(cfg)
 }
