@@ -37,6 +37,7 @@ var allowed = map[string][]string{
 	"internal/sigv4":      {},
 	"internal/sdktest":    {},
 	"internal/metrics":    {},
+	"internal/iampolicy":  {},
 	"cmd/rheos":           {"internal/cli"},
 }
 

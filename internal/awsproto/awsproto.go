@@ -57,6 +57,8 @@ type Call struct {
 	Region    string         // from the SigV4 credential scope, or the default
 	AccessKey string         // from the SigV4 credential scope, if any
 	Account   string         // the verified caller's account; "" for the default
+	// Authorize checks the caller's permissions (nil: allowed); see Identity.
+	Authorize func(ctx context.Context, action, resource string) *awserr.Error
 	RequestID string
 	HTTP      *http.Request
 }
@@ -205,7 +207,7 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				writeError(w, isCBOR, aerr, "")
 				return
 			}
-			f.run(w, r, op, &Call{Op: opName, Typed: typed, Region: id.Region, AccessKey: id.AccessKey, Account: id.Account, RequestID: reqID, HTTP: r, CBOR: isCBOR})
+			f.run(w, r, op, &Call{Op: opName, Typed: typed, Region: id.Region, AccessKey: id.AccessKey, Account: id.Account, Authorize: id.Authorize, RequestID: reqID, HTTP: r, CBOR: isCBOR})
 			if rel, ok := typed.(interface{ Release() }); ok {
 				rel.Release() // the handler is done with its buffers
 			}
@@ -245,7 +247,7 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, isCBOR, aerr, "")
 		return
 	}
-	f.run(w, r, op, &Call{Op: opName, Input: input, Region: id.Region, AccessKey: id.AccessKey, Account: id.Account, RequestID: reqID, HTTP: r, CBOR: isCBOR})
+	f.run(w, r, op, &Call{Op: opName, Input: input, Region: id.Region, AccessKey: id.AccessKey, Account: id.Account, Authorize: id.Authorize, RequestID: reqID, HTTP: r, CBOR: isCBOR})
 }
 
 // Identity is who signed a request.
@@ -253,6 +255,9 @@ type Identity struct {
 	Region    string
 	AccessKey string
 	Account   string // "" for the server's default account
+	// Authorize, if set, decides whether the caller may perform action
+	// (e.g. kinesis:PutRecord) on resource (an ARN); nil allows everything.
+	Authorize func(ctx context.Context, action, resource string) *awserr.Error
 }
 
 // RawJSON is an output that is already encoded.

@@ -103,6 +103,11 @@ type Principal struct {
 	SessionToken    string `json:"sessionToken,omitempty"`
 	// Account defaults to the server's Account.
 	Account string `json:"account,omitempty"`
+	// Policies are IAM policy documents (Allow/Deny, actions and resources
+	// with wildcards) attached to the principal. A principal without
+	// policies may do nothing unless a resource policy allows it; the root
+	// credential may do everything.
+	Policies []json.RawMessage `json:"policies,omitempty"`
 }
 
 // Default returns the defaults.

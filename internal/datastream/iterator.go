@@ -94,3 +94,19 @@ func (c *iteratorCodec) decode(s string) (iterator, error) {
 	it.Account, it.Region, it.Stream = strs[0], strs[1], strs[2]
 	return it, nil
 }
+
+// IteratorStreamARN returns the ARN of the stream a shard iterator reads, for
+// authorization; ok is false for an iterator that does not decode.
+func (s *Service) IteratorStreamARN(iter string) (string, bool) {
+	it, err := s.iter.decode(iter)
+	if err != nil {
+		return "", false
+	}
+	return streamARN(it.Region, it.Account, it.Stream), true
+}
+
+// StreamARN returns the ARN of a stream name in a scope.
+func (s *Service) StreamARN(sc Scope, name string) string {
+	sc = s.scope(sc)
+	return streamARN(sc.Region, sc.Account, name)
+}

@@ -105,6 +105,11 @@ func (a *API) rateLimited(op string, h func(context.Context, *awsproto.Call) (an
 				return nil, err
 			}
 		}
+		if c.Authorize != nil {
+			if aerr := c.Authorize(ctx, "kinesis:"+op, a.resourceOf(c)); aerr != nil {
+				return nil, aerr
+			}
+		}
 		return h(ctx, c)
 	}
 }
@@ -220,4 +225,30 @@ func (a *API) streamOf(c *awsproto.Call, name, arn string) (datastream.Scope, st
 		return sc, "", awserr.New(awserr.InvalidArgument, "Either StreamName or StreamARN must be provided.")
 	}
 	return sc, name, nil
+}
+
+// resourceOf is the ARN a call acts on, for authorization: the consumer,
+// the resource or the stream named in the input, the stream a shard
+// iterator reads, or "*" for account-level operations.
+func (a *API) resourceOf(c *awsproto.Call) string {
+	if in, ok := c.Typed.(*putInput); ok {
+		if in.StreamARN != "" {
+			return in.StreamARN
+		}
+		return a.svc.StreamARN(a.scope(c), in.StreamName)
+	}
+	for _, k := range []string{"ConsumerARN", "ResourceARN", "StreamARN"} {
+		if v := str(c, k); v != "" {
+			return v
+		}
+	}
+	if n := str(c, "StreamName"); n != "" {
+		return a.svc.StreamARN(a.scope(c), n)
+	}
+	if it := str(c, "ShardIterator"); it != "" {
+		if arn, ok := a.svc.IteratorStreamARN(it); ok {
+			return arn
+		}
+	}
+	return "*"
 }

@@ -1,35 +1,49 @@
 package server
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/rheos/rheos/internal/awserr"
 	"github.com/rheos/rheos/internal/awsproto"
 	"github.com/rheos/rheos/internal/config"
+	"github.com/rheos/rheos/internal/datastream"
+	"github.com/rheos/rheos/internal/iampolicy"
 	"github.com/rheos/rheos/internal/sigv4"
 )
 
 // verifier builds the front end's SigV4 verifier from the configured
 // credentials (auth mode "verify"); nil in mode "none".
-func verifier(cfg config.Config, now func() time.Time) func(*http.Request, []byte) (awsproto.Identity, *awserr.Error) {
+func verifier(cfg config.Config, now func() time.Time, svc *datastream.Service) (func(*http.Request, []byte) (awsproto.Identity, *awserr.Error), error) {
 	if cfg.AuthMode != "verify" {
-		return nil
+		return nil, nil
 	}
 	type cred struct {
-		secret  sigv4.Secret
-		account string
+		secret    sigv4.Secret
+		account   string
+		authorize func(ctx context.Context, action, resource string) *awserr.Error
 	}
 	creds := map[string]cred{}
 	if cfg.RootAccessKeyID != "" {
-		creds[cfg.RootAccessKeyID] = cred{sigv4.Secret{SecretAccessKey: cfg.RootSecretAccessKey}, cfg.Account}
+		creds[cfg.RootAccessKeyID] = cred{secret: sigv4.Secret{SecretAccessKey: cfg.RootSecretAccessKey}, account: cfg.Account}
 	}
 	for _, p := range cfg.Principals {
 		acct := p.Account
 		if acct == "" {
 			acct = cfg.Account
 		}
-		creds[p.AccessKeyID] = cred{sigv4.Secret{SecretAccessKey: p.SecretAccessKey, SessionToken: p.SessionToken}, acct}
+		var policies []iampolicy.Policy
+		for i, doc := range p.Policies {
+			pol, err := iampolicy.Parse(doc)
+			if err != nil {
+				return nil, fmt.Errorf("principal %s: policy %d: %w", p.Name, i, err)
+			}
+			policies = append(policies, pol)
+		}
+		creds[p.AccessKeyID] = cred{sigv4.Secret{SecretAccessKey: p.SecretAccessKey, SessionToken: p.SessionToken}, acct,
+			authorizer(svc, "arn:aws:iam::"+acct+":user/"+p.Name, acct, policies)}
 	}
 	lookup := func(id string) (sigv4.Secret, bool) { c, ok := creds[id]; return c.secret, ok }
 	return func(r *http.Request, body []byte) (awsproto.Identity, *awserr.Error) {
@@ -42,6 +56,30 @@ func verifier(cfg config.Config, now func() time.Time) func(*http.Request, []byt
 			}[e.Kind]
 			return awsproto.Identity{}, awserr.New(ex, e.Msg)
 		}
-		return awsproto.Identity{Region: res.Region, AccessKey: res.AccessKeyID, Account: creds[res.AccessKeyID].account}, nil
+		c := creds[res.AccessKeyID]
+		return awsproto.Identity{Region: res.Region, AccessKey: res.AccessKeyID, Account: c.account, Authorize: c.authorize}, nil
+	}, nil
+}
+
+// authorizer evaluates a principal's identity policies together with the
+// resource policy stored for the target (PutResourcePolicy): an explicit
+// deny in either wins, an allow in either allows (same-account semantics).
+func authorizer(svc *datastream.Service, principal, account string, policies []iampolicy.Policy) func(context.Context, string, string) *awserr.Error {
+	return func(ctx context.Context, action, resource string) *awserr.Error {
+		all := policies
+		if resource != "*" {
+			if doc, err := svc.GetResourcePolicy(ctx, resource); err == nil && doc != "{}" {
+				if rp, err := iampolicy.Parse([]byte(doc)); err == nil {
+					all = append(append([]iampolicy.Policy(nil), policies...), rp)
+				}
+			}
+		}
+		switch iampolicy.Evaluate(iampolicy.Request{Action: action, Resource: resource, Principal: principal, Account: account}, all...) {
+		case iampolicy.Allow:
+			return nil
+		case iampolicy.ExplicitDeny:
+			return awserr.New(awserr.AccessDenied, "User: "+principal+" is not authorized to perform: "+action+" on resource: "+resource+" with an explicit deny in an identity-based or resource-based policy")
+		}
+		return awserr.New(awserr.AccessDenied, "User: "+principal+" is not authorized to perform: "+action+" on resource: "+resource+" because no identity-based policy allows the "+action+" action")
 	}
 }

@@ -2,7 +2,9 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -15,7 +17,8 @@ func TestSigV4Verification(t *testing.T) {
 	ts := startServer(t, t.TempDir(), func(c *config.Config) {
 		c.AuthMode = "verify"
 		c.RootAccessKeyID, c.RootSecretAccessKey = "AKIDROOT", "root-secret"
-		c.Principals = []config.Principal{{Name: "other", AccessKeyID: "AKIDOTHER", SecretAccessKey: "other-secret", Account: "111122223333"}}
+		c.Principals = []config.Principal{{Name: "other", AccessKeyID: "AKIDOTHER", SecretAccessKey: "other-secret", Account: "111122223333",
+			Policies: []json.RawMessage{json.RawMessage(`{"Statement":[{"Effect":"Allow","Action":["kinesis:List*","kinesis:Describe*"],"Resource":"*"}]}`)}}}
 	})
 	ctx := context.Background()
 	as := func(akid, secret string) *kinesis.Client {
@@ -37,4 +40,65 @@ func TestSigV4Verification(t *testing.T) {
 	}
 	_, err = as("AKIDOTHER", "other-secret").DescribeStream(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String("signed")})
 	wantErr(t, err, "ResourceNotFoundException", "Stream signed under account 111122223333 not found.")
+}
+
+func TestAuthorizationPolicies(t *testing.T) {
+	ts := startServer(t, t.TempDir(), func(c *config.Config) {
+		c.AuthMode = "verify"
+		c.RootAccessKeyID, c.RootSecretAccessKey = "AKIDROOT", "root-secret"
+		c.Principals = []config.Principal{
+			{Name: "alice", AccessKeyID: "AKIDALICE", SecretAccessKey: "alice-secret", Policies: []json.RawMessage{json.RawMessage(`{"Statement":[
+				{"Effect":"Allow","Action":"kinesis:Put*","Resource":"arn:aws:kinesis:*:000000000000:stream/orders-*"},
+				{"Effect":"Allow","Action":"kinesis:Describe*","Resource":"*"},
+				{"Effect":"Deny","Action":"kinesis:*","Resource":"arn:aws:kinesis:*:*:stream/orders-secret"}]}`)}},
+			{Name: "bob", AccessKeyID: "AKIDBOB", SecretAccessKey: "bob-secret"},
+		}
+	})
+	ctx := context.Background()
+	as := func(akid, secret string) *kinesis.Client {
+		return kinesis.New(kinesis.Options{Region: "us-east-1", BaseEndpoint: aws.String(ts.url), Retryer: aws.NopRetryer{},
+			Credentials: credentials.NewStaticCredentialsProvider(akid, secret, "")})
+	}
+	root, alice, bob := as("AKIDROOT", "root-secret"), as("AKIDALICE", "alice-secret"), as("AKIDBOB", "bob-secret")
+	for _, name := range []string{"orders-eu", "orders-secret", "payments"} {
+		if _, err := root.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitActive := func(name string) {
+		t.Helper()
+		for i := 0; i < 200; i++ {
+			out, err := root.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(name)})
+			if err == nil && out.StreamDescriptionSummary.StreamStatus == "ACTIVE" {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatalf("%s never ACTIVE", name)
+	}
+	waitActive("payments")
+	put := func(c *kinesis.Client, stream string) error {
+		_, err := c.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String(stream), PartitionKey: aws.String("k"), Data: []byte("x")})
+		return err
+	}
+	waitActive("orders-eu")
+	waitActive("orders-secret")
+	if err := put(alice, "orders-eu"); err != nil {
+		t.Fatalf("allowed by a wildcard policy: %v", err)
+	}
+	wantErr(t, put(alice, "payments"), "AccessDeniedException",
+		"User: arn:aws:iam::000000000000:user/alice is not authorized to perform: kinesis:PutRecord on resource: arn:aws:kinesis:us-east-1:000000000000:stream/payments because no identity-based policy allows the kinesis:PutRecord action")
+	wantErrMatch(t, put(alice, "orders-secret"), "AccessDeniedException", "with an explicit deny")
+	_, err := alice.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String("orders-eu")})
+	wantErrMatch(t, err, "AccessDeniedException", "kinesis:DeleteStream")
+	// bob has no policy: denied, until a resource policy on the stream allows him.
+	wantErrMatch(t, put(bob, "payments"), "AccessDeniedException", "user/bob")
+	if _, err := root.PutResourcePolicy(ctx, &kinesis.PutResourcePolicyInput{ResourceARN: aws.String(streamARN("payments")),
+		Policy: aws.String(`{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:user/bob"},"Action":"kinesis:PutRecord","Resource":"*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(bob, "payments"); err != nil {
+		t.Fatalf("allowed by the stream's resource policy: %v", err)
+	}
+	wantErrMatch(t, put(bob, "orders-eu"), "AccessDeniedException", "user/bob")
 }

@@ -104,9 +104,15 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		return nil, err
 	}
 	logger.Info("recovered", "data_dir", cfg.DataDir, "epoch", fence, "took", time.Since(start).String())
+	verify, err := verifier(cfg, now, svc)
+	if err != nil {
+		rlog.Close()
+		meta.Close()
+		return nil, err
+	}
 	draining := make(chan struct{})
 	front := &awsproto.Front{Services: []*awsproto.Service{kinesisapi.New(svc)}, DefaultRegion: cfg.Region, Logger: logger, Draining: draining,
-		Verify: verifier(cfg, now), Observe: met.Request}
+		Verify: verify, Observe: met.Request}
 	if cfg.AuthMode == "" {
 		cfg.AuthMode = "none"
 	}
