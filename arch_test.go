@@ -31,7 +31,7 @@ var allowed = map[string][]string{
 	"internal/kinesisapi": {"internal/awsproto", "internal/awserr", "internal/datastream"},
 	"internal/config":     {},
 	"internal/server":     {"*"},
-	"internal/loadtest":   {},
+	"internal/loadtest":   {"internal/sdktest"},
 	"internal/cli":        {"internal/server", "internal/config", "internal/loadtest", "internal/kpl"},
 	"internal/kpl":        {},
 	"internal/sigv4":      {},

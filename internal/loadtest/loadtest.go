@@ -46,7 +46,9 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/rheos/rheos/internal/sdktest"
 )
 
 // Config describes one load run. Start from DefaultConfig.
@@ -162,9 +164,10 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 		BaseEndpoint:     aws.String(cfg.Endpoint),
 		Credentials:      credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
 		RetryMaxAttempts: 1,
-		HTTPClient: awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
-			t.MaxIdleConns, t.MaxIdleConnsPerHost = conns, conns
-		}),
+		// Bodies are copied for the transport: without retries the SDK's
+		// early close of request bodies (aws/aws-sdk-go-v2#2737) would fail
+		// puts the server acknowledged and miscount them as failed.
+		HTTPClient: sdktest.HTTPClient(sdkTransport(conns)),
 	})
 	shards, err := ensureStream(ctx, sdk, cfg.Stream, cfg.Shards)
 	if err != nil {
@@ -440,4 +443,10 @@ func startProgress(w io.Writer, lv *live, size int, start time.Time, phase *atom
 			}
 		})
 	}
+}
+
+func sdkTransport(conns int) *http.Transport {
+	t := awshttp.NewBuildableClient().GetTransport()
+	t.MaxIdleConns, t.MaxIdleConnsPerHost = conns, conns
+	return t
 }

@@ -1,6 +1,7 @@
-// Package sdktest owns what tests need to drive a Rheos server with the AWS
-// SDK for Go v2 exactly: an HTTP client that works around the SDK closing
-// request bodies early. It is imported only by tests.
+// Package sdktest owns what tests (and the load tool, which counts every
+// failure) need to drive a Rheos server with the AWS SDK for Go v2 without
+// retries: an HTTP client that works around the SDK closing request bodies
+// early.
 package sdktest
 
 import (
