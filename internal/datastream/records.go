@@ -122,6 +122,11 @@ func (s *Service) Put(ctx context.Context, sc Scope, name string, entries []PutE
 		stored += len(e.Data) + len(e.PartitionKey)
 	}
 	s.cfg.Observer.RecordsIn(name, len(logEntries), stored)
+	if st.meta.Mode == ModeOnDemand {
+		for i := range logEntries {
+			s.load.add(logEntries[i].Shard, 1, len(logEntries[i].Data)+len(logEntries[i].PartitionKey))
+		}
+	}
 	if n := len(entries) - len(logEntries); n > 0 {
 		s.cfg.Observer.Throttled(name, true, n)
 	}

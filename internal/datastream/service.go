@@ -147,6 +147,8 @@ type Service struct {
 	writeQuota *quota.Set[uint64] // per shard log key
 	readQuota  *quota.Set[uint64] // per shard log key
 	callQuota  *quota.Set[string] // control-plane calls per account (and stream)
+
+	load ingest // per-shard write counts of ON_DEMAND streams, for Autoscale
 }
 
 // gate returns the put gate of a stream.

@@ -267,6 +267,8 @@ func (s *Server) sweeper() {
 	defer t.Stop()
 	heal := time.NewTicker(time.Second)
 	defer heal.Stop()
+	scale := time.NewTicker(10 * time.Second) // on-demand streams follow their traffic
+	defer scale.Stop()
 	for {
 		select {
 		case <-s.stop:
@@ -277,6 +279,12 @@ func (s *Server) sweeper() {
 					s.log.Warn("record log still failed; writes refused", "err", failed, "recover_err", err)
 				}
 			}
+		case <-scale.C:
+			if splits, merges, err := s.svc.Autoscale(context.Background()); err != nil {
+				s.log.Warn("on-demand scaling failed", "err", err)
+			} else if splits+merges > 0 {
+				s.log.Info("on-demand scaling", "splits", splits, "merges", merges)
+			}
 		case <-t.C:
 			if err := s.svc.Sweep(context.Background()); err != nil {
 				s.log.Warn("sweep failed", "err", err)
@@ -284,6 +292,9 @@ func (s *Server) sweeper() {
 		}
 	}
 }
+
+// Autoscale runs one on-demand scaling pass now (tests).
+func (s *Server) Autoscale(ctx context.Context) (int, int, error) { return s.svc.Autoscale(ctx) }
 
 // Sweep runs one retention sweep now (tests and operators).
 func (s *Server) Sweep(ctx context.Context) error { return s.svc.Sweep(ctx) }
