@@ -88,8 +88,12 @@ type Config struct {
 	// TLSCert and TLSKey are PEM files for the TLS listener. When both are
 	// empty a self-signed certificate is generated at start (development) and
 	// written to <dataDir>/tls/self-signed.pem for clients to trust.
+	// The files are watched: a changed pair is loaded without a restart.
 	TLSCert string `json:"tlsCert"`
 	TLSKey  string `json:"tlsKey"`
+	// TLSClientCA, if set, is a PEM file of CAs; clients must then present
+	// a certificate signed by one of them (mutual TLS). Default "" (off).
+	TLSClientCA string `json:"tlsClientCA"`
 	// PprofAddr, if set, serves net/http/pprof there (profiling; keep it on
 	// loopback). Default "" (off). Env RHEOS_PPROF_ADDR.
 	PprofAddr string `json:"pprofAddr"`
@@ -211,6 +215,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	authMode := fs.String("auth", "", "none or verify (default: none on loopback, verify otherwise)")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate PEM file (default: self-signed)")
 	tlsKey := fs.String("tls-key", "", "TLS private key PEM file")
+	tlsClientCA := fs.String("tls-client-ca", "", "require client certificates signed by these CAs (PEM)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -272,6 +277,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	}
 	set(*tlsCert, &c.TLSCert)
 	set(*tlsKey, &c.TLSKey)
+	set(*tlsClientCA, &c.TLSClientCA)
 	if *createDelay > 0 {
 		c.CreateDelay = Duration(*createDelay)
 	}

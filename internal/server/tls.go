@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 )
 
@@ -21,22 +22,91 @@ import (
 // PEM is written under the data directory so clients can trust it).
 // ALPN offers h2 and http/1.1; TLS 1.2 is the minimum.
 func (s *Server) tlsConfig() (*tls.Config, error) {
-	var cert tls.Certificate
-	var err error
+	tc := &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		NextProtos: []string{"h2", "http/1.1"},
+	}
 	if s.cfg.TLSCert != "" {
-		if cert, err = tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey); err != nil {
+		r := &certReloader{certFile: s.cfg.TLSCert, keyFile: s.cfg.TLSKey, log: s.log.Warn}
+		if err := r.load(); err != nil {
 			return nil, fmt.Errorf("loading TLS certificate: %w", err)
 		}
+		tc.GetCertificate = r.get
 	} else {
-		if cert, err = s.selfSigned(); err != nil {
+		cert, err := s.selfSigned()
+		if err != nil {
 			return nil, err
 		}
+		tc.Certificates = []tls.Certificate{cert}
 	}
-	return &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		MinVersion:   tls.VersionTLS12,
-		NextProtos:   []string{"h2", "http/1.1"},
-	}, nil
+	if s.cfg.TLSClientCA != "" {
+		pemBytes, err := os.ReadFile(s.cfg.TLSClientCA)
+		if err != nil {
+			return nil, fmt.Errorf("reading TLS client CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pemBytes) {
+			return nil, fmt.Errorf("TLS client CA %s holds no certificate", s.cfg.TLSClientCA)
+		}
+		tc.ClientCAs, tc.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	}
+	return tc, nil
+}
+
+// certReloader serves the certificate in certFile/keyFile and reloads it
+// when either file changes (checked at most once a second, on handshakes),
+// so certificates rotate without a restart. A broken new pair is logged and
+// the previous certificate kept.
+type certReloader struct {
+	certFile, keyFile string
+	log               func(msg string, args ...any)
+
+	mu      sync.Mutex
+	cert    *tls.Certificate
+	modTime time.Time
+	checked time.Time
+}
+
+func (r *certReloader) load() error {
+	cert, err := tls.LoadX509KeyPair(r.certFile, r.keyFile)
+	if err != nil {
+		return err
+	}
+	mt := latestModTime(r.certFile, r.keyFile)
+	r.mu.Lock()
+	r.cert, r.modTime, r.checked = &cert, mt, time.Now()
+	r.mu.Unlock()
+	return nil
+}
+
+func latestModTime(files ...string) time.Time {
+	var t time.Time
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil && st.ModTime().After(t) {
+			t = st.ModTime()
+		}
+	}
+	return t
+}
+
+func (r *certReloader) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	r.mu.Lock()
+	stale := time.Since(r.checked) > time.Second
+	if stale {
+		r.checked = time.Now()
+	}
+	cert, mt := r.cert, r.modTime
+	r.mu.Unlock()
+	if stale && latestModTime(r.certFile, r.keyFile).After(mt) {
+		if err := r.load(); err != nil {
+			r.log("TLS certificate changed but could not be loaded; keeping the previous one", "err", err)
+		} else {
+			r.mu.Lock()
+			cert = r.cert
+			r.mu.Unlock()
+		}
+	}
+	return cert, nil
 }
 
 func (s *Server) selfSigned() (tls.Certificate, error) {
