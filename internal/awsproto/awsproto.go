@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/rheos/rheos/internal/awserr"
 )
@@ -76,6 +77,13 @@ type Front struct {
 	DefaultRegion string
 	// MaxDepth caps JSON nesting. Default 64.
 	MaxDepth int
+	// MaxInflightBytes bounds the request bytes buffered at once across all
+	// requests (a memory budget): a request reserves its declared length
+	// (or its operation's cap) before its body is read, waits up to 5 s for
+	// room, then gets a retryable ServiceUnavailable. Default 256 MiB.
+	MaxInflightBytes int64
+	inflight         *semaphore.Weighted
+	inflightOnce     sync.Once
 	// BodyTimeout bounds the time to receive a request's body once its
 	// headers are in (the server's ReadHeaderTimeout covers those): a
 	// client that stalls mid-body gets a SerializationException and the
@@ -163,6 +171,18 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if bodyTimeout == 0 {
 		bodyTimeout = 60 * time.Second
 	}
+	// Reserve room for the body in the memory budget first.
+	reserve := maxBody
+	if r.ContentLength >= 0 && r.ContentLength < maxBody {
+		reserve = r.ContentLength
+	}
+	release, ok := f.reserve(r.Context(), reserve)
+	if !ok {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, isCBOR, awserr.New(awserr.ServiceUnavailable, "The server is busy: too many request bytes in flight. Retry."), "")
+		return
+	}
+	defer release()
 	rc := http.NewResponseController(w)
 	rc.SetReadDeadline(time.Now().Add(bodyTimeout)) // ErrNotSupported off a real connection
 	body, err := readBody(r, maxBody)
@@ -462,6 +482,31 @@ func writeXMLStatus(w http.ResponseWriter, status int, typ string) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	io.WriteString(w, b)
+}
+
+// reserve takes n bytes of the in-flight budget, waiting up to 5 s.
+func (f *Front) reserve(ctx context.Context, n int64) (release func(), ok bool) {
+	f.inflightOnce.Do(func() {
+		max := f.MaxInflightBytes
+		if max <= 0 {
+			max = 256 << 20
+		}
+		f.inflight = semaphore.NewWeighted(max)
+	})
+	if n <= 0 {
+		n = 1
+	}
+	if max := f.MaxInflightBytes; max > 0 && n > max {
+		n = max // one request larger than the budget may still run alone
+	} else if max <= 0 && n > 256<<20 {
+		n = 256 << 20
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := f.inflight.Acquire(ctx, n); err != nil {
+		return nil, false
+	}
+	return func() { f.inflight.Release(n) }, true
 }
 
 // bodyPool recycles request body buffers (bodies of the hot operations are
