@@ -328,7 +328,11 @@ func (sub *Subscription) Next(ctx context.Context) (ev SubscribeEvent, done bool
 			return ev, true, &Error{Kind: KindInternal, Msg: "read failed", Err: err}
 		}
 		for _, r := range recs {
-			ev.Records = append(ev.Records, Record{SequenceNumber: sh.seq(r.Counter, r.Timestamp), PartitionKey: r.PartitionKey, Data: r.Data, ArrivalTime: time.UnixMilli(r.Timestamp)})
+			data, enc, err := s.open(ctx, st, r)
+			if err != nil {
+				return ev, true, err
+			}
+			ev.Records = append(ev.Records, Record{SequenceNumber: sh.seq(r.Counter, r.Timestamp), PartitionKey: r.PartitionKey, Data: data, ArrivalTime: time.UnixMilli(r.Timestamp), Encrypted: enc})
 			sub.pos = r.Counter + 1
 		}
 		tip := s.log.Next(sh.Key)

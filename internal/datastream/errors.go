@@ -17,6 +17,9 @@ const (
 	KindValidation
 	KindUnavailable // storage refuses writes (failed fsync, closing)
 	KindThroughput  // a per-shard throughput limit was exceeded
+	KindKMSNotFound
+	KindKMSAccessDenied
+	KindKMSInvalidState
 	KindInternal
 )
 

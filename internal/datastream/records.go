@@ -24,6 +24,7 @@ type PutResult struct {
 	SequenceNumber string
 	ErrorCode      string // set on per-record failure (PutRecords)
 	ErrorMessage   string
+	Encrypted      bool // stored encrypted
 }
 
 // PutOptions carries PutRecord's extra parameters.
@@ -105,6 +106,13 @@ func (s *Service) Put(ctx context.Context, sc Scope, name string, entries []PutE
 		}
 		return out, nil
 	}
+	sizes := make([]int, len(logEntries)) // plaintext sizes, for the metrics
+	for i := range logEntries {
+		sizes[i] = len(logEntries[i].Data) + len(logEntries[i].PartitionKey)
+	}
+	if err := s.seal(ctx, st, logEntries); err != nil {
+		return nil, err
+	}
 	pos, err := s.log.Append(ctx, s.cfg.Fence, logEntries)
 	if err != nil {
 		if opts.Single {
@@ -118,13 +126,13 @@ func (s *Service) Put(ctx context.Context, sc Scope, name string, entries []PutE
 		return out, nil
 	}
 	stored := 0
-	for _, e := range logEntries {
-		stored += len(e.Data) + len(e.PartitionKey)
+	for _, n := range sizes {
+		stored += n
 	}
 	s.cfg.Observer.RecordsIn(name, len(logEntries), stored)
 	if st.meta.Mode == ModeOnDemand {
 		for i := range logEntries {
-			s.load.add(logEntries[i].Shard, 1, len(logEntries[i].Data)+len(logEntries[i].PartitionKey))
+			s.load.add(logEntries[i].Shard, 1, sizes[i])
 		}
 	}
 	if n := len(entries) - len(logEntries); n > 0 {
@@ -140,7 +148,7 @@ func (s *Service) Put(ctx context.Context, sc Scope, name string, entries []PutE
 		}
 		p := pos[j]
 		j++
-		out[i] = PutResult{ShardID: sh.id(), SequenceNumber: sh.seq(p.Counter, p.Timestamp)}
+		out[i] = PutResult{ShardID: sh.id(), SequenceNumber: sh.seq(p.Counter, p.Timestamp), Encrypted: logEntries[j-1].Flags&FlagEncrypted != 0}
 	}
 	return out, nil
 }
@@ -261,6 +269,7 @@ type Record struct {
 	PartitionKey   string
 	Data           []byte
 	ArrivalTime    time.Time
+	Encrypted      bool // stored encrypted (EncryptionType KMS)
 }
 
 // ChildShard is returned when a closed shard is read to its end.
@@ -327,7 +336,11 @@ func (s *Service) GetRecords(ctx context.Context, iterStr string, limit int) (Ge
 	res := GetRecordsResult{Records: make([]Record, len(recs))}
 	next := it.Position
 	for i, r := range recs {
-		res.Records[i] = Record{SequenceNumber: sh.seq(r.Counter, r.Timestamp), PartitionKey: r.PartitionKey, Data: r.Data, ArrivalTime: time.UnixMilli(r.Timestamp)}
+		data, enc, err := s.open(ctx, st, r)
+		if err != nil {
+			return GetRecordsResult{}, err
+		}
+		res.Records[i] = Record{SequenceNumber: sh.seq(r.Counter, r.Timestamp), PartitionKey: r.PartitionKey, Data: data, ArrivalTime: time.UnixMilli(r.Timestamp), Encrypted: enc}
 		next = r.Counter + 1
 	}
 	tip := s.log.Next(sh.Key)

@@ -28,6 +28,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rheos/rheos/internal/envelope"
 	"github.com/rheos/rheos/internal/hashkey"
 	"github.com/rheos/rheos/internal/quota"
 )
@@ -48,7 +49,11 @@ type LogEntry struct {
 	Shard        uint64
 	PartitionKey string
 	Data         []byte
+	Flags        uint8 // FlagEncrypted when Data is sealed
 }
+
+// FlagEncrypted marks a stored record whose data is sealed (envelope).
+const FlagEncrypted uint8 = 1
 
 // LogPosition is where the RecordLog put an entry.
 type LogPosition struct {
@@ -62,6 +67,7 @@ type LogRecord struct {
 	Timestamp    int64
 	PartitionKey string
 	Data         []byte
+	Flags        uint8
 }
 
 // RecordLog is the durable record storage (see internal/streamlog). Counters
@@ -122,6 +128,9 @@ type Config struct {
 	ThroughputScale float64
 	// Observer receives the stream metrics. Default: none.
 	Observer Observer
+	// Keys wraps and unwraps the data keys of encrypted streams
+	// (StartStreamEncryption). Default: none (encryption refused).
+	Keys envelope.KeyProvider
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Logger. Default slog.Default().
@@ -149,6 +158,9 @@ type Service struct {
 	callQuota  *quota.Set[string] // control-plane calls per account (and stream)
 
 	load ingest // per-shard write counts of ON_DEMAND streams, for Autoscale
+
+	dkMu     sync.Mutex
+	dataKeys map[string][]byte // "streamKey/created/id" → plaintext data key
 }
 
 // gate returns the put gate of a stream.
@@ -354,6 +366,7 @@ func cloneMeta(m *streamMeta) *streamMeta {
 	c.ShardMetrics = append([]string(nil), m.ShardMetrics...)
 	c.ScalingOps = append([]int64(nil), m.ScalingOps...)
 	c.Consumers = append([]consumerMeta(nil), m.Consumers...)
+	c.DataKeys = append([]dataKeyMeta(nil), m.DataKeys...)
 	if m.Tags != nil {
 		c.Tags = make(map[string]string, len(m.Tags))
 		for k, v := range m.Tags {

@@ -62,6 +62,7 @@ type streamMeta struct {
 	ScalingOps       []int64           `json:"scalingOps,omitempty"` // UpdateShardCount times (unix ms), last 24 h
 	Consumers        []consumerMeta    `json:"consumers,omitempty"`
 	WarmMiBps        int               `json:"warmMiBps,omitempty"`
+	DataKeys         []dataKeyMeta     `json:"dataKeys,omitempty"`     // wrapped data keys, oldest first
 	Distribution     string            `json:"distribution,omitempty"` // USER_PARTITION_KEY (default) or AUTO
 	Shards           []shardMeta       `json:"shards"`
 }

@@ -71,6 +71,8 @@ func New(svc *datastream.Service) *awsproto.Service {
 		"ListChannels":                           a.channelUnsupported,
 		"UpdateChannel":                          a.channelUnsupported,
 		"DeleteChannel":                          a.channelUnsupported,
+		"StartStreamEncryption":                  a.encryption(true),
+		"StopStreamEncryption":                   a.encryption(false),
 	}
 	ops := map[string]*awsproto.Operation{}
 	for name, h := range handlers {
@@ -136,6 +138,9 @@ var exceptionOf = map[datastream.Kind]awserr.Exception{
 	datastream.KindValidation:       awserr.Validation,
 	datastream.KindUnavailable:      awserr.InternalFailure,
 	datastream.KindThroughput:       awserr.ProvisionedThroughputExceeded,
+	datastream.KindKMSNotFound:      awserr.KMSNotFound,
+	datastream.KindKMSAccessDenied:  awserr.KMSAccessDenied,
+	datastream.KindKMSInvalidState:  awserr.KMSInvalidState,
 	datastream.KindInternal:         awserr.InternalFailure,
 }
 
@@ -251,4 +256,17 @@ func (a *API) resourceOf(c *awsproto.Call) string {
 		}
 	}
 	return "*"
+}
+
+func (a *API) encryption(start bool) func(context.Context, *awsproto.Call) (any, error) {
+	return func(ctx context.Context, c *awsproto.Call) (any, error) {
+		sc, name, err := a.stream(c)
+		if err != nil {
+			return nil, err
+		}
+		if start {
+			return nil, a.svc.StartStreamEncryption(ctx, sc, name, str(c, "EncryptionType"), str(c, "KeyId"))
+		}
+		return nil, a.svc.StopStreamEncryption(ctx, sc, name, str(c, "EncryptionType"), str(c, "KeyId"))
+	}
 }

@@ -440,6 +440,9 @@ func appendRecords(b []byte, recs []datastream.Record) []byte {
 		b = base64.StdEncoding.AppendEncode(b, r.Data)
 		b = append(b, `","PartitionKey":`...)
 		b = appendJSONString(b, r.PartitionKey)
+		if r.Encrypted {
+			b = append(b, `,"EncryptionType":"KMS"`...)
+		}
 		b = append(b, '}')
 	}
 	return append(b, ']')
@@ -502,5 +505,12 @@ func appendPutRecordsOutput(b []byte, res []datastream.PutResult) []byte {
 		b = append(b, r.ShardID...)
 		b = append(b, `"}`...)
 	}
-	return append(b, "]}"...)
+	b = append(b, ']')
+	for _, r := range res {
+		if r.Encrypted {
+			b = append(b, `,"EncryptionType":"KMS"`...)
+			break
+		}
+	}
+	return append(b, '}')
 }

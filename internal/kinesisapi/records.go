@@ -48,7 +48,11 @@ func (a *API) putRecord(ctx context.Context, c *awsproto.Call) (any, error) {
 	b = append(b, res[0].ShardID...)
 	b = append(b, `","SequenceNumber":"`...)
 	b = append(b, res[0].SequenceNumber...)
-	b = append(b, `"}`...)
+	b = append(b, '"')
+	if res[0].Encrypted {
+		b = append(b, `,"EncryptionType":"KMS"`...)
+	}
+	b = append(b, '}')
 	return awsproto.RawJSON(b), nil
 }
 

@@ -38,6 +38,13 @@ var (
 	}
 )
 
+var encryptionSchema = []Field{
+	F("StreamName", streamName),
+	F("EncryptionType", &Shape{Type: String, Required: true, Enum: []string{"NONE", "KMS"}}),
+	F("KeyId", &Shape{Type: String, Required: true, MinLen: Len(1), MaxLen: Len(2048)}),
+	F("StreamARN", streamARN),
+}
+
 var streamModeDetails = &Shape{Type: Structure, Fields: []Field{
 	F("StreamMode", &Shape{Type: String, Required: true, Enum: []string{"PROVISIONED", "ON_DEMAND"}}),
 }}
@@ -235,11 +242,13 @@ var schemas = map[string][]Field{
 			F("Status", &Shape{Type: String, Required: true, Enum: []string{"ENABLED", "DISABLED"}}),
 		}}),
 	},
-	"CreateChannel":   {},
-	"DescribeChannel": {},
-	"ListChannels":    {},
-	"UpdateChannel":   {},
-	"DeleteChannel":   {},
+	"CreateChannel":         {},
+	"DescribeChannel":       {},
+	"ListChannels":          {},
+	"UpdateChannel":         {},
+	"DeleteChannel":         {},
+	"StartStreamEncryption": encryptionSchema,
+	"StopStreamEncryption":  encryptionSchema,
 }
 
 var _ = tagMap

@@ -23,6 +23,7 @@ import (
 	"github.com/rheos/rheos/internal/awsproto"
 	"github.com/rheos/rheos/internal/config"
 	"github.com/rheos/rheos/internal/datastream"
+	"github.com/rheos/rheos/internal/envelope"
 	"github.com/rheos/rheos/internal/kinesisapi"
 	"github.com/rheos/rheos/internal/metastore"
 	"github.com/rheos/rheos/internal/metrics"
@@ -83,6 +84,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	}
 	start := time.Now()
 	met := metrics.New(cfg.DataDir)
+	keys, err := envelope.OpenKeyring(filepath.Join(cfg.DataDir, "keyring.json"))
+	if err != nil {
+		meta.Close()
+		return nil, err
+	}
 	rlog, err := streamlog.Open(streamlog.Options{
 		FS: fs, Dir: filepath.Join(cfg.DataDir, "log"), SegmentBytes: cfg.SegmentBytes,
 		SegmentAge: time.Duration(cfg.SegmentAge), Now: now, Logger: logger,
@@ -96,7 +102,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	svc, err := datastream.New(ctx, datastream.Config{
 		Account: cfg.Account, CreateDelay: time.Duration(cfg.CreateDelay), DeleteDelay: time.Duration(cfg.DeleteDelay),
 		UpdateDelay: time.Duration(cfg.UpdateDelay), ShardLimit: cfg.ShardLimit, Fence: fence, Now: now, Logger: logger,
-		ThroughputMode: cfg.ThroughputMode, ThroughputScale: cfg.ThroughputScale, Observer: met,
+		ThroughputMode: cfg.ThroughputMode, ThroughputScale: cfg.ThroughputScale, Observer: met, Keys: keys,
 	}, meta, logAdapter{rlog})
 	if err != nil {
 		rlog.Close()
@@ -305,7 +311,7 @@ type logAdapter struct{ l *streamlog.Log }
 func (a logAdapter) Append(ctx context.Context, fence uint64, entries []datastream.LogEntry) ([]datastream.LogPosition, error) {
 	es := make([]streamlog.Entry, len(entries))
 	for i, e := range entries {
-		es[i] = streamlog.Entry{Shard: e.Shard, PartitionKey: e.PartitionKey, Data: e.Data}
+		es[i] = streamlog.Entry{Shard: e.Shard, PartitionKey: e.PartitionKey, Data: e.Data, Flags: e.Flags}
 	}
 	res, err := a.l.Append(ctx, fence, es)
 	if err != nil {
@@ -322,7 +328,7 @@ func (a logAdapter) Read(shard, from uint64, maxRecords, maxBytes int, minTs int
 	recs, err := a.l.Read(shard, from, streamlog.ReadOptions{MaxRecords: maxRecords, MaxBytes: maxBytes, MinTimestamp: minTs})
 	out := make([]datastream.LogRecord, len(recs))
 	for i, r := range recs {
-		out[i] = datastream.LogRecord{Counter: r.Seq, Timestamp: r.Timestamp, PartitionKey: r.PartitionKey, Data: r.Data}
+		out[i] = datastream.LogRecord{Counter: r.Seq, Timestamp: r.Timestamp, PartitionKey: r.PartitionKey, Data: r.Data, Flags: r.Flags}
 	}
 	return out, err
 }
