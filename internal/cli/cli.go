@@ -457,6 +457,7 @@ func configCmd(args []string, stdout io.Writer) error {
 		return "(redacted)"
 	}
 	cfg.RootSecretAccessKey = redact(cfg.RootSecretAccessKey)
+	cfg.KMSSecretAccessKey = redact(cfg.KMSSecretAccessKey)
 	for i := range cfg.Principals {
 		cfg.Principals[i].SecretAccessKey = redact(cfg.Principals[i].SecretAccessKey)
 		cfg.Principals[i].SessionToken = redact(cfg.Principals[i].SessionToken)

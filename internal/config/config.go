@@ -82,6 +82,15 @@ type Config struct {
 	RootSecretAccessKey string `json:"rootSecretAccessKey"`
 	// Principals are more credentials, each in its own account.
 	Principals []Principal `json:"principals"`
+	// KMSEndpoint, if set, is an endpoint speaking the AWS KMS API that
+	// wraps the data keys of encrypted streams (instead of the local keyring
+	// <dataDir>/keyring.json). KMSRegion defaults to Region; the credentials
+	// are KMSAccessKeyID/KMSSecretAccessKey (env RHEOS_KMS_ACCESS_KEY_ID,
+	// RHEOS_KMS_SECRET_ACCESS_KEY) or the AWS SDK's usual chain.
+	KMSEndpoint        string `json:"kmsEndpoint"`
+	KMSRegion          string `json:"kmsRegion"`
+	KMSAccessKeyID     string `json:"kmsAccessKeyId"`
+	KMSSecretAccessKey string `json:"kmsSecretAccessKey"`
 	// TLSAddr, if set, is a second listener speaking HTTPS (ALPN h2 and
 	// http/1.1), e.g. "127.0.0.1:4567". Default "" (off). Env RHEOS_TLS_ADDR.
 	TLSAddr string `json:"tlsAddr"`
@@ -244,6 +253,9 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	env("RHEOS_TLS_ADDR", &c.TLSAddr)
 	env("RHEOS_THROUGHPUT", &c.ThroughputMode)
 	env("RHEOS_AUTH", &c.AuthMode)
+	env("RHEOS_KMS_ENDPOINT", &c.KMSEndpoint)
+	env("RHEOS_KMS_ACCESS_KEY_ID", &c.KMSAccessKeyID)
+	env("RHEOS_KMS_SECRET_ACCESS_KEY", &c.KMSSecretAccessKey)
 	env("RHEOS_ROOT_ACCESS_KEY_ID", &c.RootAccessKeyID)
 	env("RHEOS_ROOT_SECRET_ACCESS_KEY", &c.RootSecretAccessKey)
 	if v := getenv("RHEOS_SHARD_LIMIT"); v != "" {

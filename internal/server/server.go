@@ -84,10 +84,19 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	}
 	start := time.Now()
 	met := metrics.New(cfg.DataDir)
-	keys, err := envelope.OpenKeyring(filepath.Join(cfg.DataDir, "keyring.json"))
-	if err != nil {
-		meta.Close()
-		return nil, err
+	var keys envelope.KeyProvider
+	if cfg.KMSEndpoint != "" {
+		if cfg.KMSRegion == "" {
+			cfg.KMSRegion = cfg.Region
+		}
+		keys = newKMSProvider(cfg)
+	} else {
+		kr, err := envelope.OpenKeyring(filepath.Join(cfg.DataDir, "keyring.json"))
+		if err != nil {
+			meta.Close()
+			return nil, err
+		}
+		keys = kr
 	}
 	rlog, err := streamlog.Open(streamlog.Options{
 		FS: fs, Dir: filepath.Join(cfg.DataDir, "log"), SegmentBytes: cfg.SegmentBytes,
