@@ -91,3 +91,32 @@ func TestAWSCLI(t *testing.T) {
 	}
 	p.terminate(t)
 }
+
+// TestAWSCLISignatureVerification: with --auth verify, the AWS CLI's real
+// SigV4 signatures pass with the right secret and fail with a wrong one.
+func TestAWSCLISignatureVerification(t *testing.T) {
+	awsBin, err := exec.LookPath("aws")
+	if err != nil {
+		t.Fatal("the AWS CLI is required (make test installs it): ", err)
+	}
+	p := startServerWith(t, filepath.Join(t.TempDir(), "data"), freePort(t),
+		[]string{"RHEOS_ROOT_ACCESS_KEY_ID=AKIDCLIROOT", "RHEOS_ROOT_SECRET_ACCESS_KEY=cli-root-secret"}, "--auth", "verify")
+	run := func(secret string, args ...string) (string, error) {
+		cmd := exec.Command(awsBin, append([]string{"--endpoint-url", "http://" + p.addr, "--region", "eu-west-1", "--output", "json", "kinesis"}, args...)...)
+		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=AKIDCLIROOT", "AWS_SECRET_ACCESS_KEY="+secret, "AWS_PAGER=", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := run("cli-root-secret", "create-stream", "--stream-name", "signed", "--shard-count", "1"); err != nil {
+		t.Fatalf("correctly signed create-stream: %v\n%s", err, out)
+	}
+	out, err := run("cli-root-secret", "list-streams")
+	if err != nil || !strings.Contains(out, `"signed"`) {
+		t.Fatalf("list-streams: %v\n%s", err, out)
+	}
+	out, err = run("wrong-secret", "list-streams")
+	if err == nil || !strings.Contains(out, "InvalidSignatureException") {
+		t.Fatalf("a wrong secret was not refused: %v\n%s", err, out)
+	}
+	p.terminate(t)
+}

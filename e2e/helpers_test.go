@@ -68,7 +68,15 @@ type proc struct {
 // startServer runs `rheos serve` on dataDir and waits until it answers.
 func startServer(t *testing.T, dataDir, addr string) *proc {
 	t.Helper()
-	cmd := exec.Command(rheosBinary(t), "serve", "--addr", addr, "--data-dir", dataDir, "--create-delay", "50ms", "--delete-delay", "50ms", "--log-level", "warn")
+	return startServerWith(t, dataDir, addr, nil)
+}
+
+// startServerWith starts the server with extra flags and environment.
+func startServerWith(t *testing.T, dataDir, addr string, env []string, flags ...string) *proc {
+	t.Helper()
+	args := append([]string{"serve", "--addr", addr, "--data-dir", dataDir, "--create-delay", "50ms", "--delete-delay", "50ms", "--log-level", "warn"}, flags...)
+	cmd := exec.Command(rheosBinary(t), args...)
+	cmd.Env = append(os.Environ(), env...)
 	logf, err := os.OpenFile(filepath.Join(filepath.Dir(dataDir), filepath.Base(dataDir)+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		t.Fatal(err)
