@@ -103,6 +103,10 @@ type Config struct {
 	// TLSClientCA, if set, is a PEM file of CAs; clients must then present
 	// a certificate signed by one of them (mutual TLS). Default "" (off).
 	TLSClientCA string `json:"tlsClientCA"`
+	// AdminAddr, if set, serves /healthz, /readyz and /metrics on their own
+	// listener instead of the API port. Default "" (the API port). Env
+	// RHEOS_ADMIN_ADDR.
+	AdminAddr string `json:"adminAddr"`
 	// PprofAddr, if set, serves net/http/pprof there (profiling; keep it on
 	// loopback). Default "" (off). Env RHEOS_PPROF_ADDR.
 	PprofAddr string `json:"pprofAddr"`
@@ -219,6 +223,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	deleteDelay := fs.Duration("delete-delay", 0, "time a stream stays DELETING (default 500ms)")
 	shardLimit := fs.Int("shard-limit", 0, "open shard limit per account and region (default 500)")
 	pprofAddr := fs.String("pprof-addr", "", "serve net/http/pprof on this address (off by default)")
+	adminAddr := fs.String("admin-addr", "", "serve /healthz, /readyz and /metrics on this address instead of the API port")
 	tlsAddr := fs.String("tls-addr", "", "HTTPS listen address (off by default)")
 	throughput := fs.String("throughput", "", "per-shard throughput limits: off, aws or scaled (default off)")
 	authMode := fs.String("auth", "", "none or verify (default: none on loopback, verify otherwise)")
@@ -250,6 +255,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	env("RHEOS_REGION", &c.Region)
 	env("RHEOS_LOG_LEVEL", &c.LogLevel)
 	env("RHEOS_PPROF_ADDR", &c.PprofAddr)
+	env("RHEOS_ADMIN_ADDR", &c.AdminAddr)
 	env("RHEOS_TLS_ADDR", &c.TLSAddr)
 	env("RHEOS_THROUGHPUT", &c.ThroughputMode)
 	env("RHEOS_AUTH", &c.AuthMode)
@@ -276,6 +282,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	set(*region, &c.Region)
 	set(*logLevel, &c.LogLevel)
 	set(*pprofAddr, &c.PprofAddr)
+	set(*adminAddr, &c.AdminAddr)
 	set(*tlsAddr, &c.TLSAddr)
 	set(*throughput, &c.ThroughputMode)
 	set(*authMode, &c.AuthMode)

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/rheos/rheos/internal/config"
 )
 
 func TestMetricsAndHealth(t *testing.T) {
@@ -53,5 +55,26 @@ func TestMetricsAndHealth(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+}
+
+func TestAdminAddress(t *testing.T) {
+	ts := startServer(t, t.TempDir(), func(c *config.Config) { c.AdminAddr = "127.0.0.1:0" })
+	// The API port no longer serves /metrics; the admin address does.
+	resp, err := http.Get(ts.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == 200 {
+		t.Fatal("/metrics still served on the API port")
+	}
+	resp, err = http.Get("http://" + ts.admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("admin /metrics = %d", resp.StatusCode)
 	}
 }

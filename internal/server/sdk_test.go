@@ -43,9 +43,10 @@ const (
 
 // testServer is one running server and an SDK client pointed at it.
 type testServer struct {
-	url  string
-	kc   *kinesis.Client
-	stop func() // graceful shutdown; idempotent, also run by t.Cleanup
+	url   string
+	admin string // admin address, if configured
+	kc    *kinesis.Client
+	stop  func() // graceful shutdown; idempotent, also run by t.Cleanup
 }
 
 // startServer serves dir on a loopback port until the test ends or stop is
@@ -74,7 +75,7 @@ func startServer(t *testing.T, dir string, mut func(*config.Config)) *testServer
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx) }()
-	ts := &testServer{url: "http://" + srv.Addr()}
+	ts := &testServer{url: "http://" + srv.Addr(), admin: srv.AdminAddr()}
 	var once sync.Once
 	ts.stop = func() {
 		once.Do(func() {

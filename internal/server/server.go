@@ -41,6 +41,8 @@ type Server struct {
 	http   *http.Server
 	ln     net.Listener
 	tlsLn  net.Listener // nil unless TLSAddr is set
+	admin  *http.Server // health and metrics on AdminAddr, if set
+	adLn   net.Listener
 	stop   chan struct{}
 	wg     sync.WaitGroup
 	closed sync.Once
@@ -135,21 +137,29 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	mux := http.NewServeMux()
 	// /healthz: the process serves. /readyz: recovery is done (it is, once
 	// the listener exists) and the log accepts writes. /metrics: Prometheus.
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+	// They live on the admin address when one is configured.
+	admin := mux
+	if cfg.AdminAddr != "" {
+		admin = http.NewServeMux()
+	}
+	admin.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	admin.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if err := rlog.Failed(); err != nil {
 			http.Error(w, "not ready: record log refuses writes: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		w.Write([]byte("ready\n"))
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(met.Registry, promhttp.HandlerOpts{}))
+	admin.Handle("GET /metrics", promhttp.HandlerFor(met.Registry, promhttp.HandlerOpts{}))
 	mux.Handle("/", front)
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
 	protocols.SetHTTP2(true) // over TLS, on the TLS listener
 	s := &Server{cfg: cfg, log: logger, meta: meta, rlog: rlog, svc: svc, stop: make(chan struct{})}
+	if cfg.AdminAddr != "" {
+		s.admin = &http.Server{Handler: admin, ReadHeaderTimeout: 10 * time.Second}
+	}
 	s.http = &http.Server{
 		Handler:           mux,
 		Protocols:         &protocols,
@@ -196,6 +206,12 @@ func (s *Server) Listen() error {
 		return err
 	}
 	s.ln = ln
+	if s.admin != nil {
+		if s.adLn, err = net.Listen("tcp", s.cfg.AdminAddr); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	if s.cfg.TLSAddr != "" {
 		tc, err := s.tlsConfig()
 		if err != nil {
@@ -209,6 +225,14 @@ func (s *Server) Listen() error {
 		}
 	}
 	return nil
+}
+
+// AdminAddr is the bound admin address, or "" when there is none.
+func (s *Server) AdminAddr() string {
+	if s.adLn == nil {
+		return ""
+	}
+	return s.adLn.Addr().String()
 }
 
 // TLSAddr is the bound TLS address, or "" when TLS is off.
@@ -238,6 +262,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	errc := make(chan error, 2)
 	go func() { errc <- s.http.Serve(s.ln) }()
+	if s.admin != nil {
+		go s.admin.Serve(s.adLn)
+		s.log.Info("serving admin (health, metrics)", "addr", s.adLn.Addr().String())
+	}
 	if s.tlsLn != nil {
 		go func() { errc <- s.http.ServeTLS(s.tlsLn, "", "") }()
 		s.log.Info("serving TLS", "addr", s.TLSAddr())
@@ -252,6 +280,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.Background(), time.Duration(s.cfg.ShutdownTimeout))
 	defer cancel()
 	err := s.http.Shutdown(sctx)
+	if s.admin != nil {
+		s.admin.Close()
+	}
 	if cerr := s.Close(); err == nil {
 		err = cerr
 	}
