@@ -404,20 +404,30 @@ func toTagsOut(tags []datastream.Tag) []tagOut {
 	return out
 }
 
-func (a *API) addTagsToStream(ctx context.Context, c *awsproto.Call) (any, error) {
-	sc, name, err := a.stream(c)
-	if err != nil {
-		return nil, err
+// resolver finds the stream a call names (by StreamName/StreamARN or by
+// ResourceARN).
+type resolver func(*awsproto.Call) (datastream.Scope, string, error)
+
+// addTags serves AddTagsToStream and TagResource.
+func (a *API) addTags(resolve resolver) func(context.Context, *awsproto.Call) (any, error) {
+	return func(ctx context.Context, c *awsproto.Call) (any, error) {
+		sc, name, err := resolve(c)
+		if err != nil {
+			return nil, err
+		}
+		return nil, a.svc.AddTags(ctx, sc, name, tagsOf(c))
 	}
-	return nil, a.svc.AddTags(ctx, sc, name, tagsOf(c))
 }
 
-func (a *API) removeTagsFromStream(ctx context.Context, c *awsproto.Call) (any, error) {
-	sc, name, err := a.stream(c)
-	if err != nil {
-		return nil, err
+// removeTags serves RemoveTagsFromStream and UntagResource.
+func (a *API) removeTags(resolve resolver) func(context.Context, *awsproto.Call) (any, error) {
+	return func(ctx context.Context, c *awsproto.Call) (any, error) {
+		sc, name, err := resolve(c)
+		if err != nil {
+			return nil, err
+		}
+		return nil, a.svc.RemoveTags(ctx, sc, name, tagKeysOf(c))
 	}
-	return nil, a.svc.RemoveTags(ctx, sc, name, tagKeysOf(c))
 }
 
 func (a *API) listTagsForStream(ctx context.Context, c *awsproto.Call) (any, error) {
@@ -444,22 +454,6 @@ func (a *API) resource(c *awsproto.Call) (datastream.Scope, string, error) {
 		return sc, "", awserr.New(awserr.InvalidArgument, "Invalid ResourceARN "+arn+".")
 	}
 	return sc, name, nil
-}
-
-func (a *API) tagResource(ctx context.Context, c *awsproto.Call) (any, error) {
-	sc, name, err := a.resource(c)
-	if err != nil {
-		return nil, err
-	}
-	return nil, a.svc.AddTags(ctx, sc, name, tagsOf(c))
-}
-
-func (a *API) untagResource(ctx context.Context, c *awsproto.Call) (any, error) {
-	sc, name, err := a.resource(c)
-	if err != nil {
-		return nil, err
-	}
-	return nil, a.svc.RemoveTags(ctx, sc, name, tagKeysOf(c))
 }
 
 func (a *API) listTagsForResource(ctx context.Context, c *awsproto.Call) (any, error) {
