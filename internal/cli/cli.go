@@ -114,6 +114,22 @@ func serve(args []string, stderr io.Writer) error {
 		srv.Close()
 		return err
 	}
+	// SIGHUP reloads the credentials (root and principals) from the same
+	// flags, environment and config file, without a restart.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer func() { signal.Stop(hup); close(hup) }()
+	go func() {
+		for range hup {
+			next, err := config.Load(args, os.Getenv)
+			if err == nil {
+				err = srv.ReloadCredentials(next)
+			}
+			if err != nil {
+				logger.Error("credential reload failed; keeping the previous credentials", "err", err)
+			}
+		}
+	}()
 	return srv.Serve(ctx)
 }
 

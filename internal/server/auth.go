@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/rheos/rheos/internal/awserr"
@@ -16,16 +17,20 @@ import (
 
 // verifier builds the front end's SigV4 verifier from the configured
 // credentials (auth mode "verify"); nil in mode "none".
-func verifier(cfg config.Config, now func() time.Time, svc *datastream.Service) (func(*http.Request, []byte) (awsproto.Identity, *awserr.Error), error) {
-	if cfg.AuthMode != "verify" {
-		return nil, nil
-	}
-	type cred struct {
-		secret    sigv4.Secret
-		account   string
-		authorize func(ctx context.Context, action, resource string) *awserr.Error
-	}
-	creds := map[string]cred{}
+// cred is what the verifier knows about an access key.
+type cred struct {
+	secret    sigv4.Secret
+	account   string
+	authorize func(ctx context.Context, action, resource string) *awserr.Error
+}
+
+// credTable maps access key ids to credentials; it is replaced whole when
+// the credentials are reloaded.
+type credTable map[string]cred
+
+// buildCreds builds the credential table of cfg.
+func buildCreds(cfg config.Config, svc *datastream.Service) (credTable, error) {
+	creds := credTable{}
 	if cfg.RootAccessKeyID != "" {
 		creds[cfg.RootAccessKeyID] = cred{secret: sigv4.Secret{SecretAccessKey: cfg.RootSecretAccessKey}, account: cfg.Account}
 	}
@@ -45,8 +50,18 @@ func verifier(cfg config.Config, now func() time.Time, svc *datastream.Service) 
 		creds[p.AccessKeyID] = cred{sigv4.Secret{SecretAccessKey: p.SecretAccessKey, SessionToken: p.SessionToken}, acct,
 			authorizer(svc, "arn:aws:iam::"+acct+":user/"+p.Name, acct, policies)}
 	}
-	lookup := func(id string) (sigv4.Secret, bool) { c, ok := creds[id]; return c.secret, ok }
+	return creds, nil
+}
+
+// verifier builds the front end's SigV4 verifier over the current
+// credential table (auth mode "verify"); nil in mode "none".
+func verifier(cfg config.Config, now func() time.Time, table *atomic.Pointer[credTable]) func(*http.Request, []byte) (awsproto.Identity, *awserr.Error) {
+	if cfg.AuthMode != "verify" {
+		return nil
+	}
 	return func(r *http.Request, body []byte) (awsproto.Identity, *awserr.Error) {
+		creds := *table.Load()
+		lookup := func(id string) (sigv4.Secret, bool) { c, ok := creds[id]; return c.secret, ok }
 		res, err := sigv4.Verify(r, body, lookup, now())
 		if err != nil {
 			e := err.(*sigv4.Error)
@@ -58,7 +73,20 @@ func verifier(cfg config.Config, now func() time.Time, svc *datastream.Service) 
 		}
 		c := creds[res.AccessKeyID]
 		return awsproto.Identity{Region: res.Region, AccessKey: res.AccessKeyID, Account: c.account, Authorize: c.authorize}, nil
-	}, nil
+	}
+}
+
+// ReloadCredentials replaces the root credential and the principals (with
+// their policies) without a restart: requests already verified keep their
+// identity, new ones use the new table. The auth mode itself cannot change.
+func (s *Server) ReloadCredentials(cfg config.Config) error {
+	creds, err := buildCreds(cfg, s.svc)
+	if err != nil {
+		return err
+	}
+	s.creds.Store(&creds)
+	s.log.Info("credentials reloaded", "principals", len(cfg.Principals), "root", cfg.RootAccessKeyID != "")
+	return nil
 }
 
 // authorizer evaluates a principal's identity policies together with the

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"github.com/rheos/rheos/internal/config"
+	"github.com/rheos/rheos/internal/server"
 )
 
 func TestSigV4Verification(t *testing.T) {
@@ -101,4 +103,48 @@ func TestAuthorizationPolicies(t *testing.T) {
 		t.Fatalf("allowed by the stream's resource policy: %v", err)
 	}
 	wantErrMatch(t, put(bob, "orders-eu"), "AccessDeniedException", "user/bob")
+}
+
+func TestCredentialRotationWithoutRestart(t *testing.T) {
+	cfg := config.Default()
+	cfg.Addr, cfg.DataDir, cfg.AuthMode = "127.0.0.1:0", t.TempDir(), "verify"
+	cfg.Principals = []config.Principal{{Name: "old", AccessKeyID: "AKIDOLD", SecretAccessKey: "old-secret",
+		Policies: []json.RawMessage{json.RawMessage(`{"Statement":[{"Effect":"Allow","Action":"kinesis:*","Resource":"*"}]}`)}}}
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := server.New(ctx, cfg, slog.New(slog.DiscardHandler), server.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	defer func() { cancel(); <-done }()
+	as := func(akid, secret string) *kinesis.Client {
+		return kinesis.New(kinesis.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + srv.Addr()), Retryer: aws.NopRetryer{},
+			Credentials: credentials.NewStaticCredentialsProvider(akid, secret, "")})
+	}
+	if _, err := as("AKIDOLD", "old-secret").ListStreams(ctx, &kinesis.ListStreamsInput{}); err != nil {
+		t.Fatalf("old key before rotation: %v", err)
+	}
+	next := cfg
+	next.Principals = []config.Principal{{Name: "new", AccessKeyID: "AKIDNEW", SecretAccessKey: "new-secret",
+		Policies: []json.RawMessage{json.RawMessage(`{"Statement":[{"Effect":"Allow","Action":"kinesis:*","Resource":"*"}]}`)}}}
+	if err := srv.ReloadCredentials(next); err != nil {
+		t.Fatal(err)
+	}
+	_, err = as("AKIDOLD", "old-secret").ListStreams(ctx, &kinesis.ListStreamsInput{})
+	wantErr(t, err, "UnrecognizedClientException", "The security token included in the request is invalid.")
+	if _, err := as("AKIDNEW", "new-secret").ListStreams(ctx, &kinesis.ListStreamsInput{}); err != nil {
+		t.Fatalf("new key after rotation: %v", err)
+	}
+	bad := next
+	bad.Principals = []config.Principal{{Name: "x", AccessKeyID: "AKIDX", SecretAccessKey: "s", Policies: []json.RawMessage{json.RawMessage(`{"Statement":"nonsense"}`)}}}
+	if err := srv.ReloadCredentials(bad); err == nil {
+		t.Fatal("an invalid policy was accepted on reload")
+	}
+	if _, err := as("AKIDNEW", "new-secret").ListStreams(ctx, &kinesis.ListStreamsInput{}); err != nil {
+		t.Fatalf("a failed reload changed the credentials: %v", err)
+	}
 }

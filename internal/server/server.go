@@ -16,6 +16,7 @@ import (
 	"net/http/pprof"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -42,6 +43,7 @@ type Server struct {
 	ln     net.Listener
 	tlsLn  net.Listener // nil unless TLSAddr is set
 	admin  *http.Server // health and metrics on AdminAddr, if set
+	creds  *atomic.Pointer[credTable]
 	adLn   net.Listener
 	stop   chan struct{}
 	wg     sync.WaitGroup
@@ -121,12 +123,15 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		return nil, err
 	}
 	logger.Info("recovered", "data_dir", cfg.DataDir, "epoch", fence, "took", time.Since(start).String())
-	verify, err := verifier(cfg, now, svc)
+	creds, err := buildCreds(cfg, svc)
 	if err != nil {
 		rlog.Close()
 		meta.Close()
 		return nil, err
 	}
+	var table atomic.Pointer[credTable]
+	table.Store(&creds)
+	verify := verifier(cfg, now, &table)
 	draining := make(chan struct{})
 	front := &awsproto.Front{Services: []*awsproto.Service{kinesisapi.New(svc)}, DefaultRegion: cfg.Region, Logger: logger, Draining: draining,
 		Verify: verify, Observe: met.Request}
@@ -156,7 +161,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
 	protocols.SetHTTP2(true) // over TLS, on the TLS listener
-	s := &Server{cfg: cfg, log: logger, meta: meta, rlog: rlog, svc: svc, stop: make(chan struct{})}
+	s := &Server{cfg: cfg, log: logger, meta: meta, rlog: rlog, svc: svc, stop: make(chan struct{}), creds: &table}
 	if cfg.AdminAddr != "" {
 		s.admin = &http.Server{Handler: admin, ReadHeaderTimeout: 10 * time.Second}
 	}
