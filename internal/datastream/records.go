@@ -130,6 +130,25 @@ func (s *Service) Put(ctx context.Context, sc Scope, name string, entries []PutE
 		stored += n
 	}
 	s.cfg.Observer.RecordsIn(name, len(logEntries), stored)
+	if len(st.meta.ShardMetrics) > 0 {
+		type agg struct{ n, b int }
+		per := map[*shardMeta]*agg{}
+		for i := range entries {
+			if throttled != nil && throttled[i] {
+				continue
+			}
+			a := per[shards[i]]
+			if a == nil {
+				a = &agg{}
+				per[shards[i]] = a
+			}
+			a.n++
+			a.b += len(entries[i].Data) + len(entries[i].PartitionKey)
+		}
+		for sh, a := range per {
+			s.cfg.Observer.ShardRecordsIn(name, sh.id(), a.n, a.b)
+		}
+	}
 	if st.meta.Mode == ModeOnDemand {
 		for i := range logEntries {
 			s.load.add(logEntries[i].Shard, 1, sizes[i])
@@ -352,6 +371,9 @@ func (s *Service) GetRecords(ctx context.Context, iterStr string, limit int) (Ge
 		outBytes += len(r.Data) + len(r.PartitionKey)
 	}
 	s.cfg.Observer.RecordsOut(it.Stream, len(recs), outBytes, res.MillisBehindLatest)
+	if len(st.meta.ShardMetrics) > 0 {
+		s.cfg.Observer.ShardRecordsOut(it.Stream, sid, len(recs), outBytes, res.MillisBehindLatest)
+	}
 	if sh.Closed && max(next, 1) > sh.EndCounter {
 		// The closed shard is exhausted: no next iterator, report children.
 		res.ChildShards = childrenOf(st, sh)

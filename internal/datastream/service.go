@@ -95,13 +95,19 @@ type Observer interface {
 	RecordsIn(stream string, records, bytes int)
 	RecordsOut(stream string, records, bytes int, iteratorAgeMs int64)
 	Throttled(stream string, write bool, n int)
+	// The shard-level calls are made only for streams with enhanced
+	// monitoring enabled.
+	ShardRecordsIn(stream, shard string, records, bytes int)
+	ShardRecordsOut(stream, shard string, records, bytes int, iteratorAgeMs int64)
 }
 
 type noObserver struct{}
 
-func (noObserver) RecordsIn(string, int, int)         {}
-func (noObserver) RecordsOut(string, int, int, int64) {}
-func (noObserver) Throttled(string, bool, int)        {}
+func (noObserver) RecordsIn(string, int, int)                      {}
+func (noObserver) RecordsOut(string, int, int, int64)              {}
+func (noObserver) Throttled(string, bool, int)                     {}
+func (noObserver) ShardRecordsIn(string, string, int, int)         {}
+func (noObserver) ShardRecordsOut(string, string, int, int, int64) {}
 
 // Config configures the service. Zero values take the stated defaults.
 type Config struct {

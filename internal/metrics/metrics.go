@@ -26,6 +26,10 @@ type Metrics struct {
 	fsync                          prometheus.Histogram
 	committedBytes                 prometheus.Counter
 	logEvents                      *prometheus.CounterVec
+
+	shardIncomingBytes, shardIncomingRecords *prometheus.CounterVec
+	shardOutgoingBytes, shardOutgoingRecords *prometheus.CounterVec
+	shardIteratorAge                         *prometheus.GaugeVec
 }
 
 // New creates the metrics; dataDir is watched for free space.
@@ -47,6 +51,19 @@ func New(dataDir string) *Metrics {
 	m.iteratorAge = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "rheos", Subsystem: "kinesis", Name: "get_records_iterator_age_milliseconds",
 		Help: "Age of the last record returned by the latest read, behind the tip (CloudWatch: GetRecords.IteratorAgeMilliseconds)."}, stream)
 	r.MustRegister(m.iteratorAge)
+	shard := []string{"stream", "shard"}
+	scv := func(name, help string) *prometheus.CounterVec {
+		c := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "rheos", Subsystem: "kinesis_shard", Name: name, Help: help}, shard)
+		r.MustRegister(c)
+		return c
+	}
+	m.shardIncomingBytes = scv("incoming_bytes_total", "Shard-level IncomingBytes (streams with enhanced monitoring).")
+	m.shardIncomingRecords = scv("incoming_records_total", "Shard-level IncomingRecords (streams with enhanced monitoring).")
+	m.shardOutgoingBytes = scv("outgoing_bytes_total", "Shard-level OutgoingBytes (streams with enhanced monitoring).")
+	m.shardOutgoingRecords = scv("outgoing_records_total", "Shard-level OutgoingRecords (streams with enhanced monitoring).")
+	m.shardIteratorAge = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "rheos", Subsystem: "kinesis_shard", Name: "iterator_age_milliseconds",
+		Help: "Shard-level IteratorAgeMilliseconds (streams with enhanced monitoring)."}, shard)
+	r.MustRegister(m.shardIteratorAge)
 	m.requests = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "rheos", Name: "request_duration_seconds",
 		Help:    "API request latency by operation and outcome (CloudWatch: PutRecord.Latency, PutRecords.Latency, GetRecords.Latency, and .Success from the outcome label).",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}}, []string{"operation", "outcome"})
@@ -67,6 +84,29 @@ func New(dataDir string) *Metrics {
 		}))
 	r.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
+}
+
+// WatchLog exports the record log's segment count and the bytes appended
+// but not yet durable, read from stats at scrape time.
+func (m *Metrics) WatchLog(stats func() (segments int, pendingBytes int64)) {
+	m.Registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "rheos", Subsystem: "log", Name: "segments", Help: "Log segments on disk (sealed plus active)."},
+			func() float64 { n, _ := stats(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "rheos", Subsystem: "log", Name: "unsynced_bytes", Help: "Bytes of appends waiting for their group commit (written or queued, not yet fsynced)."},
+			func() float64 { _, p := stats(); return float64(p) }))
+}
+
+// ShardRecordsIn counts records stored in one shard (enhanced monitoring).
+func (m *Metrics) ShardRecordsIn(stream, shard string, records, bytes int) {
+	m.shardIncomingRecords.WithLabelValues(stream, shard).Add(float64(records))
+	m.shardIncomingBytes.WithLabelValues(stream, shard).Add(float64(bytes))
+}
+
+// ShardRecordsOut counts records read from one shard (enhanced monitoring).
+func (m *Metrics) ShardRecordsOut(stream, shard string, records, bytes int, iteratorAgeMs int64) {
+	m.shardOutgoingRecords.WithLabelValues(stream, shard).Add(float64(records))
+	m.shardOutgoingBytes.WithLabelValues(stream, shard).Add(float64(bytes))
+	m.shardIteratorAge.WithLabelValues(stream, shard).Set(float64(iteratorAgeMs))
 }
 
 // RecordsIn counts records stored in a stream.

@@ -18,6 +18,9 @@ func TestMetricsAndHealth(t *testing.T) {
 	ts := newServer(t)
 	ctx := context.Background()
 	ts.createStream(t, "obs", 1)
+	if _, err := ts.kc.EnableEnhancedMonitoring(ctx, &kinesis.EnableEnhancedMonitoringInput{StreamName: aws.String("obs"), ShardLevelMetrics: []types.MetricsName{types.MetricsNameAll}}); err != nil {
+		t.Fatal(err)
+	}
 	putTo(t, ts, "obs", []byte("hello"), []byte("world!"))
 	it := ts.iterator(t, &kinesis.GetShardIteratorInput{StreamName: aws.String("obs"), ShardId: aws.String("shardId-000000000000"), ShardIteratorType: types.ShardIteratorTypeTrimHorizon})
 	if _, err := ts.kc.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: aws.String(it)}); err != nil {
@@ -51,6 +54,10 @@ func TestMetricsAndHealth(t *testing.T) {
 		`rheos_log_fsync_duration_seconds_count`,
 		`rheos_log_committed_bytes_total`,
 		`rheos_log_disk_free_bytes`,
+		`rheos_log_segments 1`,
+		`rheos_log_unsynced_bytes 0`,
+		`rheos_kinesis_shard_incoming_records_total{shard="shardId-000000000000",stream="obs"} 2`,
+		`rheos_kinesis_shard_outgoing_records_total{shard="shardId-000000000000",stream="obs"} 2`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)

@@ -112,6 +112,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		return nil, fmt.Errorf("opening record log: %w", err)
 	}
 	rlog.SetFence(fence)
+	met.WatchLog(func() (int, int64) { st := rlog.Stats(); return st.Segments, st.PendingBytes })
 	svc, err := datastream.New(ctx, datastream.Config{
 		Account: cfg.Account, CreateDelay: time.Duration(cfg.CreateDelay), DeleteDelay: time.Duration(cfg.DeleteDelay),
 		UpdateDelay: time.Duration(cfg.UpdateDelay), ShardLimit: cfg.ShardLimit, Fence: fence, Now: now, Logger: logger,

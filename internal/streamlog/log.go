@@ -32,6 +32,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rheos/rheos/internal/vfs"
@@ -163,6 +164,8 @@ type Log struct {
 	log  *slog.Logger
 
 	sweepMu sync.Mutex // serializes Sweep
+
+	pending atomic.Int64 // bytes of appends submitted and not yet answered (not yet durable)
 
 	mu       sync.RWMutex
 	shards   map[uint64]*shardState
@@ -682,13 +685,18 @@ func (l *Log) submit(ctx context.Context, r *appendReq) error {
 	if failed != nil {
 		return failed
 	}
+	n := int64(reqBytes(r))
+	l.pending.Add(n)
 	select {
 	case l.reqs <- r:
 	case <-l.stop:
+		l.pending.Add(-n)
 		return ErrClosed
 	case <-ctx.Done():
+		l.pending.Add(-n)
 		return ctx.Err()
 	}
+	defer l.pending.Add(-n)
 	// Once submitted, wait for the outcome regardless of ctx: the commit is
 	// short and the caller must learn whether it was acknowledged. If Close
 	// won the race (the send landed in the buffer after the writer drained it
@@ -995,6 +1003,20 @@ func (l *Log) tryRecover() error {
 	l.mu.Unlock()
 	l.event(Event{Kind: "recovered", Segment: seg.id, Detail: "appends accepted again after: " + failed.Error()})
 	return nil
+}
+
+// Stats describes the log for monitoring.
+type Stats struct {
+	Segments     int   // sealed segments plus the active one
+	PendingBytes int64 // appended but not yet fsynced and answered
+}
+
+// Stats returns the log's current statistics.
+func (l *Log) Stats() Stats {
+	l.mu.RLock()
+	n := len(l.segments) + 1
+	l.mu.RUnlock()
+	return Stats{Segments: n, PendingBytes: l.pending.Load()}
 }
 
 // Failed returns the sticky error that stopped appends, or nil.
