@@ -291,6 +291,10 @@ func (f *Front) run(w http.ResponseWriter, r *http.Request, op *Operation, call 
 	if f.Observe != nil {
 		f.Observe(call.Op, err == nil, time.Since(start))
 	}
+	if f.Logger != nil && f.Logger.Enabled(ctx, slog.LevelDebug) {
+		f.Logger.LogAttrs(ctx, slog.LevelDebug, "request", slog.String("request_id", call.RequestID), slog.String("op", call.Op),
+			slog.Bool("ok", err == nil), slog.Duration("took", time.Since(start)), slog.String("access_key", call.AccessKey))
+	}
 	if err != nil {
 		var ae *awserr.Error
 		if !errors.As(err, &ae) {
