@@ -8,7 +8,8 @@ import (
 	"testing"
 )
 
-// TestJSSDKOverH2C runs the AWS SDK for JavaScript v3 (HTTP/2 prior knowledge
+// TestJSSDKOverH2C runs the AWS SDK for JavaScript v3 (put, get and
+// SubscribeToShard; HTTP/2 prior knowledge
 // on http://) against the real server: the port must speak h2c.
 func TestJSSDKOverH2C(t *testing.T) {
 	node, err := exec.LookPath("node")
