@@ -6,7 +6,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -89,12 +92,18 @@ const getRecordsLimit = 10000
 // the shard is closed and read to its end. Its fields are its own until run
 // returns.
 type consumer struct {
-	c       *leanClient
-	iter    string
-	dataLen int // base64 length of a record of this run
-	poll    time.Duration
-	tr      *tracker
-	live    *live
+	c    *leanClient
+	iter string
+	// Enhanced fan-out consumers use these instead of c and iter.
+	sdk         *kinesis.Client
+	consumerARN string
+	shard       string
+	streamMu    sync.Mutex
+	stream      *kinesis.SubscribeToShardEventStream
+	dataLen     int // base64 length of a record of this run
+	poll        time.Duration
+	tr          *tracker
+	live        *live
 
 	lat      histogram // put→get
 	requests uint64
@@ -104,6 +113,10 @@ type consumer struct {
 }
 
 func (k *consumer) run(ctx context.Context) {
+	if k.sdk != nil {
+		k.runEFO(ctx)
+		return
+	}
 	var (
 		buf bytes.Buffer
 		hs  []header
@@ -206,4 +219,108 @@ func (o *getRecordsOut) scan(b []byte) error {
 		o.NextShardIterator, o.HasNext = string(b[start:start+end]), true
 	}
 	return nil
+}
+
+// registerConsumer registers an enhanced fan-out consumer on the stream and
+// waits until it is ACTIVE.
+func registerConsumer(ctx context.Context, c *kinesis.Client, stream, name string) (string, error) {
+	d, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: &stream})
+	if err != nil {
+		return "", err
+	}
+	reg, err := c.RegisterStreamConsumer(ctx, &kinesis.RegisterStreamConsumerInput{StreamARN: d.StreamDescriptionSummary.StreamARN, ConsumerName: &name})
+	if err != nil {
+		return "", fmt.Errorf("registering consumer %s: %w", name, err)
+	}
+	for i := 0; ; i++ {
+		out, err := c.DescribeStreamConsumer(ctx, &kinesis.DescribeStreamConsumerInput{ConsumerARN: reg.Consumer.ConsumerARN})
+		if err == nil && out.ConsumerDescription.ConsumerStatus == types.ConsumerStatusActive {
+			return *reg.Consumer.ConsumerARN, nil
+		}
+		if i > 300 {
+			return "", fmt.Errorf("consumer %s never became ACTIVE: %v", name, err)
+		}
+		if !sleepUntil(ctx, time.Now().Add(50*time.Millisecond)) {
+			return "", ctx.Err()
+		}
+	}
+}
+
+// subscribe opens the consumer's subscription to its shard.
+func (k *consumer) subscribe(ctx context.Context, pos *types.StartingPosition) error {
+	out, err := k.sdk.SubscribeToShard(ctx, &kinesis.SubscribeToShardInput{ConsumerARN: &k.consumerARN, ShardId: &k.shard, StartingPosition: pos})
+	if err != nil {
+		return err
+	}
+	k.streamMu.Lock()
+	k.stream = out.GetStream()
+	k.streamMu.Unlock()
+	return nil
+}
+
+func (k *consumer) closeStream() {
+	k.streamMu.Lock()
+	if k.stream != nil {
+		k.stream.Close()
+	}
+	k.streamMu.Unlock()
+}
+
+// runEFO receives pushed records, resubscribing after the subscription's
+// lifetime from the last continuation sequence number.
+func (k *consumer) runEFO(ctx context.Context) {
+	// The subscription was opened before the load with the run's context:
+	// end it when this consumer's context ends.
+	stop := context.AfterFunc(ctx, k.closeStream)
+	defer stop()
+	defer k.closeStream()
+	var hs []header
+	for ctx.Err() == nil {
+		var cont *string
+		for ev := range k.stream.Events() {
+			e, ok := ev.(*types.SubscribeToShardEventStreamMemberSubscribeToShardEvent)
+			if !ok {
+				continue
+			}
+			now := time.Now()
+			hs = hs[:0]
+			foreign := 0
+			for _, r := range e.Value.Records {
+				h, ok := parseHeader(r.Data)
+				if !ok || h.tag != k.tr.tag {
+					foreign++
+					continue
+				}
+				if len(r.Data) != k.dataLen {
+					k.corrupt++
+				}
+				k.lat.record(now.Sub(time.Unix(0, h.sent)))
+				hs = append(hs, h)
+			}
+			k.tr.markSeen(hs)
+			if foreign > 0 {
+				k.tr.markForeign(foreign)
+			}
+			k.live.read.Add(uint64(len(hs)))
+			k.requests++
+			cont = e.Value.ContinuationSequenceNumber
+		}
+		if err := k.stream.Err(); err != nil && ctx.Err() == nil {
+			k.errs++
+			if k.firstErr == nil {
+				k.firstErr = err
+			}
+		}
+		k.closeStream()
+		if ctx.Err() != nil || cont == nil {
+			return
+		}
+		pos := &types.StartingPosition{Type: types.ShardIteratorTypeAfterSequenceNumber, SequenceNumber: cont}
+		for ctx.Err() == nil {
+			if err := k.subscribe(ctx, pos); err == nil {
+				break
+			}
+			sleepUntil(ctx, time.Now().Add(k.poll))
+		}
+	}
 }

@@ -83,6 +83,9 @@ type Config struct {
 	// before the producers start; without them put→get, lost and duplicated
 	// are not measured. Default true.
 	Consumers bool
+	// EFO makes the consumers enhanced fan-out subscribers (SubscribeToShard,
+	// records pushed) instead of GetRecords pollers. Default false.
+	EFO bool
 	// PollInterval is the wait after a GetRecords that returned nothing.
 	// Default 200ms.
 	PollInterval time.Duration
@@ -197,7 +200,19 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 
 	tracker := newTracker(tag, cfg.Producers)
 	var consumers []*consumer
-	if cfg.Consumers {
+	if cfg.Consumers && cfg.EFO {
+		consumerARN, err := registerConsumer(ctx, sdk, cfg.Stream, fmt.Sprintf("bench-%x", tag))
+		if err != nil {
+			return nil, err
+		}
+		for _, sh := range shards {
+			k := &consumer{sdk: sdk, consumerARN: consumerARN, shard: sh, dataLen: cfg.RecordSize, poll: cfg.PollInterval, tr: tracker, live: lv}
+			if err := k.subscribe(ctx, &types.StartingPosition{Type: types.ShardIteratorTypeLatest}); err != nil {
+				return nil, fmt.Errorf("shard %s: %w", sh, err)
+			}
+			consumers = append(consumers, k)
+		}
+	} else if cfg.Consumers {
 		for _, sh := range shards {
 			it, err := lean.latestIterator(ctx, cfg.Stream, sh)
 			if err != nil {

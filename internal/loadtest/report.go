@@ -185,6 +185,7 @@ func Command(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "how long the producers send")
 	fs.BoolVar(&cfg.Consumers, "consumers", cfg.Consumers, "one GetRecords consumer per shard from LATEST")
 	fs.DurationVar(&cfg.PollInterval, "poll-interval", cfg.PollInterval, "wait after an empty GetRecords")
+	fs.BoolVar(&cfg.EFO, "efo", cfg.EFO, "consumers subscribe with enhanced fan-out (SubscribeToShard) instead of polling")
 	fs.DurationVar(&cfg.Drain, "drain", cfg.Drain, "after the load, how long to wait for the consumers to catch up")
 	fs.IntVar(&cfg.ServerPID, "server-pid", cfg.ServerPID, "server process to measure through /proc (CPU, RSS)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
