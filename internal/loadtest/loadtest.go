@@ -206,7 +206,10 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 			return nil, err
 		}
 		for _, sh := range shards {
-			k := &consumer{sdk: sdk, consumerARN: consumerARN, shard: sh, dataLen: cfg.RecordSize, poll: cfg.PollInterval, tr: tracker, live: lv}
+			// One client per subscription: smithy-go's event-stream codec is
+			// shared by a client's concurrent streams and races (seen with
+			// -race in smithy-go v1.28.9).
+			k := &consumer{sdk: kinesis.New(sdk.Options()), consumerARN: consumerARN, shard: sh, dataLen: cfg.RecordSize, poll: cfg.PollInterval, tr: tracker, live: lv}
 			if err := k.subscribe(ctx, &types.StartingPosition{Type: types.ShardIteratorTypeLatest}); err != nil {
 				return nil, fmt.Errorf("shard %s: %w", sh, err)
 			}

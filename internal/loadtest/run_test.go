@@ -37,13 +37,22 @@ func TestRunAgainstServer(t *testing.T) {
 	go func() { done <- srv.Serve(sctx) }()
 	defer func() { cancel(); <-done }()
 
-	for _, tc := range []struct{ client, op string }{
-		{"lean", "putrecords"}, {"sdk", "putrecords"}, {"lean", "putrecord"}, {"sdk", "putrecord"},
+	for _, tc := range []struct {
+		client, op string
+		efo        bool
+	}{
+		{"lean", "putrecords", false}, {"sdk", "putrecords", false}, {"lean", "putrecord", false}, {"sdk", "putrecord", false},
+		{"lean", "putrecords", true},
 	} {
-		t.Run(tc.client+"-"+tc.op, func(t *testing.T) {
+		name := tc.client + "-" + tc.op
+		if tc.efo {
+			name += "-efo"
+		}
+		t.Run(name, func(t *testing.T) {
 			c := loadtest.DefaultConfig()
 			c.Endpoint = "http://" + srv.Addr()
-			c.Stream = "bench-" + tc.client + "-" + tc.op
+			c.Stream = "bench-" + name
+			c.EFO = tc.efo
 			c.Shards = 3
 			c.Client, c.Op = tc.client, tc.op
 			c.RecordSize = 100
