@@ -2,39 +2,20 @@ package server
 
 import (
 	"context"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-
-	"github.com/rheos/rheos/internal/config"
 )
 
 // TestOnDemandAutoscale: an ON_DEMAND stream splits a shard written above
 // its capacity and merges cold shards back, never below 4, with the
 // lineage visible to consumers.
 func TestOnDemandAutoscale(t *testing.T) {
-	clk := &testClock{t: time.Now()}
-	cfg := config.Default()
-	cfg.Addr, cfg.DataDir = "127.0.0.1:0", t.TempDir()
-	cfg.CreateDelay, cfg.UpdateDelay = config.Duration(time.Millisecond), config.Duration(time.Millisecond)
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := New(ctx, cfg, slog.New(slog.DiscardHandler), Options{Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	defer func() { cancel(); <-done }()
-	c := kinesis.New(kinesis.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + srv.Addr()),
-		Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")})
+	srv, clk, c := startClocked(t, nil)
+	ctx := context.Background()
 	name := aws.String("od")
 	if _, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: name, StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}}); err != nil {
 		t.Fatal(err)

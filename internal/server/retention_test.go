@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -43,28 +44,13 @@ func dirSize(t *testing.T, dir string) int64 {
 // TestRetentionExpiresAndReclaims checks that records older than the
 // retention period are no longer served and that their segments are deleted.
 func TestRetentionExpiresAndReclaims(t *testing.T) {
-	clk := &testClock{t: time.Now()}
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.DataDir = t.TempDir()
-	cfg.CreateDelay = config.Duration(time.Millisecond)
-	cfg.SegmentBytes = 1 << 20
-	cfg.SweepInterval = config.Duration(time.Hour) // sweeps are driven by the test
+	var dataDir string
+	srv, clk, c := startClocked(t, func(cfg *config.Config) {
+		cfg.SegmentBytes = 1 << 20
+		cfg.SweepInterval = config.Duration(time.Hour) // sweeps are driven by the test
+		dataDir = cfg.DataDir
+	})
 	ctx := context.Background()
-	srv, err := New(ctx, cfg, nil, Options{Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(sctx) }()
-	defer func() { cancel(); <-done }()
-
-	c := kinesis.New(kinesis.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + srv.Addr()),
-		Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")})
 	name := aws.String("ret")
 	if _, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: name, ShardCount: aws.Int32(1)}); err != nil {
 		t.Fatal(err)
@@ -82,13 +68,13 @@ func TestRetentionExpiresAndReclaims(t *testing.T) {
 		}
 	}
 	put(30) // ~3 MB: several 1 MiB segments
-	before := dirSize(t, filepath.Join(cfg.DataDir, "log"))
+	before := dirSize(t, filepath.Join(dataDir, "log"))
 	clk.Add(25 * time.Hour) // past the default 24 h retention
 	put(1)                  // fresh records that must survive
 	if err := srv.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
-	after := dirSize(t, filepath.Join(cfg.DataDir, "log"))
+	after := dirSize(t, filepath.Join(dataDir, "log"))
 	if after >= before/2 {
 		t.Fatalf("log size %d -> %d: expired segments were not reclaimed", before, after)
 	}
@@ -118,4 +104,34 @@ func TestRetentionExpiresAndReclaims(t *testing.T) {
 		t.Fatalf("read %d records after expiry, want the 100 fresh ones", total)
 	}
 	t.Logf("retention: log %d -> %d bytes", before, after)
+}
+
+// startClocked serves a fresh data directory with an injected clock (so
+// tests move time instead of sleeping) and returns the server, the clock
+// and an SDK client without retries. mut may adjust the configuration.
+func startClocked(t *testing.T, mut func(*config.Config)) (*Server, *testClock, *kinesis.Client) {
+	t.Helper()
+	clk := &testClock{t: time.Now()}
+	cfg := config.Default()
+	cfg.Addr, cfg.DataDir = "127.0.0.1:0", t.TempDir()
+	cfg.CreateDelay, cfg.UpdateDelay = config.Duration(time.Millisecond), config.Duration(time.Millisecond)
+	if mut != nil {
+		mut(&cfg)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := New(ctx, cfg, slog.New(slog.DiscardHandler), Options{Now: clk.Now})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	if err := srv.Listen(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	c := kinesis.New(kinesis.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + srv.Addr()), Retryer: aws.NopRetryer{},
+		Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")})
+	return srv, clk, c
 }

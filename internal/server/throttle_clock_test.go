@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
@@ -21,23 +19,8 @@ import (
 // ProvisionedThroughputExceededException; a second later 1,000 pass again.
 // GetRecords: exactly 5 calls per second.
 func TestThrottlingExactWithInjectedClock(t *testing.T) {
-	clk := &testClock{t: time.Now()}
-	cfg := config.Default()
-	cfg.Addr, cfg.DataDir, cfg.ThroughputMode = "127.0.0.1:0", t.TempDir(), "aws"
-	cfg.CreateDelay = config.Duration(time.Millisecond)
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := New(ctx, cfg, slog.New(slog.DiscardHandler), Options{Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	defer func() { cancel(); <-done }()
-	c := kinesis.New(kinesis.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + srv.Addr()), Retryer: aws.NopRetryer{},
-		Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")})
+	_, clk, c := startClocked(t, func(cfg *config.Config) { cfg.ThroughputMode = "aws" })
+	ctx := context.Background()
 	name := aws.String("exact")
 	if _, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: name, ShardCount: aws.Int32(1)}); err != nil {
 		t.Fatal(err)
