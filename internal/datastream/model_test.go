@@ -23,6 +23,7 @@ import (
 	"github.com/rheos/rheos/internal/datastream"
 	"github.com/rheos/rheos/internal/metastore"
 	"github.com/rheos/rheos/internal/seqnum"
+	"github.com/rheos/rheos/internal/server"
 	"github.com/rheos/rheos/internal/streamlog"
 	"github.com/rheos/rheos/internal/vfs"
 )
@@ -50,46 +51,6 @@ var (
 	shardCounts = []int{1, 1, 2, 3, 4, 5, 7, 8, 13, 16}
 	two128      = new(big.Int).Lsh(big.NewInt(1), 128)
 )
-
-// recordLog presents a *streamlog.Log as the domain's RecordLog, exactly as
-// server.logAdapter does.
-type recordLog struct{ l *streamlog.Log }
-
-func (a recordLog) Append(ctx context.Context, fence uint64, entries []datastream.LogEntry) ([]datastream.LogPosition, error) {
-	es := make([]streamlog.Entry, len(entries))
-	for i, e := range entries {
-		es[i] = streamlog.Entry{Shard: e.Shard, PartitionKey: e.PartitionKey, Data: e.Data}
-	}
-	res, err := a.l.Append(ctx, fence, es)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]datastream.LogPosition, len(res))
-	for i, r := range res {
-		out[i] = datastream.LogPosition{Counter: r.Seq, Timestamp: r.Timestamp}
-	}
-	return out, nil
-}
-
-func (a recordLog) Read(shard, from uint64, maxRecords, maxBytes int, minTs int64) ([]datastream.LogRecord, error) {
-	recs, err := a.l.Read(shard, from, streamlog.ReadOptions{MaxRecords: maxRecords, MaxBytes: maxBytes, MinTimestamp: minTs})
-	out := make([]datastream.LogRecord, len(recs))
-	for i, r := range recs {
-		out[i] = datastream.LogRecord{Counter: r.Seq, Timestamp: r.Timestamp, PartitionKey: r.PartitionKey, Data: r.Data}
-	}
-	return out, err
-}
-
-func (a recordLog) SeekTime(shard uint64, ts int64) (uint64, error) { return a.l.SeekTime(shard, ts) }
-
-func (a recordLog) Next(shard uint64) uint64 { return a.l.Bounds(shard).Next }
-
-func (a recordLog) Changed() <-chan struct{} { return a.l.Changed() }
-
-func (a recordLog) Sweep(ctx context.Context, policy func(uint64) (int64, bool)) error {
-	_, err := a.l.Sweep(ctx, policy)
-	return err
-}
 
 // gatedFS is the filesystem as one process sees it. MemFS.Crash invalidates
 // open handles but would let the dead process go on creating and removing
@@ -491,7 +452,7 @@ func (h *harness) open(round int) {
 	svc, err := datastream.New(context.Background(), datastream.Config{
 		CreateDelay: createDelay, DeleteDelay: deleteDelay, IteratorTTL: iterTTL,
 		Fence: h.epoch, Now: h.clk.Now, Logger: h.quiet,
-	}, meta, recordLog{l})
+	}, meta, server.RecordLog(l))
 	if err != nil {
 		l.Close()
 		meta.Close()

@@ -117,7 +117,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		Account: cfg.Account, CreateDelay: time.Duration(cfg.CreateDelay), DeleteDelay: time.Duration(cfg.DeleteDelay),
 		UpdateDelay: time.Duration(cfg.UpdateDelay), ShardLimit: cfg.ShardLimit, Fence: fence, Now: now, Logger: logger,
 		ThroughputMode: cfg.ThroughputMode, ThroughputScale: cfg.ThroughputScale, Observer: met, Keys: keys,
-	}, meta, logAdapter{rlog})
+	}, meta, RecordLog(rlog))
 	if err != nil {
 		rlog.Close()
 		meta.Close()
@@ -350,6 +350,10 @@ func (s *Server) Autoscale(ctx context.Context) (int, int, error) { return s.svc
 
 // Sweep runs one retention sweep now (tests and operators).
 func (s *Server) Sweep(ctx context.Context) error { return s.svc.Sweep(ctx) }
+
+// RecordLog presents a streamlog as the datastream domain's RecordLog (the
+// adapter the composition root supplies; tests of the domain reuse it).
+func RecordLog(l *streamlog.Log) datastream.RecordLog { return logAdapter{l} }
 
 // logAdapter presents the streamlog as the datastream domain's RecordLog.
 type logAdapter struct{ l *streamlog.Log }
