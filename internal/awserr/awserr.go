@@ -32,6 +32,7 @@ var (
 	InvalidSignature           = Exception{"InvalidSignatureException", 400, false}
 	UnrecognizedClient         = Exception{"UnrecognizedClientException", 400, false}
 	RequestEntityTooLarge      = Exception{"RequestEntityTooLarge", 413, false}
+	DryRunOperation            = Exception{"DryRunOperationException", 400, false}
 	KMSNotFound                = Exception{"KMSNotFoundException", 400, false}
 	KMSAccessDenied            = Exception{"KMSAccessDeniedException", 400, false}
 	KMSInvalidState            = Exception{"KMSInvalidStateException", 400, false}

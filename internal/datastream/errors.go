@@ -20,6 +20,7 @@ const (
 	KindKMSNotFound
 	KindKMSAccessDenied
 	KindKMSInvalidState
+	KindDryRun // the call would have succeeded; DryRun was set
 	KindInternal
 )
 
@@ -45,4 +46,10 @@ func notFound(name, account string) *Error {
 
 func notActive(name, account, status string) *Error {
 	return errorf(KindInUse, "Stream %s under account %s not ACTIVE, instead in state %s", name, account, status)
+}
+
+// dryRun is the answer to a data-plane call made with DryRun that would
+// have succeeded.
+func dryRun() *Error {
+	return errorf(KindDryRun, "Request would have succeeded, but DryRun flag is set.")
 }

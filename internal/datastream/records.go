@@ -32,6 +32,8 @@ type PutOptions struct {
 	SequenceNumberForOrdering string
 	// Single is true for PutRecord: storage failures become request errors.
 	Single bool
+	// DryRun checks the call and answers KindDryRun instead of storing.
+	DryRun bool
 }
 
 // Put stores records into a stream. For PutRecords, storage failures are
@@ -76,6 +78,9 @@ func (s *Service) Put(ctx context.Context, sc Scope, name string, entries []PutE
 		if err != nil || p.RecordSecs*1000 > s.now().UnixMilli()+1000 {
 			return nil, errorf(KindInvalidArgument, "ExclusiveMinimumSequenceNumber %s used in PutRecord on stream %s under account %s is invalid.", opts.SequenceNumberForOrdering, name, sc.Account)
 		}
+	}
+	if opts.DryRun {
+		return nil, dryRun()
 	}
 	// Throughput limits: records over their shard's limit fail one by one
 	// (PutRecords) or fail the request (PutRecord); the rest are stored.
@@ -208,6 +213,7 @@ type IteratorInput struct {
 	StartingSeq  string
 	Timestamp    *time.Time
 	HasTimestamp bool
+	DryRun       bool // check, then answer KindDryRun instead of an iterator
 }
 
 // GetShardIterator returns a new shard iterator.
@@ -276,6 +282,9 @@ func (s *Service) GetShardIterator(ctx context.Context, sc Scope, in IteratorInp
 	default:
 		return "", errorf(KindInvalidArgument, "Invalid ShardIteratorType %s.", in.Type)
 	}
+	if in.DryRun {
+		return "", dryRun()
+	}
 	return s.iter.encode(iterator{
 		IssuedMs: now.UnixMilli(), StreamCreatedMs: st.meta.CreatedMs, ShardIndex: idx, Position: pos,
 		Account: sc.Account, Region: sc.Region, Stream: in.Stream,
@@ -312,7 +321,8 @@ func amzTime(ms int64) string {
 	return time.UnixMilli(ms).UTC().Format("Mon Jan 02 15:04:05 UTC 2006")
 }
 
-// GetRecords reads from a shard iterator.
+// GetRecords reads from a shard iterator. A negative limit is a DryRun: the
+// iterator and its shard are checked and KindDryRun answered.
 func (s *Service) GetRecords(ctx context.Context, iterStr string, limit int) (GetRecordsResult, error) {
 	it, err := s.iter.decode(iterStr)
 	if err != nil {
@@ -332,7 +342,10 @@ func (s *Service) GetRecords(ctx context.Context, iterStr string, limit int) (Ge
 	if sh == nil {
 		return GetRecordsResult{}, errorf(KindNotFound, "Shard %s in stream %s under account %s does not exist", sid, it.Stream, it.Account)
 	}
-	if limit <= 0 {
+	if limit < 0 { // DryRun: the iterator and its shard are valid
+		return GetRecordsResult{}, dryRun()
+	}
+	if limit == 0 {
 		limit = 10000
 	}
 	f := s.throughputFactor(st.meta)

@@ -141,6 +141,7 @@ var exceptionOf = map[datastream.Kind]awserr.Exception{
 	datastream.KindKMSNotFound:      awserr.KMSNotFound,
 	datastream.KindKMSAccessDenied:  awserr.KMSAccessDenied,
 	datastream.KindKMSInvalidState:  awserr.KMSInvalidState,
+	datastream.KindDryRun:           awserr.DryRunOperation,
 	datastream.KindInternal:         awserr.InternalFailure,
 }
 
@@ -169,6 +170,11 @@ func toAWS(err error) error {
 func str(c *awsproto.Call, k string) string {
 	s, _ := c.Input[k].(string)
 	return s
+}
+
+func boolOf(c *awsproto.Call, k string) bool {
+	b, _ := c.Input[k].(bool)
+	return b
 }
 
 func intPtr(c *awsproto.Call, k string) *int {

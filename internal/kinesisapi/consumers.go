@@ -140,6 +140,10 @@ func (a *API) subscribeToShard(ctx context.Context, c *awsproto.Call) (any, erro
 	if err != nil {
 		return nil, err
 	}
+	if boolOf(c, "DryRun") {
+		sub.Close()
+		return nil, awserr.New(awserr.DryRunOperation, "Request would have succeeded, but DryRun flag is set.")
+	}
 	return subscription{sub}, nil
 }
 

@@ -39,7 +39,7 @@ func (a *API) putRecord(ctx context.Context, c *awsproto.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := a.svc.Put(ctx, sc, name, in.Records, datastream.PutOptions{SequenceNumberForOrdering: in.SeqForOrd, Single: true})
+	res, err := a.svc.Put(ctx, sc, name, in.Records, datastream.PutOptions{SequenceNumberForOrdering: in.SeqForOrd, Single: true, DryRun: boolOf(c, "DryRun")})
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +62,7 @@ func (a *API) putRecords(ctx context.Context, c *awsproto.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := a.svc.Put(ctx, sc, name, in.Records, datastream.PutOptions{})
+	res, err := a.svc.Put(ctx, sc, name, in.Records, datastream.PutOptions{DryRun: boolOf(c, "DryRun")})
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +76,7 @@ func (a *API) getShardIterator(ctx context.Context, c *awsproto.Call) (any, erro
 	}
 	it, err := a.svc.GetShardIterator(ctx, sc, datastream.IteratorInput{
 		Stream: name, ShardID: str(c, "ShardId"), Type: str(c, "ShardIteratorType"),
-		StartingSeq: str(c, "StartingSequenceNumber"), Timestamp: timePtr(c.Input["Timestamp"]),
+		StartingSeq: str(c, "StartingSequenceNumber"), Timestamp: timePtr(c.Input["Timestamp"]), DryRun: boolOf(c, "DryRun"),
 	})
 	if err != nil {
 		return nil, err
@@ -85,7 +85,11 @@ func (a *API) getShardIterator(ctx context.Context, c *awsproto.Call) (any, erro
 }
 
 func (a *API) getRecords(ctx context.Context, c *awsproto.Call) (any, error) {
-	res, err := a.svc.GetRecords(ctx, str(c, "ShardIterator"), intOr(c, "Limit", 10000))
+	limit := intOr(c, "Limit", 10000)
+	if boolOf(c, "DryRun") {
+		limit = -1
+	}
+	res, err := a.svc.GetRecords(ctx, str(c, "ShardIterator"), limit)
 	if err != nil {
 		return nil, err
 	}

@@ -92,6 +92,7 @@ var schemas = map[string][]Field{
 		}}),
 	},
 	"PutRecord": {
+		F("DryRun", &Shape{Type: Boolean}),
 		F("SequenceNumberForOrdering", seqNumOpt),
 		F("PartitionKey", partitionKey),
 		F("ExplicitHashKey", explicitHash),
@@ -100,6 +101,7 @@ var schemas = map[string][]Field{
 		F("StreamARN", streamARN),
 	},
 	"PutRecords": {
+		F("DryRun", &Shape{Type: Boolean}),
 		F("Records", &Shape{Type: List, Required: true, MinLen: Len(1), MaxLen: Len(500),
 			MemberStr: "com.amazonaws.kinesis.v20131202.PutRecordsRequestEntry@c965e310",
 			Member: &Shape{Type: Structure, Fields: []Field{
@@ -111,6 +113,7 @@ var schemas = map[string][]Field{
 		F("StreamARN", streamARN),
 	},
 	"GetShardIterator": {
+		F("DryRun", &Shape{Type: Boolean}),
 		F("ShardId", shardIDReq),
 		F("ShardIteratorType", &Shape{Type: String, Required: true, Enum: []string{"AFTER_SEQUENCE_NUMBER", "LATEST", "AT_TIMESTAMP", "AT_SEQUENCE_NUMBER", "TRIM_HORIZON"}}),
 		F("StartingSequenceNumber", seqNumOpt),
@@ -119,6 +122,7 @@ var schemas = map[string][]Field{
 		F("StreamARN", streamARN),
 	},
 	"GetRecords": {
+		F("DryRun", &Shape{Type: Boolean}),
 		F("Limit", &Shape{Type: Integer, Min: I64(1), Max: I64(10000)}),
 		F("ShardIterator", &Shape{Type: String, Required: true, MinLen: Len(1), MaxLen: Len(512)}),
 		F("StreamARN", streamARN),
@@ -204,6 +208,7 @@ var schemas = map[string][]Field{
 		F("StreamCreationTimestamp", &Shape{Type: Timestamp}),
 	},
 	"SubscribeToShard": {
+		F("DryRun", &Shape{Type: Boolean}),
 		F("ConsumerARN", &Shape{Type: String, Required: true, Pattern: "^(arn):aws.*:kinesis:.*:\\d{12}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/[a-zA-Z0-9_.-]+:[0-9]+", MinLen: Len(1), MaxLen: Len(2048)}),
 		F("ShardId", shardIDReq),
 		F("StartingPosition", &Shape{Type: Structure, Required: true, Fields: []Field{
