@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rheos/rheos/internal/quota"
 	"github.com/rheos/rheos/internal/seqnum"
 )
 
@@ -323,9 +324,28 @@ func (sub *Subscription) Next(ctx context.Context) (ev SubscribeEvent, done bool
 		}
 		sh := st.byIdx[sub.shardIdx]
 		now := s.now()
+		// Each enhanced fan-out consumer gets 2 MiB/s per shard (in the
+		// aws and scaled modes): over it, delivery waits rather than fails.
+		f := s.throughputFactor(st.meta)
+		lim := quota.Limit{BytesPerSecond: awsReadBytes * f}
+		if f > 0 && !s.efoQuota.Allow(sub.key, lim, 0, 0) {
+			select {
+			case <-ctx.Done():
+				return ev, true, ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+			continue
+		}
 		recs, err := s.log.Read(sh.Key, sub.pos, 1000, 2<<20, st.meta.retainedFrom(now))
 		if err != nil {
 			return ev, true, &Error{Kind: KindInternal, Msg: "read failed", Err: err}
+		}
+		if f > 0 {
+			n := 0
+			for _, r := range recs {
+				n += len(r.Data) + len(r.PartitionKey)
+			}
+			s.efoQuota.Charge(sub.key, lim, float64(n))
 		}
 		for _, r := range recs {
 			data, enc, err := s.open(ctx, st, r)

@@ -162,6 +162,7 @@ type Service struct {
 	writeQuota *quota.Set[uint64] // per shard log key
 	readQuota  *quota.Set[uint64] // per shard log key
 	callQuota  *quota.Set[string] // control-plane calls per account (and stream)
+	efoQuota   *quota.Set[string] // bytes pushed per consumer and shard
 
 	load ingest // per-shard write counts of ON_DEMAND streams, for Autoscale
 
@@ -236,7 +237,7 @@ func New(ctx context.Context, cfg Config, meta MetaStore, log RecordLog) (*Servi
 	}
 	s := &Service{cfg: cfg, meta: meta, log: log, streams: map[string]*streamState{}, shards: map[uint64]*streamState{}, gates: map[string]*sync.RWMutex{},
 		writeQuota: quota.NewSet[uint64](cfg.Now), readQuota: quota.NewSet[uint64](cfg.Now),
-		callQuota: quota.NewSet[string](cfg.Now)}
+		callQuota: quota.NewSet[string](cfg.Now), efoQuota: quota.NewSet[string](cfg.Now)}
 	key, err := s.iteratorKey(ctx)
 	if err != nil {
 		return nil, err

@@ -174,3 +174,66 @@ func TestEnhancedFanOut(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestEnhancedFanOutPacing: in aws mode each consumer gets 2 MiB/s per
+// shard; a 4 MiB backlog (2 MiB of burst, then 2 MiB/s) takes at least
+// about a second to push, and nothing is lost.
+func TestEnhancedFanOutPacing(t *testing.T) {
+	ts := newServer(t)
+	ctx := context.Background()
+	ts.createStream(t, "paced", 1)
+	if _, err := ts.kc.AddTagsToStream(ctx, &kinesis.AddTagsToStreamInput{StreamName: aws.String("paced"), Tags: map[string]string{"rheos.throughput": "off"}}); err != nil {
+		t.Fatal(err)
+	}
+	for b := 0; b < 4; b++ { // 4 MiB backlog, written without limits
+		recs := make([]types.PutRecordsRequestEntry, 256)
+		for i := range recs {
+			recs[i] = types.PutRecordsRequestEntry{PartitionKey: aws.String("k"), Data: make([]byte, 4096)}
+		}
+		if _, err := ts.kc.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("paced"), Records: recs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := ts.kc.AddTagsToStream(ctx, &kinesis.AddTagsToStreamInput{StreamName: aws.String("paced"), Tags: map[string]string{"rheos.throughput": "aws"}}); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := ts.kc.RegisterStreamConsumer(ctx, &kinesis.RegisterStreamConsumerInput{StreamARN: aws.String(streamARN("paced")), ConsumerName: aws.String("slow")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		d, err := ts.kc.DescribeStreamConsumer(ctx, &kinesis.DescribeStreamConsumerInput{ConsumerARN: reg.Consumer.ConsumerARN})
+		if err == nil && d.ConsumerDescription.ConsumerStatus == types.ConsumerStatusActive {
+			break
+		}
+		if i > 200 {
+			t.Fatal("consumer never ACTIVE")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	sub, err := ts.kc.SubscribeToShard(sctx, &kinesis.SubscribeToShardInput{ConsumerARN: reg.Consumer.ConsumerARN, ShardId: aws.String("shardId-000000000000"),
+		StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeTrimHorizon}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream := sub.GetStream()
+	defer stream.Close()
+	got := 0
+	for ev := range stream.Events() {
+		got += len(ev.(*types.SubscribeToShardEventStreamMemberSubscribeToShardEvent).Value.Records)
+		if got >= 1024 {
+			break
+		}
+	}
+	took := time.Since(start)
+	if got != 1024 {
+		t.Fatalf("received %d of 1024 records (%v)", got, stream.Err())
+	}
+	if took < 800*time.Millisecond {
+		t.Fatalf("4 MiB pushed in %v: the 2 MiB/s per-consumer limit was not applied", took)
+	}
+	t.Logf("4 MiB pushed in %v at 2 MiB/s per consumer", took)
+}
