@@ -88,11 +88,15 @@ func normalizeCBOR(v any) any {
 		}
 		return x
 	case []byte:
-		return base64.StdEncoding.EncodeToString(x)
+		// Kept distinct from text: a byte string is a blob, never a string.
+		return cborBlob(x)
 	case time.Time:
 		// The Java SDK puts epoch milliseconds in tag 1; the decoder read
-		// them as seconds.
-		// (UnixNano would overflow for such values.)
+		// them as seconds. (UnixNano would overflow for such values.) A
+		// NaN or infinite tag-1 value decodes to the zero time: refuse it.
+		if x.IsZero() {
+			return "not a timestamp"
+		}
 		return json.Number(strconv.FormatFloat(float64(x.Unix())/1000+float64(x.Nanosecond())/1e12, 'f', -1, 64))
 	case cbor.Tag:
 		if x.Number == 1 {
@@ -120,6 +124,10 @@ func normalizeCBOR(v any) any {
 	}
 	return v
 }
+
+// cborBlob is a CBOR byte string in the generic representation: CheckTypes
+// accepts it for blobs only.
+type cborBlob []byte
 
 // Output members that are blobs and timestamps in the Kinesis shapes.
 var (

@@ -2,6 +2,7 @@ package awsproto
 
 import (
 	"encoding/json"
+	"math"
 	"testing"
 	"time"
 
@@ -40,7 +41,7 @@ func TestCBORRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m["Data"] != "aGk=" || m["Timestamp"].(json.Number).String() != "1700000000.5" || m["N"].(json.Number).String() != "3" {
+	if d, ok := m["Data"].(cborBlob); !ok || string(d) != "hi" || m["Timestamp"].(json.Number).String() != "1700000000.5" || m["N"].(json.Number).String() != "3" {
 		t.Fatalf("normalized = %#v", m)
 	}
 	out, cerr := EncodeCBOR([]byte(`{"Records":[{"Data":"aGk=","ApproximateArrivalTimestamp":1700000000.5,"PartitionKey":"k"}],"MillisBehindLatest":0}`))
@@ -60,5 +61,28 @@ func TestCBORRoundTrip(t *testing.T) {
 	}
 	if ts, ok := rec["ApproximateArrivalTimestamp"].(time.Time); !ok || ts.Unix() != 1700000000500 {
 		t.Fatalf("timestamp = %#v (want tag 1 with epoch ms)", rec["ApproximateArrivalTimestamp"])
+	}
+}
+
+func TestCBORByteStringIsNotAString(t *testing.T) {
+	body, _ := cbor.Marshal(map[string]any{"StreamName": []byte("s"), "Data": []byte("x")})
+	m, err := DecodeCBOR(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, aerr := CheckTypes(m, []Field{F("StreamName", &Shape{Type: String}), F("Data", &Shape{Type: Blob})})
+	if aerr == nil || aerr.Name != "SerializationException" {
+		t.Fatalf("a byte string was accepted as a string: %v", aerr)
+	}
+	in, aerr := CheckTypes(m, []Field{F("Data", &Shape{Type: Blob})})
+	if aerr != nil || string(in["Data"].([]byte)) != "x" {
+		t.Fatalf("a byte string as a blob: %v %v", in, aerr)
+	}
+	nan, _ := cbor.Marshal(map[string]any{"Timestamp": cbor.Tag{Number: 1, Content: math.NaN()}})
+	m, err = DecodeCBOR(nan)
+	if err == nil {
+		if _, aerr := CheckTypes(m, []Field{F("Timestamp", &Shape{Type: Timestamp})}); aerr == nil {
+			t.Fatal("a NaN timestamp was accepted")
+		}
 	}
 }

@@ -234,6 +234,8 @@ func checkType(v any, s *Shape) (any, *awserr.Error) {
 		switch x := v.(type) {
 		case string:
 			return x, nil
+		case cborBlob:
+			return nil, serr("class java.nio.ByteBuffer can not be converted to an String")
 		case bool:
 			return nil, serr("class java.lang.Boolean can not be converted to an String")
 		case json.Number:
@@ -247,6 +249,8 @@ func checkType(v any, s *Shape) (any, *awserr.Error) {
 		switch x := v.(type) {
 		case string:
 			return decodeBlob(x)
+		case cborBlob:
+			return []byte(x), nil
 		case bool:
 			return nil, serr("class java.lang.Boolean can not be converted to a Blob")
 		case json.Number:
