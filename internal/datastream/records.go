@@ -321,30 +321,44 @@ func amzTime(ms int64) string {
 	return time.UnixMilli(ms).UTC().Format("Mon Jan 02 15:04:05 UTC 2006")
 }
 
-// GetRecords reads from a shard iterator. A negative limit is a DryRun: the
-// iterator and its shard are checked and KindDryRun answered.
-func (s *Service) GetRecords(ctx context.Context, iterStr string, limit int) (GetRecordsResult, error) {
+// openIterator decodes a shard iterator and finds its stream and shard.
+func (s *Service) openIterator(iterStr string, now time.Time) (iterator, *streamState, *shardMeta, error) {
 	it, err := s.iter.decode(iterStr)
 	if err != nil {
-		return GetRecordsResult{}, errorf(KindInvalidArgument, "Invalid ShardIterator.")
+		return it, nil, nil, errorf(KindInvalidArgument, "Invalid ShardIterator.")
 	}
-	now := s.now()
 	if now.UnixMilli()-it.IssuedMs > s.cfg.IteratorTTL.Milliseconds() {
-		return GetRecordsResult{}, errorf(KindExpiredIterator, "Iterator expired. The iterator was created at time %s while right now it is %s which is further in the future than the tolerated delay of %d milliseconds.", amzTime(it.IssuedMs), amzTime(now.UnixMilli()), s.cfg.IteratorTTL.Milliseconds())
+		return it, nil, nil, errorf(KindExpiredIterator, "Iterator expired. The iterator was created at time %s while right now it is %s which is further in the future than the tolerated delay of %d milliseconds.", amzTime(it.IssuedMs), amzTime(now.UnixMilli()), s.cfg.IteratorTTL.Milliseconds())
 	}
-	sc := Scope{Account: it.Account, Region: it.Region}
 	sid := shardID(it.ShardIndex)
-	st, _ := s.lookup(sc, it.Stream)
+	st, _ := s.lookup(Scope{Account: it.Account, Region: it.Region}, it.Stream)
 	if st == nil || st.meta.CreatedMs != it.StreamCreatedMs {
-		return GetRecordsResult{}, errorf(KindNotFound, "Shard %s in stream %s under account %s does not exist", sid, it.Stream, it.Account)
+		return it, nil, nil, errorf(KindNotFound, "Shard %s in stream %s under account %s does not exist", sid, it.Stream, it.Account)
 	}
 	sh := st.byIdx[it.ShardIndex]
 	if sh == nil {
-		return GetRecordsResult{}, errorf(KindNotFound, "Shard %s in stream %s under account %s does not exist", sid, it.Stream, it.Account)
+		return it, nil, nil, errorf(KindNotFound, "Shard %s in stream %s under account %s does not exist", sid, it.Stream, it.Account)
 	}
-	if limit < 0 { // DryRun: the iterator and its shard are valid
-		return GetRecordsResult{}, dryRun()
+	return it, st, sh, nil
+}
+
+// CheckRecords is GetRecords with DryRun: it checks the iterator and its
+// shard and answers KindDryRun when a read would be served.
+func (s *Service) CheckRecords(ctx context.Context, iterStr string) error {
+	if _, _, _, err := s.openIterator(iterStr, s.now()); err != nil {
+		return err
 	}
+	return dryRun()
+}
+
+// GetRecords reads from a shard iterator.
+func (s *Service) GetRecords(ctx context.Context, iterStr string, limit int) (GetRecordsResult, error) {
+	now := s.now()
+	it, st, sh, err := s.openIterator(iterStr, now)
+	if err != nil {
+		return GetRecordsResult{}, err
+	}
+	sid := sh.id()
 	if limit == 0 {
 		limit = 10000
 	}

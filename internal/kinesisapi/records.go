@@ -85,11 +85,10 @@ func (a *API) getShardIterator(ctx context.Context, c *awsproto.Call) (any, erro
 }
 
 func (a *API) getRecords(ctx context.Context, c *awsproto.Call) (any, error) {
-	limit := intOr(c, "Limit", 10000)
 	if boolOf(c, "DryRun") {
-		limit = -1
+		return nil, a.svc.CheckRecords(ctx, str(c, "ShardIterator"))
 	}
-	res, err := a.svc.GetRecords(ctx, str(c, "ShardIterator"), limit)
+	res, err := a.svc.GetRecords(ctx, str(c, "ShardIterator"), intOr(c, "Limit", 10000))
 	if err != nil {
 		return nil, err
 	}
