@@ -235,20 +235,6 @@ func checkTypedValue(t *testing.T, v any, s *Shape, path string) {
 	}
 }
 
-func shapeLen(v any) int {
-	switch x := v.(type) {
-	case string:
-		return utf8.RuneCountInString(x)
-	case []byte:
-		return len(x)
-	case []any:
-		return len(x)
-	case map[string]any:
-		return len(x)
-	}
-	return 0
-}
-
 func runesIn(s string, r [2]int) bool {
 	n := utf8.RuneCountInString(s)
 	return n >= r[0] && n <= r[1]
@@ -290,10 +276,10 @@ func checkValidValue(t *testing.T, v any, s *Shape, path string) {
 			fail("enum")
 		}
 	}
-	if s.MinLen != nil && shapeLen(v) < *s.MinLen {
+	if s.MinLen != nil && length(v) < *s.MinLen {
 		fail("too short")
 	}
-	if s.MaxLen != nil && shapeLen(v) > *s.MaxLen {
+	if s.MaxLen != nil && length(v) > *s.MaxLen {
 		fail("too long")
 	}
 	switch s.Type {
