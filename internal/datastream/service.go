@@ -626,18 +626,27 @@ func (s *Service) mutate(ctx context.Context, sc Scope, name string, fn func(m *
 
 var errNoChange = errors.New("no change")
 
+// checkRetentionChange applies the checks both retention changes share: the
+// 24–8760 h range, then an ACTIVE stream.
+func checkRetentionChange(hours int, name, account, status string) error {
+	if hours < MinRetentionHours {
+		return errorf(KindInvalidArgument, "Minimum allowed retention period is %d hours. Requested retention period (%d hours) is too short.", MinRetentionHours, hours)
+	}
+	if hours > MaxRetentionHours {
+		return errorf(KindInvalidArgument, "Maximum allowed retention period is %d hours. Requested retention period (%d hours) is too long.", MaxRetentionHours, hours)
+	}
+	if status != StatusActive {
+		return notActive(name, account, status)
+	}
+	return nil
+}
+
 // IncreaseRetention raises the retention period.
 func (s *Service) IncreaseRetention(ctx context.Context, sc Scope, name string, hours int) error {
 	sc = s.scope(sc)
 	return s.mutate(ctx, sc, name, func(m *streamMeta, status string) error {
-		if hours < MinRetentionHours {
-			return errorf(KindInvalidArgument, "Minimum allowed retention period is %d hours. Requested retention period (%d hours) is too short.", MinRetentionHours, hours)
-		}
-		if hours > MaxRetentionHours {
-			return errorf(KindInvalidArgument, "Maximum allowed retention period is %d hours. Requested retention period (%d hours) is too long.", MaxRetentionHours, hours)
-		}
-		if status != StatusActive {
-			return notActive(name, sc.Account, status)
+		if err := checkRetentionChange(hours, name, sc.Account, status); err != nil {
+			return err
 		}
 		if m.RetentionHours > hours {
 			return errorf(KindInvalidArgument, "Requested retention period (%d hours) for stream %s can not be shorter than existing retention period (%d hours). Use DecreaseRetentionPeriod API.", hours, name, m.RetentionHours)
@@ -655,14 +664,8 @@ func (s *Service) IncreaseRetention(ctx context.Context, sc Scope, name string, 
 func (s *Service) DecreaseRetention(ctx context.Context, sc Scope, name string, hours int) error {
 	sc = s.scope(sc)
 	return s.mutate(ctx, sc, name, func(m *streamMeta, status string) error {
-		if hours < MinRetentionHours {
-			return errorf(KindInvalidArgument, "Minimum allowed retention period is %d hours. Requested retention period (%d hours) is too short.", MinRetentionHours, hours)
-		}
-		if hours > MaxRetentionHours {
-			return errorf(KindInvalidArgument, "Maximum allowed retention period is %d hours. Requested retention period (%d hours) is too long.", MaxRetentionHours, hours)
-		}
-		if status != StatusActive {
-			return notActive(name, sc.Account, status)
+		if err := checkRetentionChange(hours, name, sc.Account, status); err != nil {
+			return err
 		}
 		if m.RetentionHours < hours {
 			return errorf(KindInvalidArgument, "Requested retention period (%d hours) for stream %s can not be longer than existing retention period (%d hours). Use IncreaseRetentionPeriod API.", hours, name, m.RetentionHours)
