@@ -36,12 +36,15 @@ type Metrics struct {
 func New(dataDir string) *Metrics {
 	r := prometheus.NewRegistry()
 	m := &Metrics{Registry: r}
-	stream := []string{"stream"}
-	cv := func(name, help string) *prometheus.CounterVec {
-		c := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "rheos", Subsystem: "kinesis", Name: name, Help: help}, stream)
-		r.MustRegister(c)
-		return c
+	stream, shard := []string{"stream"}, []string{"stream", "shard"}
+	counters := func(subsystem string, labels []string) func(name, help string) *prometheus.CounterVec {
+		return func(name, help string) *prometheus.CounterVec {
+			c := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "rheos", Subsystem: subsystem, Name: name, Help: help}, labels)
+			r.MustRegister(c)
+			return c
+		}
 	}
+	cv, scv := counters("kinesis", stream), counters("kinesis_shard", shard)
 	m.incomingBytes = cv("incoming_bytes_total", "Bytes put into the stream (CloudWatch: IncomingBytes).")
 	m.incomingRecords = cv("incoming_records_total", "Records put into the stream (CloudWatch: IncomingRecords).")
 	m.outgoingBytes = cv("outgoing_bytes_total", "Bytes read from the stream by GetRecords and SubscribeToShard (CloudWatch: GetRecords.Bytes / OutgoingBytes).")
@@ -51,12 +54,6 @@ func New(dataDir string) *Metrics {
 	m.iteratorAge = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "rheos", Subsystem: "kinesis", Name: "get_records_iterator_age_milliseconds",
 		Help: "Age of the last record returned by the latest read, behind the tip (CloudWatch: GetRecords.IteratorAgeMilliseconds)."}, stream)
 	r.MustRegister(m.iteratorAge)
-	shard := []string{"stream", "shard"}
-	scv := func(name, help string) *prometheus.CounterVec {
-		c := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "rheos", Subsystem: "kinesis_shard", Name: name, Help: help}, shard)
-		r.MustRegister(c)
-		return c
-	}
 	m.shardIncomingBytes = scv("incoming_bytes_total", "Shard-level IncomingBytes (streams with enhanced monitoring).")
 	m.shardIncomingRecords = scv("incoming_records_total", "Shard-level IncomingRecords (streams with enhanced monitoring).")
 	m.shardOutgoingBytes = scv("outgoing_bytes_total", "Shard-level OutgoingBytes (streams with enhanced monitoring).")
