@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/rheos/rheos/internal/awsproto"
+	"github.com/rheos/rheos/internal/awsproto/jsonrpc"
 	"github.com/rheos/rheos/internal/kinesisapi"
 )
 
@@ -109,11 +110,11 @@ func checkAWSError(method string, resp *http.Response, body []byte) error {
 	}
 	var m map[string]any
 	switch ct := resp.Header.Get("Content-Type"); ct {
-	case awsproto.ContentJSON:
+	case jsonrpc.ContentJSON:
 		if err := json.Unmarshal(body, &m); err != nil {
 			return fmt.Errorf("JSON error body: %v", err)
 		}
-	case awsproto.ContentCBOR: // the answer to a CBOR request
+	case jsonrpc.ContentCBOR: // the answer to a CBOR request
 		var aerr error
 		if m, aerr = decodeCBORError(body); aerr != nil {
 			return fmt.Errorf("CBOR error body: %v", aerr)
@@ -134,7 +135,7 @@ func checkAWSError(method string, resp *http.Response, body []byte) error {
 	// JSON: SerializationException's text is "Message", every other's
 	// "message" (Coral's envelope); the CBOR envelope always says "message".
 	msgKey := "message"
-	if typ == "SerializationException" && resp.Header.Get("Content-Type") == awsproto.ContentJSON {
+	if typ == "SerializationException" && resp.Header.Get("Content-Type") == jsonrpc.ContentJSON {
 		msgKey = "Message"
 	}
 	for k, v := range m {
@@ -147,7 +148,7 @@ func checkAWSError(method string, resp *http.Response, body []byte) error {
 
 // decodeCBORError decodes a CBOR error envelope.
 func decodeCBORError(b []byte) (map[string]any, error) {
-	m, aerr := awsproto.DecodeCBOR(b)
+	m, aerr := jsonrpc.DecodeCBOR(b)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -260,7 +261,7 @@ func cborCases(stream string) []badReq {
 	}{"PutRecord", "", cborMap(name, sn, cborText("PartitionKey"), append(cborHead(2, 1), 'k'), cborText("Data"), append(cborHead(2, 1), 'x'))}
 	var out []badReq
 	for n, c := range cases {
-		out = append(out, badReq{name: "CBOR " + c.op + ": " + n, target: kinesisapi.TargetPrefix + "." + c.op, body: c.body, known: c.known, headers: map[string]string{"Content-Type": awsproto.ContentCBOR}})
+		out = append(out, badReq{name: "CBOR " + c.op + ": " + n, target: kinesisapi.TargetPrefix + "." + c.op, body: c.body, known: c.known, headers: map[string]string{"Content-Type": jsonrpc.ContentCBOR}})
 	}
 	return out
 }
@@ -283,7 +284,7 @@ func vmRSS(pid int) (int64, error) {
 // defaultHeaders are those of a well-formed SDK request.
 func defaultHeaders() map[string]string {
 	return map[string]string{
-		"Content-Type":  awsproto.ContentJSON,
+		"Content-Type":  jsonrpc.ContentJSON,
 		"Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/kinesis/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature=0123456789abcdef",
 		"X-Amz-Date":    "20260101T000000Z",
 	}
@@ -838,7 +839,7 @@ func sweepCases(t *testing.T, stream, arn, iterator string) []badReq {
 		"no Content-Type":                           {"Content-Type": omit},
 		"Content-Type text/plain":                   {"Content-Type": "text/plain"},
 		"Content-Type JSON 1.0":                     {"Content-Type": "application/x-amz-json-1.0"},
-		"Content-Type CBOR":                         {"Content-Type": awsproto.ContentCBOR},
+		"Content-Type CBOR":                         {"Content-Type": jsonrpc.ContentCBOR},
 		"Content-Type garbage":                      {"Content-Type": "\xff\xfe;;;=="},
 		"Content-Type multipart":                    {"Content-Type": "multipart/form-data; boundary=x"},
 		"Content-Type 50 KiB":                       {"Content-Type": strings.Repeat("a", 50<<10)},

@@ -2,12 +2,8 @@ package awsproto
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"io"
 	"math"
-	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"regexp"
 	"slices"
@@ -328,57 +324,6 @@ func TestDecodeJSONDepth(t *testing.T) {
 		if tc.ok != (aerr == nil) || aerr != nil && aerr.Name != awserr.Serialization.Name {
 			t.Errorf("%.40s... (%d bytes): %v, want ok=%v", tc.body, len(tc.body), aerr, tc.ok)
 		}
-	}
-}
-
-// TestFrontRejectsOversizedAndDeepBodies checks the limits at the HTTP front
-// end: a body over the operation's MaxBody is refused, unread, with 413
-// RequestEntityTooLarge; a body nested deeper than MaxDepth is a 400
-// SerializationException; numbers too large for their shape are a
-// SerializationException. None reaches the handler.
-func TestFrontRejectsOversizedAndDeepBodies(t *testing.T) {
-	called := false
-	front := &Front{Services: []*Service{{
-		TargetPrefix: "Test_1",
-		Operations: map[string]*Operation{"Op": {
-			Input:   fuzzSchema(),
-			MaxBody: 1 << 10,
-			Handle:  func(context.Context, *Call) (any, error) { called = true; return nil, nil },
-		}},
-	}}}
-	post := func(body string) (int, string) {
-		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
-		req.Header.Set("Content-Type", ContentJSON)
-		req.Header.Set("X-Amz-Target", "Test_1.Op")
-		req.Header.Set("X-Amz-Date", "20260101T000000Z")
-		req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/kinesis/aws4_request, SignedHeaders=host, Signature=abc")
-		w := httptest.NewRecorder()
-		front.ServeHTTP(w, req)
-		b, _ := io.ReadAll(w.Result().Body)
-		var env map[string]string
-		json.Unmarshal(b, &env)
-		return w.Code, env["__type"]
-	}
-	for _, tc := range []struct {
-		name   string
-		body   string
-		status int
-		typ    string
-	}{
-		{"oversized", `{"StreamName":"` + strings.Repeat("x", 2<<10) + `"}`, 413, awserr.RequestEntityTooLarge.Name},
-		{"deep", `{"a":` + strings.Repeat("[", 64) + strings.Repeat("]", 64) + `}`, 400, awserr.Serialization.Name},
-		{"huge-integer", `{"ShardCount":1e400,"Records":[{"PartitionKey":"p","Data":"AA=="}]}`, 400, awserr.Serialization.Name},
-		{"not-an-object", `[{"Records":[]}]`, 400, awserr.Serialization.Name},
-	} {
-		if status, typ := post(tc.body); status != tc.status || typ != tc.typ {
-			t.Errorf("%s: %d %s, want %d %s", tc.name, status, typ, tc.status, tc.typ)
-		}
-	}
-	if called {
-		t.Error("a rejected body reached the handler")
-	}
-	if status, typ := post(`{"Records":[{"PartitionKey":"p","Data":"AA=="}]}`); status != 200 || !called {
-		t.Errorf("valid body: %d %s", status, typ)
 	}
 }
 

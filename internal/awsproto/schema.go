@@ -64,6 +64,11 @@ func compiled(p string) *regexp.Regexp {
 	return re
 }
 
+// Bytes is a byte string decoded by a binary codec (CBOR) in the generic
+// representation: CheckTypes accepts it as a blob and refuses it as a
+// string, as AWS does.
+type Bytes []byte
+
 // Field is a named structure member.
 type Field struct {
 	Name  string
@@ -234,7 +239,7 @@ func checkType(v any, s *Shape) (any, *awserr.Error) {
 		switch x := v.(type) {
 		case string:
 			return x, nil
-		case cborBlob:
+		case Bytes:
 			return nil, serr("class java.nio.ByteBuffer can not be converted to an String")
 		case bool:
 			return nil, serr("class java.lang.Boolean can not be converted to an String")
@@ -249,7 +254,7 @@ func checkType(v any, s *Shape) (any, *awserr.Error) {
 		switch x := v.(type) {
 		case string:
 			return decodeBlob(x)
-		case cborBlob:
+		case Bytes:
 			return []byte(x), nil
 		case bool:
 			return nil, serr("class java.lang.Boolean can not be converted to a Blob")

@@ -106,7 +106,10 @@ func serve(args []string, stderr io.Writer) error {
 	logger := newLogger(stderr, cfg.LogLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv, err := server.New(ctx, cfg, logger, server.Options{})
+	// SIGHUP reloads the credentials (root and principals) from the same
+	// flags, environment and config file, without a restart.
+	reload := func() (config.Config, error) { return config.Load(args, os.Getenv) }
+	srv, err := server.New(ctx, cfg, logger, server.Options{Reload: reload})
 	if err != nil {
 		return err
 	}
@@ -114,22 +117,6 @@ func serve(args []string, stderr io.Writer) error {
 		srv.Close()
 		return err
 	}
-	// SIGHUP reloads the credentials (root and principals) from the same
-	// flags, environment and config file, without a restart.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer func() { signal.Stop(hup); close(hup) }()
-	go func() {
-		for range hup {
-			next, err := config.Load(args, os.Getenv)
-			if err == nil {
-				err = srv.ReloadCredentials(next)
-			}
-			if err != nil {
-				logger.Error("credential reload failed; keeping the previous credentials", "err", err)
-			}
-		}
-	}()
 	return srv.Serve(ctx)
 }
 

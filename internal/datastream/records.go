@@ -423,12 +423,38 @@ func (s *Service) ShardInfoFor(sc Scope, name string) (StreamInfo, error) {
 	return s.Describe(sc, name)
 }
 
-// Sweep applies retention and finishes deletions: streams whose DELETING
-// delay has passed are removed from metadata, and the log drops their
-// records and every record older than its stream's retention.
+// Sweep finishes deletions (FinishDeletions), then applies this service's
+// retention to its RecordLog, dropping every key it does not hold. Use it
+// only when the service owns the log alone (tests); a server whose log is
+// shared by several services composes their RetainedFrom instead.
 func (s *Service) Sweep(ctx context.Context) error {
+	if err := s.FinishDeletions(ctx); err != nil {
+		return err
+	}
+	return s.log.Sweep(ctx, func(key uint64) (int64, bool) {
+		ts, ok := s.RetainedFrom(key)
+		return ts, !ok
+	})
+}
+
+// RetainedFrom returns, for a log key of one of this service's shards, the
+// oldest record timestamp (ms) its stream still retains; ok=false for a key
+// the service does not hold (its stream was deleted, or another owner's).
+func (s *Service) RetainedFrom(key uint64) (minTs int64, ok bool) {
+	s.mu.RLock()
+	st := s.shards[key]
+	s.mu.RUnlock()
+	if st == nil {
+		return 0, false
+	}
+	return st.meta.retainedFrom(s.now()), true
+}
+
+// FinishDeletions removes from metadata the streams whose DELETING delay
+// has passed; their log keys are then held by no one and the next log
+// sweep reclaims them.
+func (s *Service) FinishDeletions(ctx context.Context) error {
 	now := s.now()
-	// Finish deletions.
 	s.ctl.Lock()
 	s.mu.RLock()
 	var gone []*streamState
@@ -452,15 +478,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 		}
 	}
 	s.ctl.Unlock()
-	return s.log.Sweep(ctx, func(shard uint64) (int64, bool) {
-		s.mu.RLock()
-		st := s.shards[shard]
-		s.mu.RUnlock()
-		if st == nil {
-			return 0, true
-		}
-		return st.meta.retainedFrom(now), false
-	})
+	return nil
 }
 
 // IsUnavailable reports whether err means storage refused the write.

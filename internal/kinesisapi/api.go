@@ -13,11 +13,15 @@ import (
 
 	"github.com/rheos/rheos/internal/awserr"
 	"github.com/rheos/rheos/internal/awsproto"
+	"github.com/rheos/rheos/internal/awsproto/jsonrpc"
 	"github.com/rheos/rheos/internal/datastream"
 )
 
 // TargetPrefix is the X-Amz-Target prefix of the Kinesis API.
 const TargetPrefix = "Kinesis_20131202"
+
+// SigningName is the SigV4 service name of the Kinesis API.
+const SigningName = "kinesis"
 
 // API binds the domain service to the wire.
 type API struct {
@@ -25,7 +29,7 @@ type API struct {
 }
 
 // New returns the awsproto service for Kinesis.
-func New(svc *datastream.Service) *awsproto.Service {
+func New(svc *datastream.Service) *jsonrpc.Service {
 	a := &API{svc: svc}
 	handlers := map[string]func(context.Context, *awsproto.Call) (any, error){
 		"CreateStream":                           a.createStream,
@@ -74,9 +78,9 @@ func New(svc *datastream.Service) *awsproto.Service {
 		"StartStreamEncryption":                  a.encryption(true),
 		"StopStreamEncryption":                   a.encryption(false),
 	}
-	ops := map[string]*awsproto.Operation{}
+	ops := map[string]*jsonrpc.Operation{}
 	for name, h := range handlers {
-		op := &awsproto.Operation{Input: schemas[name], Handle: wrap(a.rateLimited(name, h))}
+		op := &jsonrpc.Operation{Input: schemas[name], Handle: wrap(a.rateLimited(name, h))}
 		switch name {
 		case "PutRecords":
 			op.Fast = fastPutRecords
@@ -90,7 +94,7 @@ func New(svc *datastream.Service) *awsproto.Service {
 		}
 		ops[name] = op
 	}
-	return &awsproto.Service{TargetPrefix: TargetPrefix, Operations: ops}
+	return &jsonrpc.Service{SigningName: SigningName, TargetPrefix: TargetPrefix, Operations: ops}
 }
 
 // rateLimited applies the control-plane call rates before h.
@@ -129,19 +133,19 @@ func wrap(h func(context.Context, *awsproto.Call) (any, error)) func(context.Con
 
 // exceptionOf is the one table from domain error kinds to AWS exceptions.
 var exceptionOf = map[datastream.Kind]awserr.Exception{
-	datastream.KindNotFound:         awserr.ResourceNotFound,
-	datastream.KindInUse:            awserr.ResourceInUse,
-	datastream.KindInvalidArgument:  awserr.InvalidArgument,
-	datastream.KindLimitExceeded:    awserr.LimitExceeded,
-	datastream.KindExpiredIterator:  awserr.ExpiredIterator,
-	datastream.KindExpiredNextToken: awserr.ExpiredNextToken,
+	datastream.KindNotFound:         exResourceNotFound,
+	datastream.KindInUse:            exResourceInUse,
+	datastream.KindInvalidArgument:  exInvalidArgument,
+	datastream.KindLimitExceeded:    exLimitExceeded,
+	datastream.KindExpiredIterator:  exExpiredIterator,
+	datastream.KindExpiredNextToken: exExpiredNextToken,
 	datastream.KindValidation:       awserr.Validation,
 	datastream.KindUnavailable:      awserr.InternalFailure,
-	datastream.KindThroughput:       awserr.ProvisionedThroughputExceeded,
-	datastream.KindKMSNotFound:      awserr.KMSNotFound,
-	datastream.KindKMSAccessDenied:  awserr.KMSAccessDenied,
-	datastream.KindKMSInvalidState:  awserr.KMSInvalidState,
-	datastream.KindDryRun:           awserr.DryRunOperation,
+	datastream.KindThroughput:       exProvisionedThroughputExceeded,
+	datastream.KindKMSNotFound:      exKMSNotFound,
+	datastream.KindKMSAccessDenied:  exKMSAccessDenied,
+	datastream.KindKMSInvalidState:  exKMSInvalidState,
+	datastream.KindDryRun:           exDryRunOperation,
 	datastream.KindInternal:         awserr.InternalFailure,
 }
 
@@ -225,15 +229,15 @@ func (a *API) streamOf(c *awsproto.Call, name, arn string) (datastream.Scope, st
 	if arn != "" {
 		asc, aname, ok := datastream.ResolveARN(arn)
 		if !ok {
-			return sc, "", awserr.New(awserr.InvalidArgument, "Invalid StreamARN "+arn+".")
+			return sc, "", awserr.New(exInvalidArgument, "Invalid StreamARN "+arn+".")
 		}
 		if name != "" && name != aname {
-			return sc, "", awserr.New(awserr.InvalidArgument, "StreamARN "+arn+" and StreamName "+name+" do not refer to the same stream.")
+			return sc, "", awserr.New(exInvalidArgument, "StreamARN "+arn+" and StreamName "+name+" do not refer to the same stream.")
 		}
 		return asc, aname, nil
 	}
 	if name == "" {
-		return sc, "", awserr.New(awserr.InvalidArgument, "Either StreamName or StreamARN must be provided.")
+		return sc, "", awserr.New(exInvalidArgument, "Either StreamName or StreamARN must be provided.")
 	}
 	return sc, name, nil
 }

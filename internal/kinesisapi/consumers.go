@@ -7,6 +7,7 @@ import (
 
 	"github.com/rheos/rheos/internal/awserr"
 	"github.com/rheos/rheos/internal/awsproto"
+	"github.com/rheos/rheos/internal/awsproto/eventstream"
 	"github.com/rheos/rheos/internal/datastream"
 )
 
@@ -31,12 +32,12 @@ func (a *API) consumerRef(c *awsproto.Call) (datastream.Scope, string, string, e
 	if arn := str(c, "ConsumerARN"); arn != "" {
 		sc, stream, name, ok := datastream.ResolveConsumerARN(arn)
 		if !ok {
-			return sc, "", "", awserr.New(awserr.InvalidArgument, "Invalid ConsumerARN "+arn+".")
+			return sc, "", "", awserr.New(exInvalidArgument, "Invalid ConsumerARN "+arn+".")
 		}
 		return sc, stream, name, nil
 	}
 	if str(c, "StreamARN") == "" || str(c, "ConsumerName") == "" {
-		return datastream.Scope{}, "", "", awserr.New(awserr.InvalidArgument, "Either ConsumerARN or both StreamARN and ConsumerName must be provided.")
+		return datastream.Scope{}, "", "", awserr.New(exInvalidArgument, "Either ConsumerARN or both StreamARN and ConsumerName must be provided.")
 	}
 	sc, stream, err := a.stream(c)
 	return sc, stream, str(c, "ConsumerName"), err
@@ -83,10 +84,10 @@ func (a *API) listStreamConsumers(ctx context.Context, c *awsproto.Call) (any, e
 	if tok := str(c, "NextToken"); tok != "" {
 		t, ok := decodeToken(tok)
 		if !ok || t.Stream != stream {
-			return nil, awserr.New(awserr.InvalidArgument, "Invalid NextToken.")
+			return nil, awserr.New(exInvalidArgument, "Invalid NextToken.")
 		}
 		if time.Since(time.UnixMilli(t.Issued)) > tokenTTL {
-			return nil, awserr.New(awserr.ExpiredNextToken, "The NextToken has expired: it is valid for "+tokenTTL.String()+".")
+			return nil, awserr.New(exExpiredNextToken, "The NextToken has expired: it is valid for "+tokenTTL.String()+".")
 		}
 		after = t.After
 	}
@@ -110,9 +111,9 @@ func (a *API) listStreamConsumers(ctx context.Context, c *awsproto.Call) (any, e
 // subscription streams SubscribeToShard events.
 type subscription struct{ sub *datastream.Subscription }
 
-func (s subscription) Stream(ctx context.Context, send awsproto.EventSender) error {
+func (s subscription) Stream(ctx context.Context, send eventstream.Sender) error {
 	defer s.sub.Close()
-	if err := send.Event("initial-response", awsproto.RawJSON("{}")); err != nil {
+	if err := send.Event("initial-response", []byte("{}")); err != nil {
 		return err
 	}
 	for {
@@ -123,7 +124,7 @@ func (s subscription) Stream(ctx context.Context, send awsproto.EventSender) err
 		if done {
 			return nil
 		}
-		if err := send.Event("SubscribeToShardEvent", awsproto.RawJSON(appendSubscribeEvent(nil, ev))); err != nil {
+		if err := send.Event("SubscribeToShardEvent", appendSubscribeEvent(nil, ev)); err != nil {
 			return err
 		}
 	}
@@ -142,7 +143,7 @@ func (a *API) subscribeToShard(ctx context.Context, c *awsproto.Call) (any, erro
 	}
 	if boolOf(c, "DryRun") {
 		sub.Close()
-		return nil, awserr.New(awserr.DryRunOperation, "Request would have succeeded, but DryRun flag is set.")
+		return nil, awserr.New(exDryRunOperation, "Request would have succeeded, but DryRun flag is set.")
 	}
 	return subscription{sub}, nil
 }

@@ -119,5 +119,5 @@ func (a *API) updateAccountSettings(ctx context.Context, c *awsproto.Call) (any,
 // will do that), so it refuses them as AWS refuses an unsupported
 // configuration, rather than pretending.
 func (a *API) channelUnsupported(ctx context.Context, c *awsproto.Call) (any, error) {
-	return nil, awserr.New(awserr.InvalidArgument, c.Op+" is not supported by this endpoint: Rheos has no stream-to-S3 channels; use a Firehose delivery stream.")
+	return nil, awserr.New(exInvalidArgument, c.Op+" is not supported by this endpoint: Rheos has no stream-to-S3 channels; use a Firehose delivery stream.")
 }

@@ -189,7 +189,7 @@ func (a *API) listStreams(ctx context.Context, c *awsproto.Call) (any, error) {
 	if tok := str(c, "NextToken"); tok != "" {
 		t, ok := decodeToken(tok)
 		if !ok {
-			return nil, awserr.New(awserr.InvalidArgument, "Invalid NextToken.")
+			return nil, awserr.New(exInvalidArgument, "Invalid NextToken.")
 		}
 		after = t.After
 	}
@@ -224,10 +224,10 @@ func (a *API) listShards(ctx context.Context, c *awsproto.Call) (any, error) {
 	tok := str(c, "NextToken")
 	hasStream := str(c, "StreamName") != "" || str(c, "StreamARN") != ""
 	if tok == "" && !hasStream {
-		return nil, awserr.New(awserr.InvalidArgument, "Either NextToken or StreamName should be provided.")
+		return nil, awserr.New(exInvalidArgument, "Either NextToken or StreamName should be provided.")
 	}
 	if tok != "" && hasStream {
-		return nil, awserr.New(awserr.InvalidArgument, "NextToken and StreamName cannot be provided together.")
+		return nil, awserr.New(exInvalidArgument, "NextToken and StreamName cannot be provided together.")
 	}
 	var t pageToken
 	var sc datastream.Scope
@@ -236,10 +236,10 @@ func (a *API) listShards(ctx context.Context, c *awsproto.Call) (any, error) {
 	if tok != "" {
 		var ok bool
 		if t, ok = decodeToken(tok); !ok || t.Stream == "" {
-			return nil, awserr.New(awserr.InvalidArgument, "Invalid NextToken.")
+			return nil, awserr.New(exInvalidArgument, "Invalid NextToken.")
 		}
 		if age := time.Since(time.UnixMilli(t.Issued)); age > tokenTTL {
-			return nil, awserr.New(awserr.ExpiredNextToken, "The timestamp in the NextToken has expired: the token is valid for "+tokenTTL.String()+".")
+			return nil, awserr.New(exExpiredNextToken, "The timestamp in the NextToken has expired: the token is valid for "+tokenTTL.String()+".")
 		}
 		sc, name = datastream.Scope{Account: t.Account, Region: t.Region}, t.Stream
 	} else {
@@ -257,14 +257,14 @@ func (a *API) listShards(ctx context.Context, c *awsproto.Call) (any, error) {
 			switch t.Filter {
 			case "AFTER_SHARD_ID":
 				if sid == "" {
-					return nil, awserr.New(awserr.InvalidArgument, "Must specify ShardId in ShardFilter when ShardFilter type is AFTER_SHARD_ID.")
+					return nil, awserr.New(exInvalidArgument, "Must specify ShardId in ShardFilter when ShardFilter type is AFTER_SHARD_ID.")
 				}
 				if sid = datastream.CanonicalShardID(sid); sid > t.After {
 					t.After = sid
 				}
 			case "AT_TIMESTAMP", "FROM_TIMESTAMP":
 				if ts == nil {
-					return nil, awserr.New(awserr.InvalidArgument, "Must specify Timestamp in ShardFilter when ShardFilter type is "+t.Filter+".")
+					return nil, awserr.New(exInvalidArgument, "Must specify Timestamp in ShardFilter when ShardFilter type is "+t.Filter+".")
 				}
 				t.Ts = ts.UnixMilli()
 			}
@@ -275,7 +275,7 @@ func (a *API) listShards(ctx context.Context, c *awsproto.Call) (any, error) {
 		return nil, err
 	}
 	if in.Status == datastream.StatusCreating {
-		return nil, awserr.New(awserr.ResourceInUse, "Stream "+name+" under account "+sc.Account+" is in CREATING state.")
+		return nil, awserr.New(exResourceInUse, "Stream "+name+" under account "+sc.Account+" is in CREATING state.")
 	}
 	limit := min(maxResults, 1000)
 	now := time.Now()
@@ -449,9 +449,9 @@ func (a *API) resource(c *awsproto.Call) (datastream.Scope, string, error) {
 	sc, name, ok := datastream.ResolveARN(arn)
 	if !ok {
 		if strings.Contains(arn, "/consumer/") {
-			return sc, "", awserr.New(awserr.ResourceNotFound, "Resource "+arn+" not found.")
+			return sc, "", awserr.New(exResourceNotFound, "Resource "+arn+" not found.")
 		}
-		return sc, "", awserr.New(awserr.InvalidArgument, "Invalid ResourceARN "+arn+".")
+		return sc, "", awserr.New(exInvalidArgument, "Invalid ResourceARN "+arn+".")
 	}
 	return sc, name, nil
 }

@@ -32,9 +32,10 @@ type Metrics struct {
 	shardIteratorAge                         *prometheus.GaugeVec
 }
 
-// New creates the metrics; dataDir is watched for free space.
-func New(dataDir string) *Metrics {
-	r := prometheus.NewRegistry()
+// New creates the metrics and registers them on r (the composition root's
+// one registry, which it serves on /metrics); dataDir is watched for free
+// space.
+func New(r *prometheus.Registry, dataDir string) *Metrics {
 	m := &Metrics{Registry: r}
 	stream, shard := []string{"stream"}, []string{"stream", "shard"}
 	counters := func(subsystem string, labels []string) func(name, help string) *prometheus.CounterVec {
@@ -62,8 +63,8 @@ func New(dataDir string) *Metrics {
 		Help: "Shard-level IteratorAgeMilliseconds (streams with enhanced monitoring)."}, shard)
 	r.MustRegister(m.shardIteratorAge)
 	m.requests = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "rheos", Name: "request_duration_seconds",
-		Help:    "API request latency by operation and outcome (CloudWatch: PutRecord.Latency, PutRecords.Latency, GetRecords.Latency, and .Success from the outcome label).",
-		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}}, []string{"operation", "outcome"})
+		Help:    "API request latency by service, operation and outcome (CloudWatch: PutRecord.Latency, PutRecords.Latency, GetRecords.Latency, and .Success from the outcome label).",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}}, []string{"service", "operation", "outcome"})
 	r.MustRegister(m.requests)
 	m.fsync = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "rheos", Subsystem: "log", Name: "fsync_duration_seconds",
 		Help: "Duration of the group-commit fsync.", Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .5}})
@@ -128,13 +129,13 @@ func (m *Metrics) Throttled(stream string, write bool, n int) {
 	}
 }
 
-// Request records one API call.
-func (m *Metrics) Request(op string, ok bool, d time.Duration) {
+// Request records one API call of a service (its signing name).
+func (m *Metrics) Request(service, op string, ok bool, d time.Duration) {
 	outcome := "success"
 	if !ok {
 		outcome = "error"
 	}
-	m.requests.WithLabelValues(op, outcome).Observe(d.Seconds())
+	m.requests.WithLabelValues(service, op, outcome).Observe(d.Seconds())
 }
 
 // Commit records one group commit.

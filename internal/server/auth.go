@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/rheos/rheos/internal/awserr"
 	"github.com/rheos/rheos/internal/awsproto"
 	"github.com/rheos/rheos/internal/config"
-	"github.com/rheos/rheos/internal/datastream"
 	"github.com/rheos/rheos/internal/iampolicy"
 	"github.com/rheos/rheos/internal/sigv4"
 )
@@ -28,8 +28,12 @@ type cred struct {
 // the credentials are reloaded.
 type credTable map[string]cred
 
+// policyLookup returns the resource policy stored for an ARN ("{}" or an
+// error when there is none).
+type policyLookup func(ctx context.Context, arn string) (string, error)
+
 // buildCreds builds the credential table of cfg.
-func buildCreds(cfg config.Config, svc *datastream.Service) (credTable, error) {
+func buildCreds(cfg config.Config, lookup policyLookup) (credTable, error) {
 	creds := credTable{}
 	if cfg.RootAccessKeyID != "" {
 		creds[cfg.RootAccessKeyID] = cred{secret: sigv4.Secret{SecretAccessKey: cfg.RootSecretAccessKey}, account: cfg.Account}
@@ -48,18 +52,18 @@ func buildCreds(cfg config.Config, svc *datastream.Service) (credTable, error) {
 			policies = append(policies, pol)
 		}
 		creds[p.AccessKeyID] = cred{sigv4.Secret{SecretAccessKey: p.SecretAccessKey, SessionToken: p.SessionToken}, acct,
-			authorizer(svc, "arn:aws:iam::"+acct+":user/"+p.Name, acct, policies)}
+			authorizer(lookup, "arn:aws:iam::"+acct+":user/"+p.Name, acct, policies)}
 	}
 	return creds, nil
 }
 
 // verifier builds the front end's SigV4 verifier over the current
 // credential table (auth mode "verify"); nil in mode "none".
-func verifier(cfg config.Config, now func() time.Time, table *atomic.Pointer[credTable]) func(*http.Request, []byte) (awsproto.Identity, *awserr.Error) {
+func verifier(cfg config.Config, now func() time.Time, table *atomic.Pointer[credTable]) func(*http.Request, []byte, string) (awsproto.Identity, *awserr.Error) {
 	if cfg.AuthMode != "verify" {
 		return nil
 	}
-	return func(r *http.Request, body []byte) (awsproto.Identity, *awserr.Error) {
+	return func(r *http.Request, body []byte, service string) (awsproto.Identity, *awserr.Error) {
 		creds := *table.Load()
 		lookup := func(id string) (sigv4.Secret, bool) { c, ok := creds[id]; return c.secret, ok }
 		res, err := sigv4.Verify(r, body, lookup, now())
@@ -71,6 +75,10 @@ func verifier(cfg config.Config, now func() time.Time, table *atomic.Pointer[cre
 			}[e.Kind]
 			return awsproto.Identity{}, awserr.New(ex, e.Msg)
 		}
+		if res.Service != service {
+			// AWS's answer on the endpoint of the service addressed.
+			return awsproto.Identity{}, awserr.New(awserr.InvalidSignature, "Credential should be scoped to correct service: '"+service+"'. ")
+		}
 		c := creds[res.AccessKeyID]
 		return awsproto.Identity{Region: res.Region, AccessKey: res.AccessKeyID, Account: c.account, Authorize: c.authorize}, nil
 	}
@@ -80,7 +88,7 @@ func verifier(cfg config.Config, now func() time.Time, table *atomic.Pointer[cre
 // their policies) without a restart: requests already verified keep their
 // identity, new ones use the new table. The auth mode itself cannot change.
 func (s *Server) ReloadCredentials(cfg config.Config) error {
-	creds, err := buildCreds(cfg, s.svc)
+	creds, err := buildCreds(cfg, s.resourcePolicy)
 	if err != nil {
 		return err
 	}
@@ -92,11 +100,11 @@ func (s *Server) ReloadCredentials(cfg config.Config) error {
 // authorizer evaluates a principal's identity policies together with the
 // resource policy stored for the target (PutResourcePolicy): an explicit
 // deny in either wins, an allow in either allows (same-account semantics).
-func authorizer(svc *datastream.Service, principal, account string, policies []iampolicy.Policy) func(context.Context, string, string) *awserr.Error {
+func authorizer(lookup policyLookup, principal, account string, policies []iampolicy.Policy) func(context.Context, string, string) *awserr.Error {
 	return func(ctx context.Context, action, resource string) *awserr.Error {
 		all := policies
 		if resource != "*" {
-			if doc, err := svc.GetResourcePolicy(ctx, resource); err == nil && doc != "{}" {
+			if doc, err := lookup(ctx, resource); err == nil && doc != "{}" {
 				if rp, err := iampolicy.Parse([]byte(doc)); err == nil {
 					all = append(append([]iampolicy.Policy(nil), policies...), rp)
 				}
@@ -110,4 +118,18 @@ func authorizer(svc *datastream.Service, principal, account string, policies []i
 		}
 		return awserr.New(awserr.AccessDenied, "User: "+principal+" is not authorized to perform: "+action+" on resource: "+resource+" because no identity-based policy allows the "+action+" action")
 	}
+}
+
+// resourcePolicy finds the resource policy of an ARN in the service the ARN
+// names (arn:aws:<service>:...).
+func (s *Server) resourcePolicy(ctx context.Context, arn string) (string, error) {
+	parts := strings.SplitN(arn, ":", 4)
+	if len(parts) < 4 {
+		return "{}", nil
+	}
+	lookup := s.policies[parts[2]]
+	if lookup == nil {
+		return "{}", nil
+	}
+	return lookup(ctx, arn)
 }

@@ -50,7 +50,7 @@ func TestMetricsAndHealth(t *testing.T) {
 		`rheos_kinesis_incoming_bytes_total{stream="obs"}`,
 		`rheos_kinesis_outgoing_records_total{stream="obs"} 2`,
 		`rheos_kinesis_get_records_iterator_age_milliseconds{stream="obs"} 0`,
-		`rheos_request_duration_seconds_count{operation="PutRecord",outcome="success"} 2`,
+		`rheos_request_duration_seconds_count{operation="PutRecord",outcome="success",service="kinesis"} 2`,
 		`rheos_log_fsync_duration_seconds_count`,
 		`rheos_log_committed_bytes_total`,
 		`rheos_log_disk_free_bytes`,

@@ -1,4 +1,4 @@
-package awsproto
+package jsonrpc
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"github.com/fxamacker/cbor/v2"
 
 	"github.com/rheos/rheos/internal/awserr"
+	"github.com/rheos/rheos/internal/awsproto"
 )
 
 // CBOR (application/x-amz-cbor-1.1) is the Java SDKs' default wire format
@@ -50,7 +51,7 @@ var cborEnc = func() cbor.EncMode {
 // DecodeCBOR decodes a CBOR request body into the generic JSON
 // representation DecodeJSON produces.
 func DecodeCBOR(body []byte) (map[string]any, *awserr.Error) {
-	if cborTooComplex(body, MaxValues) {
+	if cborTooComplex(body, awsproto.MaxValues) {
 		return nil, awserr.New(awserr.Serialization, "")
 	}
 	var v any
@@ -89,7 +90,7 @@ func normalizeCBOR(v any) any {
 		return x
 	case []byte:
 		// Kept distinct from text: a byte string is a blob, never a string.
-		return cborBlob(x)
+		return awsproto.Bytes(x)
 	case time.Time:
 		// The Java SDK puts epoch milliseconds in tag 1; the decoder read
 		// them as seconds. (UnixNano would overflow for such values.) A
@@ -124,10 +125,6 @@ func normalizeCBOR(v any) any {
 	}
 	return v
 }
-
-// cborBlob is a CBOR byte string in the generic representation: CheckTypes
-// accepts it for blobs only.
-type cborBlob []byte
 
 // Output members that are blobs and timestamps in the Kinesis shapes.
 var (

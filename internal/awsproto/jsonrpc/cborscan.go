@@ -1,4 +1,4 @@
-package awsproto
+package jsonrpc
 
 // cborTooComplex reports whether a CBOR body holds more than maxItems data
 // item heads (every integer, string or string chunk, array, map, tag and

@@ -1,0 +1,150 @@
+package server
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/rheos/rheos/internal/config"
+	"github.com/rheos/rheos/internal/envelope"
+	"github.com/rheos/rheos/internal/metastore"
+	"github.com/rheos/rheos/internal/metrics"
+	"github.com/rheos/rheos/internal/streamlog"
+	"github.com/rheos/rheos/internal/vfs"
+)
+
+// storage is what every service shares: the metadata store, the one record
+// log (and so its group commit) with the node's fence token, the key
+// provider for encryption at rest, and the owners of the log's keys, whose
+// retention the sweep composes.
+type storage struct {
+	meta  *metastore.Store
+	log   *streamlog.Log
+	fence uint64
+	keys  envelope.KeyProvider
+
+	mu     sync.Mutex // guards owners
+	owners []logOwner
+}
+
+// logOwner is a service's claim on keys of the shared record log: for a
+// key it owns, the oldest timestamp still retained.
+type logOwner struct {
+	name string
+	// retainedFrom returns, for a key the owner holds, the minimum timestamp
+	// (ms) still retained, and ok=false for a key it does not hold.
+	retainedFrom func(key uint64) (minTs int64, ok bool)
+}
+
+// openStorage opens the data directory's stores. On error nothing stays open.
+func openStorage(ctx context.Context, cfg config.Config, opts Options, now func() time.Time, met *metrics.Metrics) (*storage, error) {
+	fs := opts.FS
+	if fs == nil {
+		fs = vfs.OS{}
+	}
+	if err := (vfs.OS{}).MkdirAll(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	meta, err := metastore.Open(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	fence, err := nextEpoch(ctx, meta)
+	if err != nil {
+		meta.Close()
+		return nil, err
+	}
+	var keys envelope.KeyProvider
+	if cfg.KMSEndpoint != "" {
+		if cfg.KMSRegion == "" {
+			cfg.KMSRegion = cfg.Region
+		}
+		keys = newKMSProvider(cfg)
+	} else {
+		kr, err := envelope.OpenKeyring(filepath.Join(cfg.DataDir, "keyring.json"))
+		if err != nil {
+			meta.Close()
+			return nil, err
+		}
+		keys = kr
+	}
+	rlog, err := streamlog.Open(streamlog.Options{
+		FS: fs, Dir: filepath.Join(cfg.DataDir, "log"), SegmentBytes: cfg.SegmentBytes,
+		SegmentAge: time.Duration(cfg.SegmentAge), Now: now, Logger: opts.logger,
+		OnEvent: func(e streamlog.Event) { met.LogEvent(e.Kind) }, OnCommit: met.Commit,
+	})
+	if err != nil {
+		meta.Close()
+		return nil, fmt.Errorf("opening record log: %w", err)
+	}
+	rlog.SetFence(fence)
+	met.WatchLog(func() (int, int64) { st := rlog.Stats(); return st.Segments, st.PendingBytes })
+	return &storage{meta: meta, log: rlog, fence: fence, keys: keys}, nil
+}
+
+// own registers a service's claim on log keys.
+func (s *storage) own(o logOwner) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.owners = append(s.owners, o)
+}
+
+// retention is the log's retention policy composed from every owner: a key
+// some owner holds keeps its records from that owner's minimum timestamp; a
+// key no owner holds (its stream, buffer or fragment store was deleted) is
+// dropped.
+func (s *storage) retention(key uint64) (minTs int64, drop bool) {
+	s.mu.Lock()
+	owners := s.owners
+	s.mu.Unlock()
+	for _, o := range owners {
+		if ts, ok := o.retainedFrom(key); ok {
+			return ts, false
+		}
+	}
+	return 0, true
+}
+
+// sweep applies the composed retention to the log: expired records and
+// dropped keys lose their space.
+func (s *storage) sweep(ctx context.Context) error {
+	_, err := s.log.Sweep(ctx, s.retention)
+	return err
+}
+
+// close closes the log, then the metadata store.
+func (s *storage) close() error {
+	err := s.log.Close()
+	if cerr := s.meta.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// nextEpoch increments the node's epoch in a CAS transaction; it is the
+// fence token of this incarnation's appends.
+func nextEpoch(ctx context.Context, meta *metastore.Store) (uint64, error) {
+	const key = "config/epoch"
+	for {
+		v, rev, err := meta.Get(ctx, key)
+		if err != nil {
+			return 0, err
+		}
+		var e uint64
+		if len(v) == 8 {
+			e = binary.BigEndian.Uint64(v)
+		}
+		e++
+		b := binary.BigEndian.AppendUint64(nil, e)
+		ok, _, err := meta.Commit(ctx, map[string]uint64{key: rev}, map[string][]byte{key: b}, nil)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			return e, nil
+		}
+	}
+}
