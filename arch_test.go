@@ -31,6 +31,7 @@ var allowed = map[string][]string{
 	"internal/awsproto":             {"internal/awserr"},
 	"internal/awsproto/eventstream": {},
 	"internal/awsproto/jsonrpc":     {"internal/awsproto", "internal/awserr", "internal/awsproto/eventstream"},
+	"internal/awsproto/restjson":    {"internal/awsproto", "internal/awserr", "internal/awsproto/eventstream"},
 	"internal/kinesisapi":           {"internal/awsproto", "internal/awsproto/jsonrpc", "internal/awsproto/eventstream", "internal/awserr", "internal/datastream"},
 	"internal/config":               {},
 	"internal/server":               {"*"},

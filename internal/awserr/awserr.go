@@ -60,7 +60,7 @@ var (
 	// UnknownService answers a request whose credential scope, target or
 	// path names no service this endpoint serves. AWS has no such answer
 	// (each service has its own host name); the name follows its pattern.
-	UnknownService = Exception{Name: "UnknownServiceException", Status: 400, RESTStatus: 404}
+	UnknownService = Exception{Name: "UnknownServiceException", Status: 400}
 )
 
 // Catalog is the set of exceptions one service may answer, by name.

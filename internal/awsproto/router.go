@@ -199,5 +199,5 @@ func (rt *Router) route(r *http.Request) (*Endpoint, *awserr.Error) {
 // writeUnknownService answers a request for no known service, in the
 // shape AWS JSON clients read (the x-amzn-ErrorType header and __type).
 func writeUnknownService(w http.ResponseWriter, e *awserr.Error) {
-	WriteJSONError(w, "application/json", e.StatusIn(awserr.REST), e)
+	WriteJSONError(w, "application/json", e.StatusIn(awserr.JSONRPC), e)
 }

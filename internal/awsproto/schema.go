@@ -69,10 +69,34 @@ func compiled(p string) *regexp.Regexp {
 // string, as AWS does.
 type Bytes []byte
 
+// Location is where a member of a REST request is bound.
+type Location int
+
+// Member locations (the model's "location" trait).
+const (
+	InBody   Location = iota // the JSON body (the only location of JSON-RPC members)
+	InURI                    // a {Name} or {Name+} segment of the path
+	InQuery                  // a query-string parameter
+	InHeader                 // an HTTP header
+)
+
 // Field is a named structure member.
 type Field struct {
 	Name  string
 	Shape *Shape
+	// In is where a REST request carries the member (default: the body).
+	In Location
+	// Wire is the member's name on the wire (path label, query parameter
+	// or header name) when it differs from Name.
+	Wire string
+}
+
+// WireName is the name of the member on the wire.
+func (f Field) WireName() string {
+	if f.Wire != "" {
+		return f.Wire
+	}
+	return f.Name
 }
 
 // Ptr helpers for schema literals.
