@@ -39,7 +39,7 @@ func TestRheosCLI(t *testing.T) {
 	if out := run("", "streams", "create", "cli", "--shards", "3"); !strings.Contains(out, "created cli") {
 		t.Fatalf("create: %q", out)
 	}
-	if out := run("", "streams", "list"); !strings.Contains(out, "cli\tACTIVE\tPROVISIONED") {
+	if out := run("", "kinesis", "streams", "list"); !strings.Contains(out, "cli\tACTIVE\tPROVISIONED") {
 		t.Fatalf("list: %q", out)
 	}
 	out := run("", "streams", "describe", "cli")
@@ -49,11 +49,11 @@ func TestRheosCLI(t *testing.T) {
 	if out := run("", "put", "cli", "key-1", "single"); !strings.HasPrefix(out, "shardId-") {
 		t.Fatalf("put: %q", out)
 	}
-	out = run("one\ntwo\nthree\n", "put", "cli", "key-2")
+	out = run("one\ntwo\nthree\n", "kinesis", "put", "cli", "key-2")
 	if strings.Count(out, "shardId-") != 3 {
 		t.Fatalf("put from stdin: %q", out)
 	}
-	out = run("", "tail", "cli", "--from", "trim-horizon", "--exit-when-idle", "300ms", "--poll", "50ms")
+	out = run("", "kinesis", "tail", "cli", "--from", "trim-horizon", "--exit-when-idle", "300ms", "--poll", "50ms")
 	for _, want := range []string{"\tkey-1\tsingle", "\tkey-2\tone", "\tkey-2\ttwo", "\tkey-2\tthree"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("tail output lacks %q:\n%s", want, out)

@@ -472,7 +472,7 @@ func TestDiskFullTmpfs(t *testing.T) {
 	// 1 MiB segments, so that filling the disk also crosses segment seals
 	// (index writes, new segment files).
 	cfgPath := filepath.Join(dir, "config.json")
-	if err := os.WriteFile(cfgPath, []byte(`{"segmentBytes": 1048576}`), 0o644); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(`{"storage": {"segmentBytes": 1048576}}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ns := newMountNamespace(t)

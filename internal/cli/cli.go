@@ -1,6 +1,7 @@
 // Package cli owns the rheos command line: `serve` (flags → config → server)
-// and the client commands (streams, put, tail) that talk to a server through
-// the AWS SDK for Go v2, like any other client.
+// and the client commands, grouped by service (`rheos kinesis streams|put|tail`,
+// with `streams`, `put` and `tail` kept as short forms), that talk to a server
+// through the AWS SDK for Go v2, like any other client.
 package cli
 
 import (
@@ -36,16 +37,17 @@ const usage = `rheos: a self-hosted, AWS-compatible Kinesis.
 Usage:
   rheos serve [--addr 127.0.0.1:4566] [--data-dir ./rheos-data] [--config file.json]
   rheos config print [serve flags]   (the effective configuration, secrets redacted)
-  rheos streams create NAME [--shards N | --on-demand]
-  rheos streams list
-  rheos streams describe NAME
-  rheos streams delete NAME
-  rheos put STREAM KEY [DATA]        (without DATA: one record per stdin line)
-  rheos tail STREAM [--from trim-horizon|latest|timestamp] [--timestamp RFC3339]
+  rheos kinesis streams create NAME [--shards N | --on-demand]
+  rheos kinesis streams list
+  rheos kinesis streams describe NAME
+  rheos kinesis streams delete NAME
+  rheos kinesis put STREAM KEY [DATA]  (without DATA: one record per stdin line)
+  rheos kinesis tail STREAM [--from trim-horizon|latest|timestamp] [--timestamp RFC3339]
   rheos bench [--client lean|sdk] [--duration 10s] [--server-pid PID] ...   (load tool; bench -h)
   rheos bench-sink [--addr 127.0.0.1:4566]   (a do-nothing endpoint: the client-bound ceiling for bench)
 
-Client commands take --endpoint (default http://127.0.0.1:4566, env RHEOS_ENDPOINT)
+Client commands are grouped by service ("kinesis"); "rheos streams", "rheos put"
+and "rheos tail" remain as short forms of the kinesis ones. They take --endpoint (default http://127.0.0.1:4566, env RHEOS_ENDPOINT)
 and --region (default us-east-1).
 `
 
@@ -59,12 +61,17 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		err = serve(args[1:], stderr)
-	case "streams":
-		err = streams(args[1:], stdout)
-	case "put":
-		err = put(args[1:], stdin, stdout)
-	case "tail":
-		err = tail(args[1:], stdout)
+	case "kinesis":
+		var ok bool
+		if len(args) > 1 {
+			err, ok = kinesisCmd(args[1], args[2:], stdin, stdout)
+		}
+		if !ok {
+			fmt.Fprintf(stderr, "rheos kinesis: want streams, put or tail\n\n%s", usage)
+			return 2
+		}
+	case "streams", "put", "tail": // short forms of the kinesis commands
+		err, _ = kinesisCmd(args[0], args[1:], stdin, stdout)
 	case "bench":
 		err = loadtest.Command(args[1:], stdout, stderr)
 	case "config":
@@ -86,6 +93,20 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// kinesisCmd runs a Data Streams client command; ok is false for an
+// unknown one.
+func kinesisCmd(name string, args []string, stdin io.Reader, stdout io.Writer) (err error, ok bool) {
+	switch name {
+	case "streams":
+		return streams(args, stdout), true
+	case "put":
+		return put(args, stdin, stdout), true
+	case "tail":
+		return tail(args, stdout), true
+	}
+	return nil, false
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {

@@ -1,4 +1,5 @@
-// Package config owns Rheos's configuration: one plain struct with defaults,
+// Package config owns Rheos's configuration: one plain struct in sections
+// (server, auth, tls, storage, kms, and one per service) with defaults,
 // loaded from a JSON file, then RHEOS_* environment variables, then flags
 // (later sources win), and checked by Validate. Nobody else reads the
 // environment or flags.
@@ -13,6 +14,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -36,73 +38,33 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Config is the whole server configuration.
+// Config is the whole server configuration, in sections: one per concern
+// of the node (server, auth, tls, storage, kms) and one per service
+// (kinesis, and the services to come). In the JSON file each section is an
+// object ({"server": {"addr": ...}, "kinesis": {"shardLimit": ...}}); in Go
+// the sections are embedded, so cfg.Addr and cfg.ShardLimit read through.
 type Config struct {
-	// Addr is the listen address (HTTP/1.1 and h2c). Default "127.0.0.1:4566". Env RHEOS_ADDR.
+	Server  `json:"server"`
+	Auth    `json:"auth"`
+	TLS     `json:"tls"`
+	Storage `json:"storage"`
+	KMS     `json:"kms"`
+	Kinesis `json:"kinesis"`
+}
+
+// Server is the node's own settings: where it listens and who it is.
+type Server struct {
+	// Addr is the listen address (HTTP/1.1 and h2c) of every service. Default "127.0.0.1:4566". Env RHEOS_ADDR.
 	Addr string `json:"addr"`
-	// DataDir holds all durable state. Default "./rheos-data". Env RHEOS_DATA_DIR.
-	DataDir string `json:"dataDir"`
-	// Account is the AWS account id of every stream. Default "000000000000". Env RHEOS_ACCOUNT.
+	// Account is the AWS account id of resources created by unauthenticated
+	// callers and the root credential. Default "000000000000". Env RHEOS_ACCOUNT.
 	Account string `json:"account"`
 	// Region is used when a request carries no SigV4 scope. Default "us-east-1". Env RHEOS_REGION.
 	Region string `json:"region"`
-	// CreateDelay, DeleteDelay, UpdateDelay: how long streams stay
-	// CREATING/DELETING/UPDATING. Default "500ms" each.
-	CreateDelay Duration `json:"createDelay"`
-	DeleteDelay Duration `json:"deleteDelay"`
-	UpdateDelay Duration `json:"updateDelay"`
-	// ShardLimit is the open shard limit per account and region. Default 500.
-	ShardLimit int `json:"shardLimit"`
-	// SweepInterval is how often retention and deletions are applied. Default "1m".
-	SweepInterval Duration `json:"sweepInterval"`
-	// SegmentBytes is the log segment size. Default 67108864 (64 MiB).
-	SegmentBytes int64 `json:"segmentBytes"`
-	// SegmentAge seals a non-empty segment after this age so retention can
-	// reclaim it. Default "1h".
-	SegmentAge Duration `json:"segmentAge"`
 	// LogLevel is debug, info, warn or error. Default "info". Env RHEOS_LOG_LEVEL.
 	LogLevel string `json:"logLevel"`
 	// ShutdownTimeout bounds graceful shutdown. Default "10s".
 	ShutdownTimeout Duration `json:"shutdownTimeout"`
-	// ThroughputMode is the per-shard throughput limit profile: "off" (the
-	// default, as local development expects), "aws" (AWS's limits) or
-	// "scaled" (AWS's limits × ThroughputScale). A stream tag
-	// "rheos.throughput" overrides it per stream. Env RHEOS_THROUGHPUT.
-	ThroughputMode string `json:"throughputMode"`
-	// ThroughputScale multiplies AWS's limits in "scaled" mode. Default 10.
-	ThroughputScale float64 `json:"throughputScale"`
-	// AuthMode is "none" (accept any well-formed signature: local
-	// development) or "verify" (SigV4 verification against the credentials
-	// below). Default: "none" when Addr is a loopback address, "verify"
-	// otherwise. Env RHEOS_AUTH.
-	AuthMode string `json:"authMode"`
-	// RootAccessKeyID and RootSecretAccessKey are a root credential (account
-	// Account). Env RHEOS_ROOT_ACCESS_KEY_ID / RHEOS_ROOT_SECRET_ACCESS_KEY.
-	RootAccessKeyID     string `json:"rootAccessKeyId"`
-	RootSecretAccessKey string `json:"rootSecretAccessKey"`
-	// Principals are more credentials, each in its own account.
-	Principals []Principal `json:"principals"`
-	// KMSEndpoint, if set, is an endpoint speaking the AWS KMS API that
-	// wraps the data keys of encrypted streams (instead of the local keyring
-	// <dataDir>/keyring.json). KMSRegion defaults to Region; the credentials
-	// are KMSAccessKeyID/KMSSecretAccessKey (env RHEOS_KMS_ACCESS_KEY_ID,
-	// RHEOS_KMS_SECRET_ACCESS_KEY) or the AWS SDK's usual chain.
-	KMSEndpoint        string `json:"kmsEndpoint"`
-	KMSRegion          string `json:"kmsRegion"`
-	KMSAccessKeyID     string `json:"kmsAccessKeyId"`
-	KMSSecretAccessKey string `json:"kmsSecretAccessKey"`
-	// TLSAddr, if set, is a second listener speaking HTTPS (ALPN h2 and
-	// http/1.1), e.g. "127.0.0.1:4567". Default "" (off). Env RHEOS_TLS_ADDR.
-	TLSAddr string `json:"tlsAddr"`
-	// TLSCert and TLSKey are PEM files for the TLS listener. When both are
-	// empty a self-signed certificate is generated at start (development) and
-	// written to <dataDir>/tls/self-signed.pem for clients to trust.
-	// The files are watched: a changed pair is loaded without a restart.
-	TLSCert string `json:"tlsCert"`
-	TLSKey  string `json:"tlsKey"`
-	// TLSClientCA, if set, is a PEM file of CAs; clients must then present
-	// a certificate signed by one of them (mutual TLS). Default "" (off).
-	TLSClientCA string `json:"tlsClientCA"`
 	// AdminAddr, if set, serves /healthz, /readyz and /metrics on their own
 	// listener instead of the API port. Default "" (the API port). Env
 	// RHEOS_ADMIN_ADDR.
@@ -110,6 +72,96 @@ type Config struct {
 	// PprofAddr, if set, serves net/http/pprof there (profiling; keep it on
 	// loopback). Default "" (off). Env RHEOS_PPROF_ADDR.
 	PprofAddr string `json:"pprofAddr"`
+}
+
+// Auth is how callers are authenticated and what they may do.
+type Auth struct {
+	// AuthMode is "none" (accept any well-formed signature: local
+	// development) or "verify" (SigV4 verification against the credentials
+	// below). Default: "none" when Addr is a loopback address, "verify"
+	// otherwise. Env RHEOS_AUTH.
+	AuthMode string `json:"mode"`
+	// RootAccessKeyID and RootSecretAccessKey are a root credential (account
+	// Account). Env RHEOS_ROOT_ACCESS_KEY_ID / RHEOS_ROOT_SECRET_ACCESS_KEY.
+	RootAccessKeyID     string `json:"rootAccessKeyId"`
+	RootSecretAccessKey string `json:"rootSecretAccessKey"`
+	// Principals are more credentials, each in its own account.
+	Principals []Principal `json:"principals"`
+}
+
+// TLS is the HTTPS listener.
+type TLS struct {
+	// TLSAddr, if set, is a second listener speaking HTTPS (ALPN h2 and
+	// http/1.1), e.g. "127.0.0.1:4567". Default "" (off). Env RHEOS_TLS_ADDR.
+	TLSAddr string `json:"addr"`
+	// TLSCert and TLSKey are PEM files for the TLS listener. When both are
+	// empty a self-signed certificate is generated at start (development) and
+	// written to <dataDir>/tls/self-signed.pem for clients to trust.
+	// The files are watched: a changed pair is loaded without a restart.
+	TLSCert string `json:"cert"`
+	TLSKey  string `json:"key"`
+	// TLSClientCA, if set, is a PEM file of CAs; clients must then present
+	// a certificate signed by one of them (mutual TLS). Default "" (off).
+	TLSClientCA string `json:"clientCA"`
+}
+
+// Storage is the durable state every service shares.
+type Storage struct {
+	// DataDir holds all durable state. Default "./rheos-data". Env RHEOS_DATA_DIR.
+	DataDir string `json:"dataDir"`
+	// SweepInterval is how often retention and deletions are applied. Default "1m".
+	SweepInterval Duration `json:"sweepInterval"`
+	// SegmentBytes is the log segment size. Default 67108864 (64 MiB).
+	SegmentBytes int64 `json:"segmentBytes"`
+	// SegmentAge seals a non-empty segment after this age so retention can
+	// reclaim it. Default "1h".
+	SegmentAge Duration `json:"segmentAge"`
+}
+
+// KMS is where the data keys of encrypted resources are wrapped.
+type KMS struct {
+	// KMSEndpoint, if set, is an endpoint speaking the AWS KMS API that
+	// wraps the data keys of encrypted streams (instead of the local keyring
+	// <dataDir>/keyring.json). Env RHEOS_KMS_ENDPOINT. KMSRegion defaults to
+	// Region; the credentials are KMSAccessKeyID/KMSSecretAccessKey (env
+	// RHEOS_KMS_ACCESS_KEY_ID, RHEOS_KMS_SECRET_ACCESS_KEY) or the AWS SDK's
+	// usual chain.
+	KMSEndpoint        string `json:"endpoint"`
+	KMSRegion          string `json:"region"`
+	KMSAccessKeyID     string `json:"accessKeyId"`
+	KMSSecretAccessKey string `json:"secretAccessKey"`
+}
+
+// Kinesis is the Data Streams service.
+type Kinesis struct {
+	// CreateDelay, DeleteDelay, UpdateDelay: how long streams stay
+	// CREATING/DELETING/UPDATING. Default "500ms" each.
+	CreateDelay Duration `json:"createDelay"`
+	DeleteDelay Duration `json:"deleteDelay"`
+	UpdateDelay Duration `json:"updateDelay"`
+	// ShardLimit is the open shard limit per account and region. Default 500.
+	ShardLimit int `json:"shardLimit"`
+	// ThroughputMode is the per-shard throughput limit profile: "off" (the
+	// default, as local development expects), "aws" (AWS's limits) or
+	// "scaled" (AWS's limits × ThroughputScale). A stream tag
+	// "rheos.throughput" overrides it per stream. Env RHEOS_THROUGHPUT.
+	ThroughputMode string `json:"throughputMode"`
+	// ThroughputScale multiplies AWS's limits in "scaled" mode. Default 10.
+	ThroughputScale float64 `json:"throughputScale"`
+}
+
+// movedKeys maps each key of the flat file format used before the sections
+// to its section, so an old file gets a precise answer.
+var movedKeys = map[string]string{
+	"addr": "server", "account": "server", "region": "server", "logLevel": "server", "shutdownTimeout": "server",
+	"adminAddr": "server", "pprofAddr": "server",
+	"authMode": "auth (as \"mode\")", "rootAccessKeyId": "auth", "rootSecretAccessKey": "auth", "principals": "auth",
+	"tlsAddr": "tls (as \"addr\")", "tlsCert": "tls (as \"cert\")", "tlsKey": "tls (as \"key\")", "tlsClientCA": "tls (as \"clientCA\")",
+	"dataDir": "storage", "sweepInterval": "storage", "segmentBytes": "storage", "segmentAge": "storage",
+	"kmsEndpoint": "kms (as \"endpoint\")", "kmsRegion": "kms (as \"region\")", "kmsAccessKeyId": "kms (as \"accessKeyId\")",
+	"kmsSecretAccessKey": "kms (as \"secretAccessKey\")",
+	"createDelay":        "kinesis", "deleteDelay": "kinesis", "updateDelay": "kinesis", "shardLimit": "kinesis",
+	"throughputMode": "kinesis", "throughputScale": "kinesis",
 }
 
 // Principal is a credential and the account it acts in.
@@ -130,12 +182,12 @@ type Principal struct {
 // Default returns the defaults.
 func Default() Config {
 	return Config{
-		Addr: "127.0.0.1:4566", DataDir: "./rheos-data", Account: "000000000000", Region: "us-east-1",
-		CreateDelay: Duration(500 * time.Millisecond), DeleteDelay: Duration(500 * time.Millisecond),
-		UpdateDelay: Duration(500 * time.Millisecond), ShardLimit: 500,
-		SweepInterval: Duration(time.Minute), SegmentBytes: 64 << 20, SegmentAge: Duration(time.Hour),
-		LogLevel: "info", ShutdownTimeout: Duration(10 * time.Second),
-		ThroughputMode: "off", ThroughputScale: 10,
+		Server: Server{Addr: "127.0.0.1:4566", Account: "000000000000", Region: "us-east-1", LogLevel: "info",
+			ShutdownTimeout: Duration(10 * time.Second)},
+		Storage: Storage{DataDir: "./rheos-data", SweepInterval: Duration(time.Minute), SegmentBytes: 64 << 20,
+			SegmentAge: Duration(time.Hour)},
+		Kinesis: Kinesis{CreateDelay: Duration(500 * time.Millisecond), DeleteDelay: Duration(500 * time.Millisecond),
+			UpdateDelay: Duration(500 * time.Millisecond), ShardLimit: 500, ThroughputMode: "off", ThroughputScale: 10},
 	}
 }
 
@@ -143,66 +195,66 @@ func Default() Config {
 func (c Config) Validate() error {
 	var errs []error
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-		errs = append(errs, fmt.Errorf("addr %q: %w", c.Addr, err))
+		errs = append(errs, fmt.Errorf("server.addr %q: %w", c.Addr, err))
 	}
 	if c.DataDir == "" {
-		errs = append(errs, errors.New("dataDir must be set"))
+		errs = append(errs, errors.New("storage.dataDir must be set"))
 	}
 	if len(c.Account) != 12 {
-		errs = append(errs, fmt.Errorf("account %q must be 12 digits", c.Account))
+		errs = append(errs, fmt.Errorf("server.account %q must be 12 digits", c.Account))
 	}
 	for _, r := range c.Account {
 		if r < '0' || r > '9' {
-			errs = append(errs, fmt.Errorf("account %q must be 12 digits", c.Account))
+			errs = append(errs, fmt.Errorf("server.account %q must be 12 digits", c.Account))
 			break
 		}
 	}
 	if c.ShardLimit < 1 {
-		errs = append(errs, errors.New("shardLimit must be positive"))
+		errs = append(errs, errors.New("kinesis.shardLimit must be positive"))
 	}
 	if c.SegmentBytes < 1<<20 {
-		errs = append(errs, errors.New("segmentBytes must be at least 1 MiB"))
+		errs = append(errs, errors.New("storage.segmentBytes must be at least 1 MiB"))
 	}
 	if c.SweepInterval <= 0 || c.SegmentAge <= 0 {
-		errs = append(errs, errors.New("sweepInterval and segmentAge must be positive"))
+		errs = append(errs, errors.New("storage.sweepInterval and storage.segmentAge must be positive"))
 	}
 	if c.TLSAddr != "" {
 		if _, _, err := net.SplitHostPort(c.TLSAddr); err != nil {
-			errs = append(errs, fmt.Errorf("tlsAddr %q: %w", c.TLSAddr, err))
+			errs = append(errs, fmt.Errorf("tls.addr %q: %w", c.TLSAddr, err))
 		}
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
-		errs = append(errs, errors.New("tlsCert and tlsKey go together"))
+		errs = append(errs, errors.New("tls.cert and tls.key go together"))
 	}
 	switch c.AuthMode {
 	case "", "none":
 	case "verify":
 		if c.RootAccessKeyID == "" && len(c.Principals) == 0 {
-			errs = append(errs, errors.New("authMode verify needs credentials: set RHEOS_ROOT_ACCESS_KEY_ID and RHEOS_ROOT_SECRET_ACCESS_KEY or principals in the config file (or --auth none on a trusted network)"))
+			errs = append(errs, errors.New("authMode verify needs credentials: set RHEOS_ROOT_ACCESS_KEY_ID and RHEOS_ROOT_SECRET_ACCESS_KEY or auth.principals in the config file (or --auth none on a trusted network)"))
 		}
 	default:
-		errs = append(errs, fmt.Errorf("authMode %q: want none or verify", c.AuthMode))
+		errs = append(errs, fmt.Errorf("auth.mode %q: want none or verify", c.AuthMode))
 	}
 	if (c.RootAccessKeyID == "") != (c.RootSecretAccessKey == "") {
-		errs = append(errs, errors.New("rootAccessKeyId and rootSecretAccessKey go together"))
+		errs = append(errs, errors.New("auth.rootAccessKeyId and auth.rootSecretAccessKey go together"))
 	}
 	for i, p := range c.Principals {
 		if p.AccessKeyID == "" || p.SecretAccessKey == "" {
-			errs = append(errs, fmt.Errorf("principals[%d]: accessKeyId and secretAccessKey are required", i))
+			errs = append(errs, fmt.Errorf("auth.principals[%d]: accessKeyId and secretAccessKey are required", i))
 		}
 	}
 	switch c.ThroughputMode {
 	case "off", "aws", "scaled":
 	default:
-		errs = append(errs, fmt.Errorf("throughputMode %q: want off, aws or scaled", c.ThroughputMode))
+		errs = append(errs, fmt.Errorf("kinesis.throughputMode %q: want off, aws or scaled", c.ThroughputMode))
 	}
 	if c.ThroughputScale <= 0 {
-		errs = append(errs, errors.New("throughputScale must be positive"))
+		errs = append(errs, errors.New("kinesis.throughputScale must be positive"))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
-		errs = append(errs, fmt.Errorf("logLevel %q: want debug, info, warn or error", c.LogLevel))
+		errs = append(errs, fmt.Errorf("server.logLevel %q: want debug, info, warn or error", c.LogLevel))
 	}
 	return errors.Join(errs...)
 }
@@ -241,7 +293,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&c); err != nil {
-			return c, fmt.Errorf("config file %s: %w", *file, err)
+			return c, fmt.Errorf("config file %s: %w%s", *file, err, movedHint(err))
 		}
 	}
 	env := func(k string, dst *string) {
@@ -307,4 +359,19 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		c.ShardLimit = *shardLimit
 	}
 	return c, c.Validate()
+}
+
+// movedHint explains an unknown key that belongs to a section now.
+func movedHint(err error) string {
+	msg := err.Error()
+	const prefix = "json: unknown field \""
+	i := strings.Index(msg, prefix)
+	if i < 0 {
+		return ""
+	}
+	key, _, _ := strings.Cut(msg[i+len(prefix):], "\"")
+	if section, ok := movedKeys[key]; ok {
+		return fmt.Sprintf(" (the configuration is in sections now: put %q under %s)", key, section)
+	}
+	return ""
 }
