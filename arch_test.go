@@ -21,11 +21,12 @@ const module = "github.com/rheos/rheos/"
 var allowed = map[string][]string{
 	"internal/vfs":                  {},
 	"internal/seqnum":               {},
+	"internal/arn":                  {},
 	"internal/hashkey":              {},
 	"internal/awserr":               {},
 	"internal/streamlog":            {"internal/vfs"},
 	"internal/metastore":            {},
-	"internal/datastream":           {"internal/hashkey", "internal/seqnum", "internal/quota", "internal/envelope"},
+	"internal/datastream":           {"internal/hashkey", "internal/seqnum", "internal/quota", "internal/envelope", "internal/arn"},
 	"internal/envelope":             {},
 	"internal/quota":                {},
 	"internal/awsproto":             {"internal/awserr"},

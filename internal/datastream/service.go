@@ -28,6 +28,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rheos/rheos/internal/arn"
 	"github.com/rheos/rheos/internal/envelope"
 	"github.com/rheos/rheos/internal/hashkey"
 	"github.com/rheos/rheos/internal/quota"
@@ -793,14 +794,14 @@ func (s *Service) DescribeLimits(sc Scope) Limits {
 }
 
 // ResolveARN splits a stream ARN into scope and name.
-func ResolveARN(arn string) (Scope, string, bool) {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "kinesis" {
+func ResolveARN(s string) (Scope, string, bool) {
+	a, ok := arn.Parse(s)
+	if !ok {
 		return Scope{}, "", false
 	}
-	res, ok := strings.CutPrefix(parts[5], "stream/")
-	if !ok || res == "" || strings.Contains(res, "/") {
+	name, ok := a.CutResource("kinesis", "stream/")
+	if !ok || strings.Contains(name, "/") {
 		return Scope{}, "", false
 	}
-	return Scope{Account: parts[4], Region: parts[3]}, res, true
+	return Scope{Account: a.Account, Region: a.Region}, name, true
 }

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/rheos/rheos/internal/arn"
 	"github.com/rheos/rheos/internal/hashkey"
 	"github.com/rheos/rheos/internal/seqnum"
 )
@@ -184,7 +185,7 @@ func (m *streamMeta) effectiveStatus(now time.Time) string {
 }
 
 func streamARN(region, account, name string) string {
-	return "arn:aws:kinesis:" + region + ":" + account + ":stream/" + name
+	return arn.New("kinesis", arn.Scope{Account: account, Region: region}, "stream/"+name).String()
 }
 
 // StreamInfo is a read-only description of a stream for the API layer.

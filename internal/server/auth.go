@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/rheos/rheos/internal/arn"
 	"github.com/rheos/rheos/internal/awserr"
 	"github.com/rheos/rheos/internal/awsproto"
 	"github.com/rheos/rheos/internal/config"
@@ -122,14 +122,14 @@ func authorizer(lookup policyLookup, principal, account string, policies []iampo
 
 // resourcePolicy finds the resource policy of an ARN in the service the ARN
 // names (arn:aws:<service>:...).
-func (s *Server) resourcePolicy(ctx context.Context, arn string) (string, error) {
-	parts := strings.SplitN(arn, ":", 4)
-	if len(parts) < 4 {
+func (s *Server) resourcePolicy(ctx context.Context, resource string) (string, error) {
+	a, ok := arn.Parse(resource)
+	if !ok {
 		return "{}", nil
 	}
-	lookup := s.policies[parts[2]]
+	lookup := s.policies[a.Service]
 	if lookup == nil {
 		return "{}", nil
 	}
-	return lookup(ctx, arn)
+	return lookup(ctx, resource)
 }
