@@ -94,7 +94,15 @@ func New(svc *datastream.Service) *jsonrpc.Service {
 		}
 		ops[name] = op
 	}
-	return &jsonrpc.Service{SigningName: SigningName, TargetPrefix: TargetPrefix, Operations: ops}
+	return &jsonrpc.Service{SigningName: SigningName, TargetPrefix: TargetPrefix, Operations: ops, CBOROutput: cborOutput}
+}
+
+// cborOutput lists the Kinesis output members that are blobs and
+// timestamps, for CBOR answers.
+var cborOutput = jsonrpc.CBOROutput{
+	Blobs: map[string]bool{"Data": true},
+	Timestamps: map[string]bool{"ApproximateArrivalTimestamp": true, "StreamCreationTimestamp": true,
+		"ConsumerCreationTimestamp": true},
 }
 
 // rateLimited applies the control-plane call rates before h.

@@ -126,47 +126,46 @@ func normalizeCBOR(v any) any {
 	return v
 }
 
-// Output members that are blobs and timestamps in the Kinesis shapes.
-var (
-	cborBlobMembers = map[string]bool{"Data": true}
-	cborTimeMembers = map[string]bool{
-		"ApproximateArrivalTimestamp": true, "StreamCreationTimestamp": true,
-		"ConsumerCreationTimestamp": true,
-	}
-)
+// CBOROutput names the output members a service's JSON outputs carry as
+// base64 strings (blobs, byte strings in CBOR) and epoch-second numbers
+// (timestamps, tag 1 in CBOR): JSON cannot tell them from strings and
+// numbers, the service's output shapes can.
+type CBOROutput struct {
+	Blobs, Timestamps map[string]bool
+}
 
 // EncodeCBOR converts a JSON response body into CBOR.
-func EncodeCBOR(jsonBody []byte) ([]byte, error) {
+func EncodeCBOR(jsonBody []byte, shapes CBOROutput) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(jsonBody))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
 		return nil, err
 	}
-	return cborEnc.Marshal(toCBOR("", v))
+	return cborEnc.Marshal(shapes.toCBOR("", v))
 }
 
-func toCBOR(member string, v any) any {
+func (o CBOROutput) toCBOR(member string, v any) any {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
-			x[k] = toCBOR(k, e)
+			x[k] = o.toCBOR(k, e)
 		}
 		return x
 	case []any:
 		for i, e := range x {
-			x[i] = toCBOR(member, e)
+			x[i] = o.toCBOR(member, e)
 		}
 		return x
 	case string:
-		if cborBlobMembers[member] {
+		if o.Blobs[member] {
 			if b, err := base64.StdEncoding.DecodeString(x); err == nil {
 				return b
 			}
 		}
 		return x
 	case json.Number:
-		if cborTimeMembers[member] {
+		if o.Timestamps[member] {
 			f, _ := x.Float64()
 			return cbor.Tag{Number: 1, Content: int64(math.Round(f * 1000))}
 		}

@@ -47,7 +47,8 @@ func TestCBORRoundTrip(t *testing.T) {
 	if d, ok := m["Data"].(awsproto.Bytes); !ok || string(d) != "hi" || m["Timestamp"].(json.Number).String() != "1700000000.5" || m["N"].(json.Number).String() != "3" {
 		t.Fatalf("normalized = %#v", m)
 	}
-	out, cerr := EncodeCBOR([]byte(`{"Records":[{"Data":"aGk=","ApproximateArrivalTimestamp":1700000000.5,"PartitionKey":"k"}],"MillisBehindLatest":0}`))
+	out, cerr := EncodeCBOR([]byte(`{"Records":[{"Data":"aGk=","ApproximateArrivalTimestamp":1700000000.5,"PartitionKey":"k"}],"MillisBehindLatest":0}`),
+		CBOROutput{Blobs: map[string]bool{"Data": true}, Timestamps: map[string]bool{"ApproximateArrivalTimestamp": true}})
 	if cerr != nil {
 		t.Fatal(cerr)
 	}

@@ -54,6 +54,9 @@ type Service struct {
 	// TargetPrefix is e.g. "Kinesis_20131202".
 	TargetPrefix string
 	Operations   map[string]*Operation
+	// CBOROutput tells the CBOR encoder which output members are blobs and
+	// timestamps.
+	CBOROutput CBOROutput
 }
 
 // Endpoint returns the router entry of the service.
@@ -222,7 +225,7 @@ func (s *Service) run(w http.ResponseWriter, r *http.Request, env *awsproto.Env,
 		return
 	}
 	if call.CBOR {
-		writeCBOR(w, out)
+		writeCBOR(w, out, s.CBOROutput)
 		return
 	}
 	h := w.Header()
@@ -266,7 +269,7 @@ func writeError(w http.ResponseWriter, cbor bool, e *awserr.Error) {
 }
 
 // writeCBOR writes a successful output as CBOR.
-func writeCBOR(w http.ResponseWriter, out any) {
+func writeCBOR(w http.ResponseWriter, out any, shapes CBOROutput) {
 	var b []byte
 	if out == nil {
 		b = []byte{0xa0} // an empty map
@@ -280,7 +283,7 @@ func writeCBOR(w http.ResponseWriter, out any) {
 			}
 		}
 		var err error
-		if b, err = EncodeCBOR(js); err != nil {
+		if b, err = EncodeCBOR(js, shapes); err != nil {
 			writeError(w, true, awsproto.Internal(err))
 			return
 		}
