@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/rheos/rheos/internal/config"
+	"github.com/rheos/rheos/internal/streamlog"
 )
 
 type testClock struct {
@@ -134,4 +135,68 @@ func startClocked(t *testing.T, mut func(*config.Config)) (*Server, *testClock, 
 	c := kinesis.New(kinesis.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + srv.Addr()), Retryer: aws.NopRetryer{},
 		Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")})
 	return srv, clk, c
+}
+
+// TestRetentionComposedPerOwner: the shared log's retention is composed
+// over every service holding keys in it. A key another owner holds keeps
+// its records through Kinesis's sweeps, expires by that owner's own
+// timestamp, and is dropped once no owner holds it (before the composition,
+// Kinesis's sweep dropped every key it did not know).
+func TestRetentionComposedPerOwner(t *testing.T) {
+	srv, clk, c := startClocked(t, func(cfg *config.Config) {
+		cfg.SweepInterval = config.Duration(time.Hour) // sweeps are driven by the test
+	})
+	ctx := context.Background()
+	if _, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("k"), ShardCount: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	const key = 1 << 40 // a key of another service (a buffer, a fragment store)
+	var mu sync.Mutex
+	held, minTs := true, int64(0)
+	srv.store.own(logOwner{name: "other", retainedFrom: func(k uint64) (int64, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		return minTs, k == key && held
+	}})
+	if _, err := srv.store.log.Append(ctx, srv.store.fence, []streamlog.Entry{{Shard: key, Data: []byte("first")}}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(time.Minute)
+	if _, err := srv.store.log.Append(ctx, srv.store.fence, []streamlog.Entry{{Shard: key, Data: []byte("second")}}); err != nil {
+		t.Fatal(err)
+	}
+	count := func() int {
+		recs, err := srv.store.log.Read(key, 0, streamlog.ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(recs)
+	}
+	if err := srv.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 2 {
+		t.Fatalf("after a sweep, the other owner's key has %d records, want 2", n)
+	}
+	mu.Lock()
+	minTs = clk.Now().Add(-30 * time.Second).UnixMilli() // the owner's retention: the first record expires
+	mu.Unlock()
+	if err := srv.store.log.Roll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if recs, _ := srv.store.log.Read(key, 0, streamlog.ReadOptions{MinTimestamp: minTs}); len(recs) != 1 || string(recs[0].Data) != "second" {
+		t.Fatalf("after the owner's retention, %d records", len(recs))
+	}
+	mu.Lock()
+	held = false // the owner deleted its resource
+	mu.Unlock()
+	if err := srv.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("a key no owner holds still has %d records after a sweep", n)
+	}
 }
