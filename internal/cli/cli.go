@@ -63,6 +63,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = serve(args[1:], stderr)
 	case "kinesis":
 		var ok bool
+		if len(args) > 1 && isHelp(args[1]) {
+			usageOf(stdout, "rheos kinesis")
+			return 0
+		}
 		if len(args) > 1 {
 			err, ok = kinesisCmd(args[1], args[2:], stdin, stdout)
 		}
@@ -174,9 +178,27 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool { return arg == "-h" || arg == "--help" || arg == "help" }
+
+// usageOf prints the usage lines of the commands starting with prefix.
+func usageOf(w io.Writer, prefix string) {
+	fmt.Fprintln(w, "Usage:")
+	for _, line := range strings.Split(usage, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), prefix) {
+			fmt.Fprintln(w, line)
+		}
+	}
+	fmt.Fprintln(w, "\nEach command takes -h for its flags. Client commands take --endpoint (default\nhttp://127.0.0.1:4566, env RHEOS_ENDPOINT) and --region (default us-east-1).")
+}
+
 func streams(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("streams: want create, list, describe or delete")
+		return errors.New("streams: want create, list, describe or delete (rheos kinesis streams -h)")
+	}
+	if isHelp(args[0]) {
+		usageOf(stdout, "rheos kinesis streams")
+		return nil
 	}
 	fs := flag.NewFlagSet("streams "+args[0], flag.ContinueOnError)
 	client := clientFlags(fs)
@@ -467,8 +489,12 @@ func listShards(ctx context.Context, c *kinesis.Client, stream string) ([]types.
 // configCmd prints the effective configuration `rheos serve` would use with
 // the same flags and environment, with secrets redacted.
 func configCmd(args []string, stdout io.Writer) error {
+	if len(args) > 0 && isHelp(args[0]) {
+		usageOf(stdout, "rheos config")
+		return nil
+	}
 	if len(args) == 0 || args[0] != "print" {
-		return errors.New("config: want print")
+		return errors.New("config: want print (rheos config -h)")
 	}
 	cfg, err := config.Load(args[1:], os.Getenv)
 	if err != nil {
