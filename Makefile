@@ -1,12 +1,17 @@
 # Rheos make targets. `make test` is the one command CI runs (.ci/run).
 GO ?= go
 
-.PHONY: all build test test-deps vet race fuzz bench crash-test clean
+.PHONY: all build run test test-deps vet race fuzz bench crash-test clean
 
 all: build
 
 build:
 	$(GO) build -o rheos ./cmd/rheos
+
+# The server on its embedded default, as the built binary (so Ctrl-C or a
+# SIGTERM to its PID stops the server itself).
+run: build
+	./rheos serve
 
 # The full test suite: installs what the tests need, then vet, gofmt and the
 # race-enabled tests (unit, integration with the AWS SDK for Go v2, the AWS

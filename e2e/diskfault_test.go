@@ -50,6 +50,15 @@ func requireTools(t *testing.T, tools ...string) {
 	}
 }
 
+// requireRoot skips a test that needs root (CI runs as root, so it runs
+// there), saying why.
+func requireRoot(t *testing.T, why string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skipf("skipped: needs root (%s); run `make test` as root (CI does) to include it", why)
+	}
+}
+
 // awsErrorCode returns the AWS error code and HTTP status of an SDK error.
 func awsErrorCode(err error) (string, int) {
 	var code interface{ ErrorCode() string }
@@ -463,6 +472,7 @@ func (ns mountNamespace) run(t *testing.T, args ...string) {
 // accepts puts; every acknowledged record is readable, nothing else is;
 // SIGTERM exits 0 and a restart finds every acknowledged record.
 func TestDiskFullTmpfs(t *testing.T) {
+	requireRoot(t, "it mounts a 3 MiB tmpfs in a private mount namespace")
 	requireTools(t, "unshare", "nsenter", "mount")
 	dir := t.TempDir()
 	mnt := filepath.Join(dir, "mnt")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs on a fresh Debian machine: the AWS CLI
-# (for the end-to-end test), strace and util-linux (for the disk-fault tests:
+# Installs what the test suite needs on a fresh Debian machine: AWS CLI v2
+# and boto3 (end-to-end tests), strace and util-linux (for the disk-fault tests:
 # fsync fault injection, a tmpfs in a private mount namespace) and the Go
 # modules. Idempotent.
 set -euo pipefail
@@ -14,9 +14,16 @@ apt_install() { # apt_install PACKAGE: installs one Debian package
   fi
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$1" >/dev/null
 }
-if ! command -v aws >/dev/null 2>&1; then
-  echo "test-deps: installing the AWS CLI (Debian package awscli)"
+# AWS CLI v2 (Debian's awscli, /usr/bin/aws): the README tour runs with it
+# and with v1 (the awscli Python module, when the machine has it).
+if ! /usr/bin/aws --version 2>/dev/null | grep -q '^aws-cli/2\.'; then
+  echo "test-deps: installing AWS CLI v2 (Debian package awscli)"
   apt_install awscli
+fi
+# boto3 for the Python SDK end-to-end test.
+if ! python3 -c 'import boto3' >/dev/null 2>&1; then
+  echo "test-deps: installing boto3 (Debian package python3-boto3)"
+  apt_install python3-boto3
 fi
 if ! command -v strace >/dev/null 2>&1; then
   echo "test-deps: installing strace (fsync fault injection in e2e/diskfault_test.go)"

@@ -12,7 +12,8 @@ const client = new KinesisClient({
   endpoint, region: "us-east-1",
   credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret" },
 });
-const StreamName = "js-stream";
+// A fresh name per run, so the script can run again against the same server.
+const StreamName = `js-stream-${Date.now()}-${process.pid}`;
 await client.send(new CreateStreamCommand({ StreamName, ShardCount: 2 }));
 for (let i = 0; ; i++) {
   const d = await client.send(new DescribeStreamSummaryCommand({ StreamName }));
