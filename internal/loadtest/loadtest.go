@@ -86,6 +86,14 @@ type Config struct {
 	// EFO makes the consumers enhanced fan-out subscribers (SubscribeToShard,
 	// records pushed) instead of GetRecords pollers. Default false.
 	EFO bool
+	// Keep leaves a stream the run created in place; by default it is
+	// deleted (with its consumers) when the run ends. A stream that existed
+	// before the run is never deleted.
+	Keep bool
+	// ProgressLines writes the progress as a plain line every 5 s (for logs
+	// and pipes) instead of one live line rewritten every second (for a
+	// terminal).
+	ProgressLines bool
 	// PollInterval is the wait after a GetRecords that returned nothing.
 	// Default 200ms.
 	PollInterval time.Duration
@@ -145,7 +153,7 @@ const drainCheck = 20 * time.Millisecond
 // (carriage return, no newline) and erased at the end. Cancelling ctx stops
 // the run early; the figures gathered so far are returned, marked
 // Interrupted.
-func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
+func Run(ctx context.Context, cfg Config, progress io.Writer) (res *Result, _ error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -172,9 +180,18 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 		// puts the server acknowledged and miscount them as failed.
 		HTTPClient: sdktest.HTTPClient(sdkTransport(conns)),
 	})
-	shards, err := ensureStream(ctx, sdk, cfg.Stream, cfg.Shards)
+	shards, created, err := ensureStream(ctx, sdk, cfg.Stream, cfg.Shards)
 	if err != nil {
 		return nil, err
+	}
+	if created && !cfg.Keep {
+		defer func() { // also on an interrupted run: ctx may be done
+			dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if _, err := sdk.DeleteStream(dctx, &kinesis.DeleteStreamInput{StreamName: &cfg.Stream, EnforceConsumerDeletion: aws.Bool(true)}); err == nil && res != nil {
+				res.StreamDeleted = true
+			}
+		}()
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.Proxy = nil
@@ -243,7 +260,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 	start := time.Now()
 	var phase atomicString
 	phase.set("load")
-	stopProgress := startProgress(progress, lv, cfg.RecordSize, start, &phase)
+	stopProgress := startProgress(progress, cfg.ProgressLines, lv, cfg.RecordSize, start, &phase)
 	defer stopProgress()
 
 	stopAt := start.Add(cfg.Duration)
@@ -285,7 +302,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 	cwg.Wait()
 	stopProgress()
 
-	res := &Result{
+	res = &Result{
 		Client: cfg.Client, Op: cfg.Op, RecordSize: cfg.RecordSize, Batch: producers[0].snd.records(),
 		Producers: cfg.Producers, Shards: len(shards), Rate: cfg.Rate,
 		Seconds:     loadEnd.Sub(start).Seconds(),
@@ -373,8 +390,9 @@ func newSender(cfg Config, rng *rand.Rand, lean *leanClient, sdk *kinesis.Client
 }
 
 // ensureStream creates the stream with the given shard count unless it
-// exists, waits for it to be ACTIVE and returns its open shards' ids.
-func ensureStream(ctx context.Context, c *kinesis.Client, name string, shards int) ([]string, error) {
+// exists, waits for it to be ACTIVE and returns its open shards' ids and
+// whether this call created it.
+func ensureStream(ctx context.Context, c *kinesis.Client, name string, shards int) (ids []string, created bool, _ error) {
 	_, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: &name})
 	var nf *types.ResourceNotFoundException
 	switch {
@@ -382,23 +400,23 @@ func ensureStream(ctx context.Context, c *kinesis.Client, name string, shards in
 		_, err = c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: &name, ShardCount: aws.Int32(int32(shards))})
 		var inUse *types.ResourceInUseException
 		if err != nil && !errors.As(err, &inUse) {
-			return nil, fmt.Errorf("create stream %s: %w", name, err)
+			return nil, false, fmt.Errorf("create stream %s: %w", name, err)
 		}
+		created = err == nil
 	case err != nil:
-		return nil, fmt.Errorf("describe stream %s: %w", name, err)
+		return nil, false, fmt.Errorf("describe stream %s: %w", name, err)
 	}
 	w := kinesis.NewStreamExistsWaiter(c, func(o *kinesis.StreamExistsWaiterOptions) {
 		o.MinDelay, o.MaxDelay = 100*time.Millisecond, time.Second
 	})
 	if err := w.Wait(ctx, &kinesis.DescribeStreamInput{StreamName: &name}, time.Minute); err != nil {
-		return nil, fmt.Errorf("stream %s: waiting for ACTIVE: %w", name, err)
+		return nil, created, fmt.Errorf("stream %s: waiting for ACTIVE: %w", name, err)
 	}
-	var ids []string
 	in := &kinesis.ListShardsInput{StreamName: &name}
 	for {
 		out, err := c.ListShards(ctx, in)
 		if err != nil {
-			return nil, fmt.Errorf("list shards of %s: %w", name, err)
+			return nil, created, fmt.Errorf("list shards of %s: %w", name, err)
 		}
 		for _, s := range out.Shards {
 			if s.SequenceNumberRange == nil || s.SequenceNumberRange.EndingSequenceNumber == nil {
@@ -406,7 +424,7 @@ func ensureStream(ctx context.Context, c *kinesis.Client, name string, shards in
 			}
 		}
 		if out.NextToken == nil {
-			return ids, nil
+			return ids, created, nil
 		}
 		in = &kinesis.ListShardsInput{NextToken: out.NextToken}
 	}
@@ -421,10 +439,11 @@ type atomicString struct {
 func (a *atomicString) set(s string) { a.mu.Lock(); a.s = s; a.mu.Unlock() }
 func (a *atomicString) get() string  { a.mu.Lock(); defer a.mu.Unlock(); return a.s }
 
-// startProgress writes a status line to w once a second until the returned
-// function is called; that function erases the line and may be called more
-// than once. With a nil w it does nothing.
-func startProgress(w io.Writer, lv *live, size int, start time.Time, phase *atomicString) (stop func()) {
+// startProgress writes a status line to w once a second (rewriting it in
+// place; with lines, a new line every 5 s) until the returned function is
+// called; that function erases a live line and may be called more than
+// once. With a nil w it does nothing.
+func startProgress(w io.Writer, lines bool, lv *live, size int, start time.Time, phase *atomicString) (stop func()) {
 	if w == nil {
 		return func() {}
 	}
@@ -432,7 +451,11 @@ func startProgress(w io.Writer, lv *live, size int, start time.Time, phase *atom
 	var wg sync.WaitGroup
 	width := 0
 	wg.Go(func() {
-		t := time.NewTicker(time.Second)
+		every := time.Second
+		if lines {
+			every = 5 * time.Second
+		}
+		t := time.NewTicker(every)
 		defer t.Stop()
 		var last uint64
 		for {
@@ -444,8 +467,12 @@ func startProgress(w io.Writer, lv *live, size int, start time.Time, phase *atom
 				d := acked - last
 				last = acked
 				line := fmt.Sprintf("%5.0fs %s  %s rec/s  %.1f MiB/s  acked %s  failed %s  read %s",
-					now.Sub(start).Seconds(), phase.get(), group(d), float64(d)*float64(size)/(1<<20),
+					now.Sub(start).Seconds(), phase.get(), group(uint64(float64(d)/every.Seconds())), float64(d)*float64(size)/(1<<20)/every.Seconds(),
 					group(acked), group(lv.failed.Load()), group(lv.read.Load()))
+				if lines {
+					fmt.Fprintln(w, "bench: "+line)
+					continue
+				}
 				fmt.Fprintf(w, "\r%-*s", width, line)
 				width = max(width, len(line))
 			}

@@ -27,6 +27,9 @@ type Result struct {
 	// the last response.
 	Seconds     float64 `json:"seconds"`
 	Interrupted bool    `json:"interrupted,omitempty"`
+	// StreamDeleted reports that the run deleted the stream it had created
+	// (Config.Keep not set).
+	StreamDeleted bool `json:"streamDeleted,omitempty"`
 
 	Requests         uint64  `json:"requests"`
 	Records          uint64  `json:"records"` // acknowledged
@@ -188,6 +191,7 @@ func Command(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&cfg.EFO, "efo", cfg.EFO, "consumers subscribe with enhanced fan-out (SubscribeToShard) instead of polling")
 	fs.DurationVar(&cfg.Drain, "drain", cfg.Drain, "after the load, how long to wait for the consumers to catch up")
 	fs.IntVar(&cfg.ServerPID, "server-pid", cfg.ServerPID, "server process to measure through /proc (CPU, RSS)")
+	fs.BoolVar(&cfg.Keep, "keep", cfg.Keep, "keep the stream when the run created it (by default it is deleted at the end)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -197,9 +201,11 @@ func Command(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var progress io.Writer
-	if f, ok := stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		progress = stdout
+	// Progress goes to stderr (stdout carries the report, maybe JSON): a
+	// live line on a terminal, a line every 5 s otherwise.
+	progress := stderr
+	if f, ok := stderr.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
+		cfg.ProgressLines = true
 	}
 	res, err := Run(ctx, cfg, progress)
 	if err != nil {

@@ -7,6 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/rheos/rheos/internal/config"
 	"github.com/rheos/rheos/internal/loadtest"
 	"github.com/rheos/rheos/internal/server"
@@ -82,6 +86,40 @@ func TestRunAgainstServer(t *testing.T) {
 			if res.PutLatency.P50 <= 0 || cr.PutGet.P99 <= 0 || res.Server == nil || res.Server.PeakRSSMiB <= 0 {
 				t.Fatalf("figures missing: %+v %+v %+v", res.PutLatency, cr.PutGet, res.Server)
 			}
+			if !res.StreamDeleted {
+				t.Fatal("the run did not delete the stream it created")
+			}
 		})
+	}
+	// The bench leaves no stream behind unless asked to keep it, and never
+	// deletes one it did not create.
+	kc := kinesis.New(kinesis.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + srv.Addr()),
+		Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")})
+	list := func() []string {
+		out, err := kc.ListStreams(ctx, &kinesis.ListStreamsInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, s := range out.StreamSummaries {
+			if s.StreamStatus != types.StreamStatusDeleting {
+				names = append(names, aws.ToString(s.StreamName))
+			}
+		}
+		return names
+	}
+	if left := list(); len(left) != 0 {
+		t.Fatalf("streams left behind by the runs: %v", left)
+	}
+	for _, keep := range []bool{true, false} { // the second run finds the kept stream: not its own to delete
+		c := loadtest.DefaultConfig()
+		c.Endpoint, c.Stream, c.Shards, c.Keep = "http://"+srv.Addr(), "kept", 1, keep
+		c.RecordSize, c.Batch, c.Producers, c.Duration, c.Consumers = 100, 10, 1, 100*time.Millisecond, false
+		if res, err := loadtest.Run(ctx, c, nil); err != nil || res.StreamDeleted {
+			t.Fatalf("keep=%v: %v, deleted %v", keep, err, res != nil && res.StreamDeleted)
+		}
+		if left := list(); len(left) != 1 || left[0] != "kept" {
+			t.Fatalf("keep=%v: streams %v, want [kept]", keep, left)
+		}
 	}
 }
