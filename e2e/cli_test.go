@@ -2,12 +2,14 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -74,5 +76,25 @@ func TestRheosCLI(t *testing.T) {
 	}
 	if out := run("", "streams", "delete", "cli"); !strings.Contains(out, "deleting cli") {
 		t.Fatalf("delete: %q", out)
+	}
+}
+
+// TestSecondServerOnSameDataDir: a second `rheos serve` on a data directory
+// in use exits at once with a message naming the directory and the pid of
+// the server holding it.
+func TestSecondServerOnSameDataDir(t *testing.T) {
+	dir := t.TempDir()
+	p := startServer(t, dir, freePort(t))
+	start := time.Now()
+	out, err := exec.Command(rheosBinary(t), "serve", "--data-dir", dir, "--addr", freePort(t)).CombinedOutput()
+	if err == nil {
+		t.Fatalf("the second server started:\n%s", out)
+	}
+	want := fmt.Sprintf("%s is used by another process (pid %d)", dir, p.cmd.Process.Pid)
+	if !strings.Contains(string(out), want) {
+		t.Fatalf("second server said %q, want %q", out, want)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("the refusal took %v", took)
 	}
 }

@@ -21,6 +21,7 @@ import (
 // provider for encryption at rest, and the owners of the log's keys, whose
 // retention the sweep composes.
 type storage struct {
+	lock  *dirLock
 	meta  *metastore.Store
 	log   *streamlog.Log
 	fence uint64
@@ -48,13 +49,19 @@ func openStorage(ctx context.Context, cfg config.Config, opts Options, now func(
 	if err := (vfs.OS{}).MkdirAll(cfg.DataDir); err != nil {
 		return nil, err
 	}
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	meta, err := metastore.Open(cfg.DataDir)
 	if err != nil {
+		lock.unlock()
 		return nil, err
 	}
 	fence, err := nextEpoch(ctx, meta)
 	if err != nil {
 		meta.Close()
+		lock.unlock()
 		return nil, err
 	}
 	var keys envelope.KeyProvider
@@ -67,6 +74,7 @@ func openStorage(ctx context.Context, cfg config.Config, opts Options, now func(
 		kr, err := envelope.OpenKeyring(filepath.Join(cfg.DataDir, "keyring.json"))
 		if err != nil {
 			meta.Close()
+			lock.unlock()
 			return nil, err
 		}
 		keys = kr
@@ -78,11 +86,12 @@ func openStorage(ctx context.Context, cfg config.Config, opts Options, now func(
 	})
 	if err != nil {
 		meta.Close()
+		lock.unlock()
 		return nil, fmt.Errorf("opening record log: %w", err)
 	}
 	rlog.SetFence(fence)
 	met.WatchLog(func() (int, int64) { st := rlog.Stats(); return st.Segments, st.PendingBytes })
-	return &storage{meta: meta, log: rlog, fence: fence, keys: keys}, nil
+	return &storage{lock: lock, meta: meta, log: rlog, fence: fence, keys: keys}, nil
 }
 
 // own registers a service's claim on log keys.
@@ -115,10 +124,14 @@ func (s *storage) sweep(ctx context.Context) error {
 	return err
 }
 
-// close closes the log, then the metadata store.
+// close closes the log, then the metadata store, then releases the data
+// directory.
 func (s *storage) close() error {
 	err := s.log.Close()
 	if cerr := s.meta.Close(); err == nil {
+		err = cerr
+	}
+	if cerr := s.lock.unlock(); err == nil {
 		err = cerr
 	}
 	return err
