@@ -33,7 +33,9 @@ const (
 
 // Record flags (part of the format).
 const (
-	// FlagEncrypted marks a record whose data is encrypted (reserved).
+	// FlagEncrypted marks a record whose data is sealed by the domain's
+	// envelope encryption. streamlog stores the flag (and every other flag
+	// bit) opaquely and never looks inside the data.
 	FlagEncrypted uint8 = 1 << 0
 )
 
@@ -172,6 +174,36 @@ func parseSection(b []byte, off uint32) (sectionInfo, error) {
 	return si, nil
 }
 
+// frameEnd reports whether a frame header that passes its checksum starts at
+// p, and if so where the frame it announces ends (possibly beyond data).
+func frameEnd(data []byte, p int) (int, bool) {
+	if len(data)-p < frameHeaderLen {
+		return 0, false
+	}
+	h := data[p : p+frameHeaderLen]
+	n := int(le.Uint32(h[4:]))
+	if le.Uint32(h) != frameMagic || crc(h[:20]) != le.Uint32(h[20:]) || n < frameHeaderLen {
+		return 0, false
+	}
+	return p + n, true
+}
+
+// findNextFrame returns the offset of the next fully valid frame at or after
+// from, or -1.
+func findNextFrame(data []byte, from int) int {
+	var m [4]byte
+	le.PutUint32(m[:], frameMagic)
+	for p := from; p+frameHeaderLen <= len(data); p++ {
+		if data[p] != m[0] || data[p+1] != m[1] || data[p+2] != m[2] || data[p+3] != m[3] {
+			continue
+		}
+		if _, _, _, err := parseFrame(data[p:], uint32(p)); err == nil {
+			return p
+		}
+	}
+	return -1
+}
+
 // decodeSection decodes the records of a validated section whose sequence
 // counters are >= from and whose timestamp is >= minTs, appending to out.
 // Data slices alias b. It stops after maxRecords records or once maxBytes of
@@ -204,6 +236,60 @@ func decodeSection(b []byte, from uint64, minTs int64, out []Record, maxRecords,
 		})
 	}
 	return out, false
+}
+
+// Encoding. A frame is built in place, so record data is copied once: the
+// caller reserves the frame header (appendFrameHeader), appends each section
+// (appendSectionHeader, then appendRecord for each of its records, then
+// encodeSectionHeader over the section's bytes) and finally fills in the
+// frame header (encodeFrameHeader over the whole frame's bytes). parseFrame
+// and parseSection are the inverse.
+
+// appendFrameHeader reserves room for a frame header at the end of buf.
+func appendFrameHeader(buf []byte) []byte {
+	return append(buf, make([]byte, frameHeaderLen)...)
+}
+
+// encodeFrameHeader fills in the header of frame, which holds the whole frame
+// (header, then the encoded sections): its length is len(frame).
+func encodeFrameHeader(frame []byte, fence uint64, sections int) {
+	le.PutUint32(frame[0:], frameMagic)
+	le.PutUint32(frame[4:], uint32(len(frame)))
+	le.PutUint64(frame[8:], fence)
+	le.PutUint32(frame[16:], uint32(sections))
+	le.PutUint32(frame[20:], crc(frame[:20]))
+}
+
+// encodeFrame returns a frame holding the given encoded sections (each as
+// built by appendSectionHeader, appendRecord and encodeSectionHeader, or
+// copied verbatim from a valid frame: a section's bytes do not depend on
+// where it lies). No sections is a valid, empty frame.
+func encodeFrame(fence uint64, sections ...[]byte) []byte {
+	n := frameHeaderLen
+	for _, s := range sections {
+		n += len(s)
+	}
+	b := appendFrameHeader(make([]byte, 0, n))
+	for _, s := range sections {
+		b = append(b, s...)
+	}
+	encodeFrameHeader(b, fence, len(sections))
+	return b
+}
+
+// appendSectionHeader reserves room for a section header at the end of buf.
+func appendSectionHeader(buf []byte) []byte {
+	return append(buf, make([]byte, sectionHdrLen)...)
+}
+
+// encodeSectionHeader fills in the header of sec, which holds the whole
+// section (header, then count records): the records area is the rest of sec.
+func encodeSectionHeader(sec []byte, shard uint64, count int) {
+	area := sec[sectionHdrLen:]
+	le.PutUint64(sec[0:], shard)
+	le.PutUint32(sec[8:], uint32(count))
+	le.PutUint32(sec[12:], uint32(len(area)))
+	le.PutUint32(sec[16:], sectionCRC(sec[:16], area))
 }
 
 // appendRecord encodes one record onto buf.

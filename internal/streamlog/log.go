@@ -538,36 +538,6 @@ func (l *Log) resetActiveHeader(seg *segment) error {
 	return seg.f.Sync()
 }
 
-// frameEnd reports whether a frame header that passes its checksum starts at
-// p, and if so where the frame it announces ends (possibly beyond data).
-func frameEnd(data []byte, p int) (int, bool) {
-	if len(data)-p < frameHeaderLen {
-		return 0, false
-	}
-	h := data[p : p+frameHeaderLen]
-	n := int(le.Uint32(h[4:]))
-	if le.Uint32(h) != frameMagic || crc(h[:20]) != le.Uint32(h[20:]) || n < frameHeaderLen {
-		return 0, false
-	}
-	return p + n, true
-}
-
-// findNextFrame returns the offset of the next fully valid frame at or after
-// from, or -1.
-func findNextFrame(data []byte, from int) int {
-	var m [4]byte
-	le.PutUint32(m[:], frameMagic)
-	for p := from; p+frameHeaderLen <= len(data); p++ {
-		if data[p] != m[0] || data[p+1] != m[1] || data[p+2] != m[2] || data[p+3] != m[3] {
-			continue
-		}
-		if _, _, _, err := parseFrame(data[p:], uint32(p)); err == nil {
-			return p
-		}
-	}
-	return -1
-}
-
 func (l *Log) openActive(id uint64) error {
 	f, err := l.fs.OpenAppend(segName(l.opts.Dir, id, "seg"))
 	if err != nil {
@@ -843,8 +813,7 @@ func (l *Log) commit(group []*appendReq) {
 	l.mu.Unlock()
 
 	ms := now.UnixMilli()
-	buf := l.buf[:0]
-	buf = append(buf, make([]byte, frameHeaderLen)...)
+	buf := appendFrameHeader(l.buf[:0])
 	frameStart := l.actSize
 	type secOut struct {
 		p     *pending
@@ -854,7 +823,7 @@ func (l *Log) commit(group []*appendReq) {
 	secs := make([]secOut, 0, len(order))
 	for _, p := range order {
 		secStart := len(buf)
-		buf = append(buf, make([]byte, sectionHdrLen)...)
+		buf = appendSectionHeader(buf)
 		seq := p.state.next
 		ts := ms
 		if ts < p.state.lastTs {
@@ -868,22 +837,13 @@ func (l *Log) commit(group []*appendReq) {
 			rf.r.res[rf.i] = Appended{Seq: seq, Timestamp: ts}
 			seq++
 		}
-		area := buf[secStart+sectionHdrLen:]
-		h := buf[secStart:]
-		le.PutUint64(h[0:], p.shard)
-		le.PutUint32(h[8:], uint32(len(p.reqs)))
-		le.PutUint32(h[12:], uint32(len(area)))
-		le.PutUint32(h[16:], sectionCRC(h[:16], area))
+		encodeSectionHeader(buf[secStart:], p.shard, len(p.reqs))
 		secs = append(secs, secOut{p: p, e: indexEntry{
 			firstSeq: first, ts: ts, off: uint32(frameStart) + uint32(secStart),
 			length: uint32(len(buf) - secStart), count: uint32(len(p.reqs)),
 		}, endTs: ts})
 	}
-	le.PutUint32(buf[0:], frameMagic)
-	le.PutUint32(buf[4:], uint32(len(buf)))
-	le.PutUint64(buf[8:], fence)
-	le.PutUint32(buf[16:], uint32(len(order)))
-	le.PutUint32(buf[20:], crc(buf[:20]))
+	encodeFrameHeader(buf, fence, len(order))
 	l.buf = buf
 
 	if _, err := l.active.f.Write(buf); err != nil {
@@ -980,11 +940,7 @@ func (l *Log) tryRecover() error {
 	}
 	// Probe the write path with an empty frame (no sections: valid, holds
 	// no records), so a persisting write fault keeps the log failed.
-	probe := make([]byte, frameHeaderLen)
-	le.PutUint32(probe[0:], frameMagic)
-	le.PutUint32(probe[4:], frameHeaderLen)
-	le.PutUint64(probe[8:], fence)
-	le.PutUint32(probe[20:], crc(probe[:20]))
+	probe := encodeFrame(fence)
 	if _, err := seg.f.Write(probe); err != nil {
 		seg.f.Truncate(size)
 		return fmt.Errorf("streamlog: recover: %w", err)
