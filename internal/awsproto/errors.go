@@ -34,6 +34,7 @@ func WriteJSONError(w http.ResponseWriter, contentType string, status int, e *aw
 // cannot attribute to an operation.
 func WriteXMLError(w http.ResponseWriter, status int, typ, msg string) {
 	b := "<" + typ + ">\n  <Message>" + msg + "</Message>\n</" + typ + ">\n"
+	w.Header()["Content-Type"] = nil // AWS sends none; nil stops net/http's sniffing
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	io.WriteString(w, b)
@@ -42,6 +43,7 @@ func WriteXMLError(w http.ResponseWriter, status int, typ, msg string) {
 // WriteXMLStatus writes an empty XML error element.
 func WriteXMLStatus(w http.ResponseWriter, status int, typ string) {
 	b := "<" + typ + "/>\n"
+	w.Header()["Content-Type"] = nil
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	io.WriteString(w, b)

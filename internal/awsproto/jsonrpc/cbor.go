@@ -177,3 +177,35 @@ func (o CBOROutput) toCBOR(member string, v any) any {
 	}
 	return v
 }
+
+// cborErrorBody encodes an error as AWS does: an indefinite-length map
+// (0xbf … 0xff) of text strings, "__type" and, when there is one,
+// "message" (the bytes kinesalite recorded from AWS in 2018).
+func cborErrorBody(e *awserr.Error) []byte {
+	b := []byte{0xbf}
+	b = appendCBORText(b, "__type")
+	b = appendCBORText(b, e.Name)
+	if e.Message != "" {
+		b = appendCBORText(b, "message")
+		b = appendCBORText(b, e.Message)
+	}
+	return append(b, 0xff)
+}
+
+// appendCBORText appends a definite-length text string (major type 3).
+func appendCBORText(b []byte, s string) []byte {
+	n := uint64(len(s))
+	switch {
+	case n < 24:
+		b = append(b, 0x60|byte(n))
+	case n <= 0xff:
+		b = append(b, 0x78, byte(n))
+	case n <= 0xffff:
+		b = append(b, 0x79, byte(n>>8), byte(n))
+	case n <= 0xffffffff:
+		b = append(b, 0x7a, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	default:
+		b = append(b, 0x7b, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	return append(b, s...)
+}

@@ -26,6 +26,8 @@ import (
 const (
 	ContentJSON = "application/x-amz-json-1.1"
 	ContentCBOR = "application/x-amz-cbor-1.1"
+	// ContentJSONPlain is answered in Coral's deprecated envelope only.
+	ContentJSONPlain = "application/json"
 )
 
 // Operation is one API action.
@@ -128,14 +130,18 @@ func (s *Service) ServeAWS(w http.ResponseWriter, r *http.Request, req *awsproto
 		return
 	}
 	if len(body) == 0 {
+		// AWS answers an empty body in JSON only for exactly
+		// application/x-amz-json-1.1, in CBOR for any other content type
+		// (none, json-1.0, application/json, garbage), before looking at
+		// the signature.
+		e := awserr.New(awserr.UnknownOperation, "")
 		if op != nil {
-			writeError(w, cbor, awserr.New(awserr.Serialization, ""))
-		} else {
-			writeError(w, cbor, awserr.New(awserr.UnknownOperation, ""))
+			e = awserr.New(awserr.Serialization, "")
 		}
+		writeError(w, ct != ContentJSON, e)
 		return
 	}
-	if ct != ContentJSON && ct != "application/json" && !cbor {
+	if ct != ContentJSON && ct != ContentJSONPlain && !cbor {
 		if prefix == "" || opName == "" {
 			awsproto.WriteXMLError(w, 403, "AccessDeniedException", "Unable to determine service/operation name to be authorized")
 			return
@@ -143,8 +149,20 @@ func (s *Service) ServeAWS(w http.ResponseWriter, r *http.Request, req *awsproto
 		awsproto.WriteXMLStatus(w, 404, "UnknownOperationException")
 		return
 	}
+	if ct == ContentJSONPlain {
+		// Plain application/json is the deprecated Coral form: a body that
+		// does not parse is a SerializationException, any other the
+		// UnknownOperationException, both wrapped in {"Output",
+		// "Version"}, whatever the target and signature.
+		if _, aerr := awsproto.DecodeJSON(body, env.Depth()); aerr != nil {
+			writeDeprecated(w, 400, awserr.Serialization.Name)
+			return
+		}
+		writeDeprecated(w, 404, awserr.UnknownOperation.Name)
+		return
+	}
 	call := &awsproto.Call{Service: s.SigningName, Op: opName, RequestID: req.ID, HTTP: r, CBOR: cbor}
-	if op != nil && op.Fast != nil && !cbor {
+	if op != nil && op.Fast != nil && ct == ContentJSON {
 		if typed, ok := op.Fast(body); ok {
 			if aerr := authenticate(env, r, body, s.SigningName, call); aerr != nil {
 				writeError(w, cbor, aerr)
@@ -248,6 +266,18 @@ func (s *Service) run(w http.ResponseWriter, r *http.Request, env *awsproto.Env,
 	w.Write(b)
 }
 
+// writeDeprecated writes Coral's deprecated application/json error form,
+// {"Output":{"__type":"com.amazon.coral.service#<name>"},"Version":"1.0"}.
+func writeDeprecated(w http.ResponseWriter, status int, name string) {
+	b := `{"Output":{"__type":"com.amazon.coral.service#` + name + `"},"Version":"1.0"}`
+	h := w.Header()
+	h.Set("Content-Type", ContentJSONPlain)
+	h.Set("x-amzn-ErrorType", name)
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	w.Write([]byte(b))
+}
+
 // writeError writes the error envelope in the request's format.
 func writeError(w http.ResponseWriter, cbor bool, e *awserr.Error) {
 	status := e.StatusIn(awserr.JSONRPC)
@@ -255,11 +285,7 @@ func writeError(w http.ResponseWriter, cbor bool, e *awserr.Error) {
 		awsproto.WriteJSONError(w, ContentJSON, status, e)
 		return
 	}
-	body := map[string]string{"__type": e.Name}
-	if e.Message != "" {
-		body["message"] = e.Message
-	}
-	b, _ := cborEnc.Marshal(body)
+	b := cborErrorBody(e)
 	h := w.Header()
 	h.Set("Content-Type", ContentCBOR)
 	h.Set("x-amzn-ErrorType", e.Name)
