@@ -253,6 +253,8 @@ type crashHarness struct {
 	nAcked    int    // records acknowledged
 	nVerified int    // records read back and checked by verify, over all recoveries
 	nModes    [6]int // rounds ended by each crash mode of run
+	nCompact  int    // segments compacted (events), over all rounds
+	nDeleted  int    // segments deleted (events), over all rounds
 }
 
 const crashDir = "/data/streamlog"
@@ -343,8 +345,11 @@ func TestCrashRandomized(t *testing.T) {
 	for _, n := range h.nModes[2:] {
 		faults += n
 	}
-	t.Logf("RESULT %d rounds: %d records acknowledged, %d record reads verified after %d recoveries; crashes: %d power loss, %d torn write, %d fsync fault then torn write, %d other injected faults then power loss; 0 lost (seed %d)",
-		rounds, h.nAcked, h.nVerified, rounds+1, h.nModes[0], h.nModes[1], h.nModes[2], faults-h.nModes[2], seed)
+	t.Logf("RESULT %d rounds: %d records acknowledged, %d record reads verified after %d recoveries; crashes: %d power loss, %d torn write, %d fsync fault then torn write, %d other injected faults then power loss; %d segments compacted, %d deleted; 0 lost (seed %d)",
+		rounds, h.nAcked, h.nVerified, rounds+1, h.nModes[0], h.nModes[1], h.nModes[2], faults-h.nModes[2], h.nCompact, h.nDeleted, seed)
+	if rounds >= 25 && h.nCompact == 0 {
+		t.Errorf("no segment was compacted in %d rounds: the test no longer exercises compaction (-seed=%d)", rounds, seed)
+	}
 }
 
 func (h *crashHarness) fatalf(format string, args ...any) {
@@ -401,9 +406,18 @@ func (h *crashHarness) open(round int) *Log {
 		MaxGroupBytes: []int{0, 1 << 10, 8 << 10}[rng.IntN(3)],
 		Now:           h.clk.Now,
 		Logger:        quietLogger(),
+		// Compaction: the default, one that rewrites a segment as soon as
+		// anything in it is dead, and none.
+		CompactBelow: []float64{0, 1, -1}[rng.IntN(3)],
 		OnEvent: func(e Event) {
 			h.mu.Lock()
 			h.events = append(h.events, fmt.Sprintf("round %d: %s %d %s", round, e.Kind, e.Segment, e.Detail))
+			switch e.Kind {
+			case "segment-compacted":
+				h.nCompact++
+			case "segment-deleted":
+				h.nDeleted++
+			}
 			h.mu.Unlock()
 		},
 	}

@@ -59,27 +59,37 @@ func corruptf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
 }
 
-func encodeSegHeader(segID uint64, createdMs int64) []byte {
+// segHeader is the decoded header of a segment file.
+type segHeader struct {
+	id      uint64
+	created int64 // unix milliseconds
+	// gen counts the rewrites of the segment by compaction (mod 2^16); an
+	// index describes one generation of its segment.
+	gen uint16
+}
+
+func encodeSegHeader(h segHeader) []byte {
 	b := make([]byte, segHeaderSize)
 	copy(b, segMagic)
 	le.PutUint16(b[8:], formatVersion)
-	le.PutUint64(b[12:], segID)
-	le.PutUint64(b[20:], uint64(createdMs))
+	le.PutUint16(b[10:], h.gen)
+	le.PutUint64(b[12:], h.id)
+	le.PutUint64(b[20:], uint64(h.created))
 	le.PutUint32(b[28:], crc(b[:28]))
 	return b
 }
 
-func decodeSegHeader(b []byte) (segID uint64, createdMs int64, err error) {
+func decodeSegHeader(b []byte) (segHeader, error) {
 	if len(b) < segHeaderSize || string(b[:8]) != segMagic {
-		return 0, 0, corruptf("bad segment magic")
+		return segHeader{}, corruptf("bad segment magic")
 	}
 	if crc(b[:28]) != le.Uint32(b[28:]) {
-		return 0, 0, corruptf("segment header checksum")
+		return segHeader{}, corruptf("segment header checksum")
 	}
 	if v := le.Uint16(b[8:]); v != formatVersion {
-		return 0, 0, fmt.Errorf("streamlog: unsupported segment version %d", v)
+		return segHeader{}, fmt.Errorf("streamlog: unsupported segment version %d", v)
 	}
-	return le.Uint64(b[12:]), int64(le.Uint64(b[20:])), nil
+	return segHeader{id: le.Uint64(b[12:]), created: int64(le.Uint64(b[20:])), gen: le.Uint16(b[10:])}, nil
 }
 
 // sectionInfo describes one shard section inside a frame.

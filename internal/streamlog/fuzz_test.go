@@ -275,7 +275,7 @@ func FuzzIndex(f *testing.F) {
 				t.Fatalf("getIndexEntry error %v does not wrap ErrCorrupt", err)
 			}
 		}
-		dir, err := readIndexDir(file, 1)
+		dir, _, err := readIndexDir(file, 1)
 		if err != nil {
 			if !errors.Is(err, ErrCorrupt) && !strings.Contains(err.Error(), "unsupported index version") {
 				t.Fatalf("readIndexDir error %v", err)
@@ -458,13 +458,13 @@ func FuzzRecover(f *testing.F) {
 		}
 		file := body
 		if header {
-			file = append(encodeSegHeader(1, fuzzEpoch.UnixMilli()), body...)
+			file = append(encodeSegHeader(segHeader{id: 1, created: fuzzEpoch.UnixMilli()}), body...)
 		}
 		fs := vfs.NewMemFS()
 		fs.MkdirAll("/d")
 		memWrite(t, fs, segName("/d", 1, "seg"), file)
 		if sealed {
-			memWrite(t, fs, segName("/d", 2, "seg"), encodeSegHeader(2, fuzzEpoch.UnixMilli()))
+			memWrite(t, fs, segName("/d", 2, "seg"), encodeSegHeader(segHeader{id: 2, created: fuzzEpoch.UnixMilli()}))
 		}
 		oracle := frameOracle(file)
 		opts := Options{FS: fs, Dir: "/d", Now: func() time.Time { return fuzzEpoch }, Logger: quietLogger()}
@@ -482,7 +482,7 @@ func FuzzRecover(f *testing.F) {
 		}
 		if !sealed {
 			now := memRead(t, fs, segName("/d", 1, "seg"))
-			if _, _, err := decodeSegHeader(file); err == nil || findNextFrame(file, segHeaderSize) >= 0 {
+			if _, err := decodeSegHeader(file); err == nil || findNextFrame(file, segHeaderSize) >= 0 {
 				// A damaged header followed by frames is damage, not a torn
 				// creation: the frames are kept.
 				if !bytes.HasPrefix(file, now) || len(now) < segHeaderSize {

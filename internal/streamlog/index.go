@@ -16,8 +16,8 @@ type dirEntry struct {
 	minTs, maxTs      int64
 }
 
-// writeIndex writes and fsyncs the .idx file of a segment.
-func (l *Log) writeIndex(segID uint64, entries shardEntries) error {
+// encodeIndex encodes the .idx file of generation gen of segment segID.
+func encodeIndex(segID uint64, gen uint16, entries shardEntries) []byte {
 	keys := make([]uint64, 0, len(entries))
 	total := 0
 	for k, es := range entries {
@@ -38,7 +38,8 @@ func (l *Log) writeIndex(segID uint64, entries shardEntries) error {
 		le.PutUint64(d[16:], es[0].firstSeq)
 		le.PutUint64(d[24:], es[len(es)-1].lastSeq())
 		le.PutUint64(d[32:], uint64(es[0].ts))
-		// The last record's timestamp is at least the last section's first.
+		// The writer gives every record of a section the same timestamp,
+		// so the last section's first timestamp is the shard's newest.
 		maxTs := es[len(es)-1].ts
 		le.PutUint64(d[40:], uint64(maxTs))
 		for _, e := range es {
@@ -48,17 +49,31 @@ func (l *Log) writeIndex(segID uint64, entries shardEntries) error {
 	}
 	copy(b, idxMagic)
 	le.PutUint16(b[8:], formatVersion)
+	le.PutUint16(b[10:], gen)
 	le.PutUint64(b[12:], segID)
 	le.PutUint32(b[20:], uint32(len(keys)))
 	le.PutUint32(b[24:], crc(dir))
 	le.PutUint32(b[28:], crc(b[:28]))
+	return b
+}
 
+// writeIndex writes and fsyncs the .idx file of generation gen of a segment.
+func (l *Log) writeIndex(segID uint64, gen uint16, entries shardEntries) error {
 	name := segName(l.opts.Dir, segID, "idx")
+	if err := l.writeSynced(name, encodeIndex(segID, gen, entries)); err != nil {
+		return err
+	}
+	return l.fs.SyncDir(l.opts.Dir)
+}
+
+// writeSynced creates (or truncates) name and writes data to it durably. The
+// directory entry is not synced.
+func (l *Log) writeSynced(name string, data []byte) error {
 	f, err := l.fs.Create(name)
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(b); err != nil {
+	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return err
 	}
@@ -66,41 +81,40 @@ func (l *Log) writeIndex(segID uint64, entries shardEntries) error {
 		f.Close()
 		return err
 	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return l.fs.SyncDir(l.opts.Dir)
+	return f.Close()
 }
 
-// readIndexDir reads and checks an .idx header and directory.
-func readIndexDir(f vfs.File, segID uint64) ([]dirEntry, error) {
+// readIndexDir reads and checks an .idx header and directory, and returns the
+// generation of the segment the index describes.
+func readIndexDir(f vfs.File, segID uint64) ([]dirEntry, uint16, error) {
 	var h [idxHeaderSize]byte
 	if _, err := f.ReadAt(h[:], 0); err != nil {
-		return nil, corruptf("index header: %v", err)
+		return nil, 0, corruptf("index header: %v", err)
 	}
 	if string(h[:8]) != idxMagic || crc(h[:28]) != le.Uint32(h[28:]) {
-		return nil, corruptf("index header checksum")
+		return nil, 0, corruptf("index header checksum")
 	}
 	if v := le.Uint16(h[8:]); v != formatVersion {
-		return nil, fmt.Errorf("streamlog: unsupported index version %d", v)
+		return nil, 0, fmt.Errorf("streamlog: unsupported index version %d", v)
 	}
 	if id := le.Uint64(h[12:]); id != segID {
-		return nil, corruptf("index belongs to segment %d", id)
+		return nil, 0, corruptf("index belongs to segment %d", id)
 	}
+	gen := le.Uint16(h[10:])
 	n := int(le.Uint32(h[20:]))
 	size, err := f.Size()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if int64(idxHeaderSize+n*idxDirEntLen) > size {
-		return nil, corruptf("index directory beyond file")
+		return nil, 0, corruptf("index directory beyond file")
 	}
 	dir := make([]byte, n*idxDirEntLen)
 	if _, err := f.ReadAt(dir, idxHeaderSize); err != nil && len(dir) > 0 {
-		return nil, corruptf("index directory: %v", err)
+		return nil, 0, corruptf("index directory: %v", err)
 	}
 	if crc(dir) != le.Uint32(h[24:]) {
-		return nil, corruptf("index directory checksum")
+		return nil, 0, corruptf("index directory checksum")
 	}
 	out := make([]dirEntry, n)
 	entBase := int64(idxHeaderSize + n*idxDirEntLen)
@@ -113,10 +127,10 @@ func readIndexDir(f vfs.File, segID uint64) ([]dirEntry, error) {
 		}
 		// In 64 bits: first+count must not wrap around to pass the check.
 		if entBase+(int64(out[i].first)+int64(out[i].count))*idxEntryLen > size {
-			return nil, corruptf("index entries beyond file")
+			return nil, 0, corruptf("index entries beyond file")
 		}
 	}
-	return out, nil
+	return out, gen, nil
 }
 
 // idxEntryAt reads entry i (absolute) of an index file with n directory entries.
@@ -160,4 +174,25 @@ func (s sealedEntries) search(pred func(indexEntry) bool) (int, error) {
 		return pred(e)
 	})
 	return i, ferr
+}
+
+// entries reads all of the shard's entries in its sealed segment, in order.
+func (r sealedRef) entries() ([]indexEntry, error) {
+	b := make([]byte, int(r.count)*idxEntryLen)
+	off := int64(idxHeaderSize+r.seg.ndir*idxDirEntLen) + int64(r.first)*idxEntryLen
+	if n, err := r.seg.idx.ReadAt(b, off); n != len(b) {
+		if err != nil && err != io.EOF {
+			return nil, fmt.Errorf("streamlog: reading index of segment %d: %w", r.seg.id, err)
+		}
+		return nil, corruptf("index of segment %d: %v", r.seg.id, io.ErrUnexpectedEOF)
+	}
+	out := make([]indexEntry, r.count)
+	for i := range out {
+		e, err := getIndexEntry(b[i*idxEntryLen:])
+		if err != nil {
+			return nil, err
+		}
+		out[i] = e
+	}
+	return out, nil
 }

@@ -9,6 +9,20 @@
 // disk once; the per-segment index (.idx) adds 32 bytes per shard section and
 // is written when a segment is sealed.
 //
+// Files (FORMAT.md draws them): <id>.seg segments, the highest one active
+// and the others sealed, each sealed one with its <id>.idx; shards.ckpt, every
+// shard's next counter and trim; *.tmp files being written, removed on open.
+//
+// Space follows retention: Sweep deletes sealed segments with nothing live
+// and compacts those whose live fraction fell below Options.CompactBelow,
+// rewriting them with only their live sections under the same id and the
+// next generation (compact.go). Before any section leaves the disk the
+// shard's trim is raised past it and checkpointed, so a shard's counters stay
+// contiguous and never go back; the switch to the rewritten segment is two
+// renames, and a crash between them is detected by the generation stamped in
+// both the segment and its index, so recovery sees the old segment or the
+// new one, never both and never neither.
+//
 // The package knows shards only as opaque uint64 keys and sequence numbers as
 // per-shard uint64 counters. It must not know about streams, AWS or HTTP, and
 // it does all file I/O through vfs.FS so crash and fault tests can replace the
@@ -62,12 +76,21 @@ type Options struct {
 	// OnCommit, if set, is called by the writer after every group commit
 	// with the bytes written, the records in it and the fsync's duration.
 	OnCommit func(bytes, records int, fsync time.Duration)
+	// CompactBelow is the live fraction of a sealed segment (bytes of its
+	// sections that retention keeps, over its size) below which Sweep
+	// rewrites the segment with only its live sections, so that a deleted
+	// shard or a short retention beside a long one frees its space within
+	// one sweep. Default 0.5; a negative value disables compaction (segments
+	// with nothing live are still deleted).
+	CompactBelow float64
 }
 
 // Event is a notable occurrence in the log.
 type Event struct {
-	// Kind is one of "segment-sealed", "segment-deleted", "corruption",
-	// "torn-tail", "write-failed", "recovered".
+	// Kind is one of "segment-sealed", "segment-deleted",
+	// "segment-compacted", "index-stale" (an index of another generation
+	// than its segment, left by a crash during compaction, rebuilt),
+	// "corruption", "torn-tail", "write-failed", "recovered".
 	Kind    string
 	Segment uint64
 	Detail  string
@@ -110,12 +133,18 @@ var (
 // FirstSeq is the first sequence counter a shard assigns.
 const FirstSeq uint64 = 1
 
+// segment is one segment file and, once sealed, its index. Its fields above
+// mu are set before the segment is published in Log.segments or Log.active
+// and never change after (a sealed segment's are set by seal under Log.mu,
+// while only the writer knows of it).
 type segment struct {
 	id      uint64
 	created int64
+	gen     uint16   // compaction generation (segment and index headers)
 	f       vfs.File // data file (the append handle for the active segment)
 	idx     vfs.File // index file, nil for the active segment
 	ndir    int      // directory entries in idx
+	size    int64    // file size once sealed
 
 	mu      sync.Mutex // guards refs, deleted
 	refs    int
@@ -132,6 +161,19 @@ func (s *segment) release() {
 		s.closeFiles()
 	}
 }
+
+// retire marks a segment that was removed from the log (deleted or replaced
+// by its compacted version): its files close once no reader holds it.
+func (s *segment) retire() {
+	s.mu.Lock()
+	s.deleted = true
+	closeNow := s.refs == 0
+	s.mu.Unlock()
+	if closeNow {
+		s.closeFiles()
+	}
+}
+
 func (s *segment) closeFiles() {
 	if s.f != nil {
 		s.f.Close()
@@ -230,6 +272,9 @@ func Open(opts Options) (*Log, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.CompactBelow == 0 {
+		opts.CompactBelow = 0.5
+	}
 	l := &Log{
 		opts:    opts,
 		fs:      opts.FS,
@@ -259,6 +304,10 @@ func (l *Log) event(e Event) {
 	}
 }
 
+// tmpSuffix ends the name of a file being written that is renamed into
+// place once complete; Open removes any it finds.
+const tmpSuffix = ".tmp"
+
 func segName(dir string, id uint64, ext string) string {
 	return filepath.Join(dir, fmt.Sprintf("%020d.%s", id, ext))
 }
@@ -285,6 +334,15 @@ func (l *Log) recover() error {
 	var ids []uint64
 	hasIdx := map[uint64]bool{}
 	for _, n := range names {
+		if strings.HasSuffix(n, tmpSuffix) {
+			// A file being written when the process stopped (a compacted
+			// segment or its index, a checkpoint): never renamed into
+			// place, so nothing depends on it.
+			if err := l.fs.Remove(filepath.Join(l.opts.Dir, n)); err != nil && !vfs.IsNotExist(err) {
+				return err
+			}
+			continue
+		}
 		base, ext, ok := strings.Cut(n, ".")
 		if !ok {
 			continue
@@ -384,20 +442,33 @@ func (l *Log) openSealed(id uint64, hasIdx bool) error {
 		return err
 	}
 	seg := &segment{id: id, f: f}
+	if seg.size, err = f.Size(); err != nil {
+		f.Close()
+		return err
+	}
 	var hdr [segHeaderSize]byte
+	headerOK := false
 	if _, err := f.ReadAt(hdr[:], 0); err == nil {
-		if _, c, err := decodeSegHeader(hdr[:]); err == nil {
-			seg.created = c
+		if h, err := decodeSegHeader(hdr[:]); err == nil {
+			seg.created, seg.gen, headerOK = h.created, h.gen, true
 		}
 	}
 	var dir []dirEntry
 	if hasIdx {
 		idx, err := l.fs.Open(segName(l.opts.Dir, id, "idx"))
 		if err == nil {
-			dir, err = readIndexDir(idx, id)
-			if err == nil {
-				seg.idx, seg.ndir = idx, len(dir)
-			} else {
+			var gen uint16
+			dir, gen, err = readIndexDir(idx, id)
+			switch {
+			case err == nil && headerOK && gen != seg.gen:
+				// A crash while compaction renamed the new segment and
+				// its index into place left one of each generation: the
+				// index is rebuilt from the segment, whichever it is.
+				idx.Close()
+				l.event(Event{Kind: "index-stale", Segment: id, Detail: fmt.Sprintf("index of generation %d beside segment of generation %d, rebuilding", gen, seg.gen)})
+			case err == nil:
+				seg.idx, seg.ndir, seg.gen = idx, len(dir), gen
+			default:
 				idx.Close()
 				l.event(Event{Kind: "corruption", Segment: id, Detail: "index unreadable, rebuilding: " + err.Error()})
 			}
@@ -408,7 +479,7 @@ func (l *Log) openSealed(id uint64, hasIdx bool) error {
 		if err != nil {
 			return err
 		}
-		if err := l.writeIndex(id, entries); err != nil {
+		if err := l.writeIndex(id, seg.gen, entries); err != nil {
 			return err
 		}
 		idx, err := l.fs.Open(segName(l.opts.Dir, id, "idx"))
@@ -416,7 +487,7 @@ func (l *Log) openSealed(id uint64, hasIdx bool) error {
 			return err
 		}
 		seg.idx = idx
-		if dir, err = readIndexDir(idx, id); err != nil {
+		if dir, _, err = readIndexDir(idx, id); err != nil {
 			return err
 		}
 		seg.ndir = len(dir)
@@ -461,8 +532,8 @@ func (l *Log) scanSegment(seg *segment, truncate bool) (shardEntries, error) {
 		l.lost += damagedRecords(len(data))
 		return entries, nil
 	}
-	if _, c, err := decodeSegHeader(data); err == nil {
-		seg.created = c
+	if h, err := decodeSegHeader(data); err == nil {
+		seg.created, seg.gen = h.created, h.gen
 	} else if findNextFrame(data, segHeaderSize) >= 0 {
 		// Frames follow the damaged header, so the header was durable once
 		// (a new segment's header is fsynced before any frame is appended):
@@ -530,8 +601,8 @@ func (l *Log) resetActiveHeader(seg *segment) error {
 	if err := seg.f.Truncate(0); err != nil {
 		return err
 	}
-	seg.created = l.opts.Now().UnixMilli()
-	if _, err := seg.f.Write(encodeSegHeader(seg.id, seg.created)); err != nil {
+	seg.created, seg.gen = l.opts.Now().UnixMilli(), 0
+	if _, err := seg.f.Write(encodeSegHeader(segHeader{id: seg.id, created: seg.created})); err != nil {
 		return err
 	}
 	l.actSize = segHeaderSize
@@ -593,7 +664,7 @@ func (l *Log) newSegment(id uint64) (*segment, error) {
 		return nil, err
 	}
 	created := l.opts.Now().UnixMilli()
-	if _, err := f.Write(encodeSegHeader(id, created)); err != nil {
+	if _, err := f.Write(encodeSegHeader(segHeader{id: id, created: created})); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -1002,14 +1073,14 @@ func (l *Log) seal() error {
 		}
 	}
 	l.mu.RUnlock()
-	if err := l.writeIndex(old.id, entries); err != nil {
+	if err := l.writeIndex(old.id, old.gen, entries); err != nil {
 		return err
 	}
 	idx, err := l.fs.Open(segName(l.opts.Dir, old.id, "idx"))
 	if err != nil {
 		return err
 	}
-	dir, err := readIndexDir(idx, old.id)
+	dir, _, err := readIndexDir(idx, old.id)
 	if err != nil {
 		idx.Close()
 		return err
@@ -1024,7 +1095,7 @@ func (l *Log) seal() error {
 	// the sealed lists is one step under mu: a reader must never pair the
 	// new active file with the old one's offsets.
 	l.mu.Lock()
-	old.idx, old.ndir = idx, len(dir)
+	old.idx, old.ndir, old.size = idx, len(dir), l.actSize
 	for _, d := range dir {
 		s := l.shards[d.shard]
 		s.sealed = append(s.sealed, sealedRef{seg: old, first: d.first, count: d.count,
@@ -1051,6 +1122,10 @@ func (l *Log) Close() error {
 	l.mu.Unlock()
 	close(l.stop)
 	<-l.done
+	// A sweep in progress reads and rewrites sealed segments through their
+	// files: let it finish (it stops early once it sees closed) first.
+	l.sweepMu.Lock()
+	defer l.sweepMu.Unlock()
 	l.closeAll()
 	return nil
 }

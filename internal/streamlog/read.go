@@ -38,12 +38,14 @@ func (l *Log) Bounds(shard uint64) ShardBounds {
 	return ShardBounds{Next: s.next, LastTimestamp: s.lastTs}
 }
 
-// view is a reader's copy of one shard's index references.
+// view is a reader's copy of one shard's index references. It holds a
+// reference on every segment in it until release.
 type view struct {
 	sealed []sealedRef
 	active []indexEntry
 	actSeg *segment
 	next   uint64
+	trim   uint64 // counters below trim are gone, even if still on disk
 }
 
 func (l *Log) view(shard uint64) (view, bool) {
@@ -53,7 +55,14 @@ func (l *Log) view(shard uint64) (view, bool) {
 	if s == nil {
 		return view{}, false
 	}
-	v := view{sealed: append([]sealedRef(nil), s.sealed...), active: s.active, actSeg: l.active, next: s.next}
+	v := view{active: s.active, actSeg: l.active, next: s.next, trim: s.trim}
+	for _, r := range s.sealed {
+		// Sections below the trim may linger on disk (in segments not yet
+		// compacted) but are gone.
+		if r.lastSeq >= s.trim {
+			v.sealed = append(v.sealed, r)
+		}
+	}
 	for _, r := range v.sealed {
 		r.seg.acquire()
 	}
@@ -82,6 +91,7 @@ func (l *Log) Read(shard uint64, from uint64, opts ReadOptions) ([]Record, error
 		return nil, nil
 	}
 	defer v.release()
+	from = max(from, v.trim)
 	if opts.MinTimestamp > 0 {
 		// Skip straight past expired records.
 		if seq, err := v.seekTime(opts.MinTimestamp); err == nil && seq > from {
@@ -168,6 +178,13 @@ func (l *Log) SeekTime(shard uint64, ts int64) (uint64, error) {
 }
 
 func (v view) seekTime(ts int64) (uint64, error) {
+	seq, err := v.seekTimeAll(ts)
+	// Timestamps do not decrease, so if the answer lies below the trim, the
+	// first record at or above it is the first one that is not gone.
+	return max(seq, v.trim), err
+}
+
+func (v view) seekTimeAll(ts int64) (uint64, error) {
 	// Timestamps are non-decreasing within a shard, so the first section
 	// whose successor starts at or after ts holds the answer.
 	for _, r := range v.sealed {

@@ -2,7 +2,10 @@ package streamlog
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"github.com/rheos/rheos/internal/vfs"
@@ -15,14 +18,32 @@ type RetentionPolicy func(shard uint64) (minTimestamp int64, drop bool)
 
 // SweepResult reports what a sweep did.
 type SweepResult struct {
+	// SegmentsDeleted counts sealed segments deleted because nothing in
+	// them is live.
 	SegmentsDeleted int
-	BytesReclaimed  int64
+	// SegmentsCompacted counts sealed segments rewritten with only their
+	// live sections (see Options.CompactBelow).
+	SegmentsCompacted int
+	// BytesReclaimed is the segment bytes freed by deletion and compaction
+	// (index files not counted).
+	BytesReclaimed int64
 }
 
-// Sweep applies retention: it seals an old active segment, then deletes every
-// sealed segment all of whose records are expired or belong to dropped
-// shards. Space is reclaimed a whole segment at a time; records that are
-// expired but still on disk are never served (Read filters them).
+// Sweep applies retention: it seals an old active segment, then deletes
+// every sealed segment all of whose sections are dead (their records expired,
+// their shard dropped, or below the shard's trim) and rewrites (compacts)
+// every sealed segment whose live fraction is below Options.CompactBelow.
+// Records that are expired but still on disk are never served when the
+// reader passes MinTimestamp (Read filters them).
+//
+// Before any section leaves the disk, the shard's trim (the counter below
+// which its records are gone) is raised past it and written to the
+// checkpoint: a shard's older records, in other segments, are then hidden
+// too, so what a shard serves stays contiguous, whatever order segments are
+// deleted or compacted in, and counters never go back.
+//
+// Sweep runs one at a time; Close waits for a sweep in progress, which stops
+// early with ErrClosed.
 func (l *Log) Sweep(ctx context.Context, policy RetentionPolicy) (SweepResult, error) {
 	var res SweepResult
 	l.sweepMu.Lock() // one sweep at a time
@@ -40,124 +61,141 @@ func (l *Log) Sweep(ctx context.Context, policy RetentionPolicy) (SweepResult, e
 		}
 	}
 
-	l.mu.RLock()
-	segs := append([]*segment(nil), l.segments...)
-	// Which shards appear in which segment, with their max timestamp.
-	type use struct {
-		shard uint64
-		maxTs int64
+	eval := cachePolicy(policy)
+	plans, err := l.planSweep(eval)
+	if err != nil {
+		return res, err
 	}
-	uses := map[*segment][]use{}
-	for key, s := range l.shards {
-		for _, r := range s.sealed {
-			uses[r.seg] = append(uses[r.seg], use{key, r.maxTs})
+	var doomed, compact []*segPlan
+	trims := map[uint64]uint64{}
+	for _, p := range plans {
+		switch {
+		case p.skip:
+			continue
+		case !p.live:
+			doomed = append(doomed, p)
+		case p.deadBytes > 0 && l.opts.CompactBelow > 0 &&
+			float64(p.liveBytes) < l.opts.CompactBelow*float64(p.seg.size):
+			compact = append(compact, p)
+		default:
+			continue
+		}
+		for shard, t := range p.trims {
+			trims[shard] = max(trims[shard], t)
 		}
 	}
-	l.mu.RUnlock()
-
-	policyCache := map[uint64][2]int64{}
-	eval := func(shard uint64) (int64, bool) {
-		if v, ok := policyCache[shard]; ok {
-			return v[0], v[1] == 1
-		}
-		min, drop := policy(shard)
-		d := int64(0)
-		if drop {
-			d = 1
-		}
-		policyCache[shard] = [2]int64{min, d}
-		return min, drop
-	}
-	var doomed []*segment
-	for _, seg := range segs {
-		dead := true
-		for _, u := range uses[seg] {
-			min, drop := eval(u.shard)
-			if !drop && u.maxTs >= min {
-				dead = false
-				break
-			}
-		}
-		if !dead {
-			// Segments are deleted oldest first only, so counters and
-			// timestamps stay contiguous per shard.
-			break
-		}
-		doomed = append(doomed, seg)
-	}
-	if len(doomed) == 0 {
+	if len(doomed) == 0 && len(compact) == 0 {
 		l.dropShards(eval)
 		return res, nil
 	}
-	// Persist the high-water marks before the records that imply them go.
+	// Hide the dead sections and everything of their shards before them,
+	// and make that durable, before any of them leaves the disk. The
+	// checkpoint also persists every shard's next counter, which the
+	// records that go may be the last witnesses of.
+	l.mu.Lock()
+	for key, t := range trims {
+		if s := l.shards[key]; s != nil && t > s.trim {
+			s.trim = t
+		}
+	}
+	l.mu.Unlock()
 	if err := l.writeCheckpoint(); err != nil {
 		return res, err
 	}
-	// Remove the files oldest first and stop at the first failure, then
-	// forget exactly the segments that are gone: what remains on disk (and
-	// in memory) is always a suffix, so counters stay contiguous, and a
-	// segment that could not be removed stays known and is retried by the
-	// next sweep. Readers holding a removed segment keep reading it through
-	// its open handles.
-	var removeErr error
-	removed := 0
-	for _, seg := range doomed {
-		size, statErr := l.fs.Stat(segName(l.opts.Dir, seg.id, "seg"))
-		if err := l.fs.Remove(segName(l.opts.Dir, seg.id, "idx")); err != nil && !vfs.IsNotExist(err) {
-			removeErr = err
-			break
-		}
-		if err := l.fs.Remove(segName(l.opts.Dir, seg.id, "seg")); err != nil {
-			removeErr = err
-			break
-		}
-		if statErr == nil {
-			res.BytesReclaimed += size
-		}
-		removed++
-	}
-	doomed = doomed[:removed]
-	dead := map[*segment]bool{}
-	for _, s := range doomed {
-		dead[s] = true
-	}
-	l.mu.Lock()
-	for _, s := range l.shards {
-		kept := s.sealed[:0]
-		for _, r := range s.sealed {
-			if !dead[r.seg] {
-				kept = append(kept, r)
-			} else if r.lastSeq+1 > s.trim {
-				s.trim = r.lastSeq + 1
-			}
-		}
-		s.sealed = kept
-	}
-	l.segments = l.segments[len(doomed):]
-	l.mu.Unlock()
-	for _, seg := range doomed {
-		seg.mu.Lock()
-		seg.deleted = true
-		closeNow := seg.refs == 0
-		seg.mu.Unlock()
-		if closeNow {
-			seg.closeFiles()
-		}
-		res.SegmentsDeleted++
-		l.event(Event{Kind: "segment-deleted", Segment: seg.id})
-	}
-	if err := l.fs.SyncDir(l.opts.Dir); err != nil {
+	if err := l.deleteSegments(doomed, &res); err != nil {
 		return res, err
 	}
-	if removeErr != nil {
-		return res, removeErr
+	for _, p := range compact {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		if l.isClosed() {
+			return res, ErrClosed
+		}
+		reclaimed, err := l.compact(p)
+		if errors.Is(err, ErrCorrupt) {
+			// A live section fails its checks: Read reports it; the segment
+			// stays as it is rather than lose what else it holds.
+			l.event(Event{Kind: "corruption", Segment: p.seg.id, Detail: "not compacted: " + err.Error()})
+			continue
+		}
+		if err != nil {
+			return res, fmt.Errorf("streamlog: compacting segment %d: %w", p.seg.id, err)
+		}
+		res.SegmentsCompacted++
+		res.BytesReclaimed += reclaimed
 	}
 	l.dropShards(eval)
 	return res, nil
 }
 
+func (l *Log) isClosed() bool {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.closed
+}
+
+// cachePolicy evaluates policy at most once per shard.
+func cachePolicy(policy RetentionPolicy) RetentionPolicy {
+	type verdict struct {
+		min  int64
+		drop bool
+	}
+	cache := map[uint64]verdict{}
+	return func(shard uint64) (int64, bool) {
+		v, ok := cache[shard]
+		if !ok {
+			v.min, v.drop = policy(shard)
+			cache[shard] = v
+		}
+		return v.min, v.drop
+	}
+}
+
+// deleteSegments removes the files of segments with nothing live and forgets
+// them. It stops at the first failure; a segment that could not be removed
+// stays known and is retried by the next sweep. Readers holding a removed
+// segment keep reading it through its open handles.
+func (l *Log) deleteSegments(doomed []*segPlan, res *SweepResult) error {
+	if len(doomed) == 0 {
+		return nil
+	}
+	var removeErr error
+	dead := map[*segment]bool{}
+	for _, p := range doomed {
+		if err := l.fs.Remove(segName(l.opts.Dir, p.seg.id, "idx")); err != nil && !vfs.IsNotExist(err) {
+			removeErr = err
+			break
+		}
+		if err := l.fs.Remove(segName(l.opts.Dir, p.seg.id, "seg")); err != nil {
+			removeErr = err
+			break
+		}
+		res.BytesReclaimed += p.seg.size
+		dead[p.seg] = true
+	}
+	l.mu.Lock()
+	for _, s := range l.shards {
+		s.sealed = slices.DeleteFunc(s.sealed, func(r sealedRef) bool { return dead[r.seg] })
+	}
+	l.segments = slices.DeleteFunc(l.segments, func(s *segment) bool { return dead[s] })
+	l.mu.Unlock()
+	for _, p := range doomed {
+		if !dead[p.seg] {
+			break
+		}
+		p.seg.retire()
+		res.SegmentsDeleted++
+		l.event(Event{Kind: "segment-deleted", Segment: p.seg.id})
+	}
+	if err := l.fs.SyncDir(l.opts.Dir); err != nil {
+		return err
+	}
+	return removeErr
+}
+
 // dropShards forgets dropped shards that no longer have records on disk.
-func (l *Log) dropShards(eval func(uint64) (int64, bool)) {
+func (l *Log) dropShards(eval RetentionPolicy) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for key, s := range l.shards {
@@ -198,7 +236,7 @@ func (l *Log) writeCheckpoint() error {
 	l.mu.RUnlock()
 	b = le.AppendUint32(b, crc(b))
 	name := filepath.Join(l.opts.Dir, "shards.ckpt")
-	tmp := name + ".tmp"
+	tmp := name + tmpSuffix
 	f, err := l.fs.Create(tmp)
 	if err != nil {
 		return err
