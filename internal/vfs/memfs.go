@@ -150,8 +150,9 @@ type memDir struct {
 
 // inode is one file's data. Every field is guarded by MemFS.mu.
 type inode struct {
-	data    []byte // current content
-	durable []byte // content as of the last Sync; len == cap
+	perm    fs.FileMode // permission bits: 0644 unless set by CreatePerm; not crash-modelled
+	data    []byte      // current content
+	durable []byte      // content as of the last Sync; len == cap
 	// shared reports that data[:len(durable)] may alias durable's backing
 	// array, so data must be copied before any byte below len(durable) is
 	// modified. Sharing keeps Sync O(1), so syncing after every append of a
@@ -311,8 +312,33 @@ func (m *MemFS) fileLocked(p string) (*inode, error) {
 	return ino, nil
 }
 
-// Create implements FS.
+// Create implements FS. A new file gets permission bits 0644.
 func (m *MemFS) Create(name string) (File, error) {
+	return m.create(name, 0, false)
+}
+
+// CreatePerm implements PermFS. The permission bits are kept with the file
+// (see Perm) and, a simplification, are durable at once.
+func (m *MemFS) CreatePerm(name string, perm fs.FileMode) (File, error) {
+	return m.create(name, perm.Perm(), true)
+}
+
+var _ PermFS = (*MemFS)(nil)
+
+// Perm returns the permission bits of the file name.
+func (m *MemFS) Perm(name string) (fs.FileMode, error) {
+	p := filepath.Clean(name)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ino, err := m.fileLocked(p)
+	if err != nil {
+		return 0, &fs.PathError{Op: "stat", Path: name, Err: err}
+	}
+	return ino.perm, nil
+}
+
+// create is Create, setting the permission bits to perm if setPerm.
+func (m *MemFS) create(name string, perm fs.FileMode, setPerm bool) (File, error) {
 	p := filepath.Clean(name)
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -329,10 +355,13 @@ func (m *MemFS) Create(name string) (File, error) {
 	base := filepath.Base(p)
 	ino := d.files[base]
 	if ino == nil {
-		ino = &inode{}
+		ino = &inode{perm: 0o644}
 		d.files[base] = ino
 	} else {
 		ino.truncate(0)
+	}
+	if setPerm {
+		ino.perm = perm
 	}
 	return m.newFileLocked(ino, name, p, false, false), nil
 }

@@ -1,6 +1,7 @@
 package vfs
 
 import (
+	"io/fs"
 	"os"
 	"sort"
 )
@@ -27,6 +28,22 @@ func (OS) Create(name string) (File, error) {
 	}
 	return osFile{f}, nil
 }
+
+// CreatePerm implements PermFS: the mode is set explicitly after opening,
+// so the umask and an existing file's mode do not change it.
+func (OS) CreatePerm(name string, perm fs.FileMode) (File, error) {
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, perm)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return osFile{f}, nil
+}
+
+var _ PermFS = OS{}
 
 // OpenAppend implements FS.
 func (OS) OpenAppend(name string) (File, error) {

@@ -8,6 +8,11 @@
 //     test can simulate power loss (Crash drops every unsynced write, every
 //     unsynced directory entry) and inject faults by operation, path and count.
 //
+// Helpers over any FS: WriteFileAtomic (and WriteFileAtomicPerm, for secrets)
+// replace a small file so that a crash leaves the old or the new content,
+// never a mix, and the new content is durable once it returns; ReadFile reads
+// a whole file. Both implementations also offer PermFS (CreatePerm).
+//
 // The package must not know about records, streams or AWS. It imports only the
 // standard library.
 package vfs
