@@ -3,7 +3,7 @@
 // wrapped by master keys held by a KeyProvider (a local keyring file, or any
 // endpoint speaking the AWS KMS API, adapted by the composition root). The
 // encryption context (the stream ARN) is bound to every wrapped key. It
-// imports only the standard library.
+// imports only the standard library and vfs (the keyring's file I/O).
 package envelope
 
 import (
@@ -16,10 +16,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/rheos/rheos/internal/vfs"
 )
 
 // KeyProvider wraps and unwraps data keys under master keys.
@@ -99,12 +100,18 @@ func contextAAD(encCtx map[string]string) []byte {
 	return b
 }
 
-// Keyring is the local KeyProvider: master keys in a JSON file created with
-// mode 0600, one list of versions per key id (Rotate adds a version; old
-// versions stay to unwrap old data keys). Master keys are never logged.
+// Keyring is the local KeyProvider: master keys in a JSON file with mode
+// 0600, one list of versions per key id (Rotate adds a version; old versions
+// stay to unwrap old data keys). Master keys are never logged. Every change
+// is written with vfs.WriteFileAtomicPerm, so a key is durable before any
+// data key wrapped under it is handed out. A Keyring is safe for concurrent
+// use.
 type Keyring struct {
 	path string
-	mu   sync.Mutex
+	fs   vfs.FS
+
+	mu sync.Mutex
+	// Guarded by mu.
 	keys map[string][]masterKey
 }
 
@@ -114,11 +121,26 @@ type masterKey struct {
 	Created int64  `json:"created"`
 }
 
-// OpenKeyring opens (creating if needed) the keyring file.
-func OpenKeyring(path string) (*Keyring, error) {
-	k := &Keyring{path: path, keys: map[string][]masterKey{}}
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
+// KeyringOption configures OpenKeyring.
+type KeyringOption func(*Keyring)
+
+// WithFS makes the keyring do its file I/O through fs, which must implement
+// vfs.PermFS (vfs.OS and vfs.MemFS do) so the file can be kept at 0600.
+// Default: vfs.OS{}.
+func WithFS(fs vfs.FS) KeyringOption {
+	return func(k *Keyring) { k.fs = fs }
+}
+
+// OpenKeyring opens (creating if needed, durably) the keyring file.
+func OpenKeyring(path string, opts ...KeyringOption) (*Keyring, error) {
+	k := &Keyring{path: path, fs: vfs.OS{}, keys: map[string][]masterKey{}}
+	for _, o := range opts {
+		o(k)
+	}
+	b, err := vfs.ReadFile(k.fs, path)
+	if vfs.IsNotExist(err) {
+		k.mu.Lock()
+		defer k.mu.Unlock()
 		return k, k.saveLocked()
 	}
 	if err != nil {
@@ -130,26 +152,17 @@ func OpenKeyring(path string) (*Keyring, error) {
 	return k, nil
 }
 
+// saveLocked writes the keyring durably: when it returns nil, every key in
+// k.keys survives power loss.
 func (k *Keyring) saveLocked() error {
 	b, err := json.Marshal(k.keys)
 	if err != nil {
 		return err
 	}
-	tmp := k.path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
+	if err := vfs.WriteFileAtomicPerm(k.fs, k.path, b, 0o600); err != nil {
+		return fmt.Errorf("envelope: saving keyring: %w", err)
 	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	f.Close()
-	return os.Rename(tmp, k.path)
+	return nil
 }
 
 // current returns the newest version of keyID, creating the key if needed.
@@ -166,14 +179,25 @@ func (k *Keyring) current(keyID string) (masterKey, error) {
 	return vs[len(vs)-1], nil
 }
 
+// addLocked adds a version of keyID and saves the keyring. If the save
+// fails the version is forgotten: a key that might not survive a crash never
+// wraps a data key.
 func (k *Keyring) addLocked(keyID string) error {
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return err
 	}
 	vs := k.keys[keyID]
-	k.keys[keyID] = append(vs, masterKey{Version: len(vs) + 1, Key: base64.StdEncoding.EncodeToString(raw), Created: time.Now().Unix()})
-	return k.saveLocked()
+	k.keys[keyID] = append(vs[:len(vs):len(vs)], masterKey{Version: len(vs) + 1, Key: base64.StdEncoding.EncodeToString(raw), Created: time.Now().Unix()})
+	if err := k.saveLocked(); err != nil {
+		if vs == nil {
+			delete(k.keys, keyID)
+		} else {
+			k.keys[keyID] = vs
+		}
+		return err
+	}
+	return nil
 }
 
 // Rotate adds a new version of keyID; new data keys use it, old ones stay

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/rheos/rheos/internal/vfs"
 )
 
 func TestKeyringEnvelope(t *testing.T) {
@@ -70,4 +72,101 @@ func FuzzOpen(f *testing.F) {
 		Open(dk, sealed, nil)
 		KeyRef(sealed)
 	})
+}
+
+func newMemKeyring(t *testing.T) (*vfs.MemFS, string) {
+	t.Helper()
+	m := vfs.NewMemFS()
+	if err := m.MkdirAll("/data"); err != nil {
+		t.Fatal(err)
+	}
+	return m, "/data/keyring.json"
+}
+
+// TestKeyringSurvivesCrash: a master key that wrapped a data key is still in
+// the keyring after power loss, and the file stays 0600.
+func TestKeyringSurvivesCrash(t *testing.T) {
+	ctx := context.Background()
+	m, path := newMemKeyring(t)
+	kr, err := OpenKeyring(path, WithFS(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec := map[string]string{"aws:kinesis:arn": "arn:aws:kinesis:us-east-1:000000000000:stream/s"}
+	dk, wrapped, err := kr.GenerateDataKey(ctx, "alias/aws/kinesis", ec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kr.Rotate("alias/aws/kinesis"); err != nil {
+		t.Fatal(err)
+	}
+	dk2, wrapped2, err := kr.GenerateDataKey(ctx, "alias/aws/kinesis", ec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Crash()
+	kr2, err := OpenKeyring(path, WithFS(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range []struct{ dk, wrapped []byte }{{dk, wrapped}, {dk2, wrapped2}} {
+		got, err := kr2.Decrypt(ctx, c.wrapped, ec)
+		if err != nil || !bytes.Equal(got, c.dk) {
+			t.Fatalf("data key %d after a crash: %v", i, err)
+		}
+	}
+	if p, err := m.Perm(path); err != nil || p != 0o600 {
+		t.Fatalf("keyring mode %v, %v; want 0600", p, err)
+	}
+	// A new, empty keyring is durable too.
+	m2, path2 := newMemKeyring(t)
+	if _, err := OpenKeyring(path2, WithFS(m2)); err != nil {
+		t.Fatal(err)
+	}
+	m2.Crash()
+	if b, err := vfs.ReadFile(m2, path2); err != nil || string(b) != "{}" {
+		t.Fatalf("new keyring after a crash = %q, %v", b, err)
+	}
+}
+
+// TestKeyringFailedSaveForgetsKey: when saving a new master key fails, no
+// data key is wrapped under it, now or later.
+func TestKeyringFailedSaveForgetsKey(t *testing.T) {
+	ctx := context.Background()
+	ec := map[string]string{"aws:kinesis:arn": "arn"}
+	for _, op := range []vfs.Op{vfs.OpWrite, vfs.OpSync, vfs.OpRename, vfs.OpSyncDir} {
+		t.Run(op.String(), func(t *testing.T) {
+			m, path := newMemKeyring(t)
+			kr, err := OpenKeyring(path, WithFS(m))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Inject(vfs.Fault{Op: op})
+			if _, _, err := kr.GenerateDataKey(ctx, "k", ec); err == nil {
+				t.Fatalf("GenerateDataKey succeeded although saving the key failed (%s)", op)
+			}
+			dk, wrapped, err := kr.GenerateDataKey(ctx, "k", ec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Inject(vfs.Fault{Op: op})
+			if err := kr.Rotate("k"); err == nil {
+				t.Fatalf("Rotate succeeded although saving failed (%s)", op)
+			}
+			dk2, wrapped2, err := kr.GenerateDataKey(ctx, "k", ec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Crash()
+			kr2, err := OpenKeyring(path, WithFS(m))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, c := range []struct{ dk, wrapped []byte }{{dk, wrapped}, {dk2, wrapped2}} {
+				if got, err := kr2.Decrypt(ctx, c.wrapped, ec); err != nil || !bytes.Equal(got, c.dk) {
+					t.Fatalf("data key %d after a crash: %v", i, err)
+				}
+			}
+		})
+	}
 }
