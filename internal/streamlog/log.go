@@ -9,6 +9,10 @@
 // disk once; the per-segment index (.idx) adds 32 bytes per shard section and
 // is written when a segment is sealed.
 //
+// Reading: Read returns whole records, copied into memory; ReadStream opens
+// one record and streams its data from the segment file (large records such
+// as video fragments), checking the section checksum as it goes.
+//
 // Files (FORMAT.md draws them): <id>.seg segments, the highest one active
 // and the others sealed, each sealed one with its <id>.idx; shards.ckpt, every
 // shard's next counter and trim; *.tmp files being written, removed on open.
