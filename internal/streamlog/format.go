@@ -55,6 +55,11 @@ var le = binary.LittleEndian
 // checks. Corrupt data is never returned as records.
 var ErrCorrupt = errors.New("streamlog: corrupt data")
 
+// ErrUnsupportedVersion reports a file (segment, index or checkpoint) whose
+// checksums match but whose format version this build does not know: written
+// by a newer release. It is not corruption; the data must not be discarded.
+var ErrUnsupportedVersion = errors.New("streamlog: unsupported format version")
+
 func corruptf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
 }
@@ -87,7 +92,7 @@ func decodeSegHeader(b []byte) (segHeader, error) {
 		return segHeader{}, corruptf("segment header checksum")
 	}
 	if v := le.Uint16(b[8:]); v != formatVersion {
-		return segHeader{}, fmt.Errorf("streamlog: unsupported segment version %d", v)
+		return segHeader{}, fmt.Errorf("%w: segment version %d", ErrUnsupportedVersion, v)
 	}
 	return segHeader{id: le.Uint64(b[12:]), created: int64(le.Uint64(b[20:])), gen: le.Uint16(b[10:])}, nil
 }

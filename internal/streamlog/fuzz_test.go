@@ -277,7 +277,7 @@ func FuzzIndex(f *testing.F) {
 		}
 		dir, _, err := readIndexDir(file, 1)
 		if err != nil {
-			if !errors.Is(err, ErrCorrupt) && !strings.Contains(err.Error(), "unsupported index version") {
+			if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrUnsupportedVersion) {
 				t.Fatalf("readIndexDir error %v", err)
 			}
 			return
@@ -314,7 +314,8 @@ func seedCheckpoint(tb testing.TB, floor uint64) []byte {
 }
 
 // FuzzCheckpoint: opening a log whose shards.ckpt holds arbitrary bytes never
-// panics and fails only with ErrCorrupt; when the checkpoint is valid, every
+// panics and fails only with ErrCorrupt or, for a checkpoint of another
+// version, ErrUnsupportedVersion; when the checkpoint is valid, every
 // shard's next counter is at least the checkpoint's, so appends never reuse
 // a counter it records.
 func FuzzCheckpoint(f *testing.F) {
@@ -325,21 +326,27 @@ func FuzzCheckpoint(f *testing.F) {
 	f.Add(ck[:20])
 	f.Add([]byte{})
 	empty := append([]byte(ckptMagic), make([]byte, 8)...)
+	f.Add(le.AppendUint32(empty, crc(empty))) // version 0
+	le.PutUint16(empty[8:], formatVersion)
 	f.Add(le.AppendUint32(empty, crc(empty)))
+	f.Add(withVersion(ck, formatVersion+1))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fs := vfs.NewMemFS()
 		fs.MkdirAll("/d")
 		memWrite(t, fs, "/d/shards.ckpt", b)
 		l, err := Open(Options{FS: fs, Dir: "/d", Logger: quietLogger()})
 		if err != nil {
-			if !errors.Is(err, ErrCorrupt) {
-				t.Fatalf("Open error %v does not wrap ErrCorrupt", err)
+			if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrUnsupportedVersion) {
+				t.Fatalf("Open error %v wraps neither ErrCorrupt nor ErrUnsupportedVersion", err)
 			}
 			return
 		}
 		defer l.Close()
 		if len(b) < 20 || string(b[:8]) != ckptMagic || crc(b[:len(b)-4]) != le.Uint32(b[len(b)-4:]) {
 			t.Fatal("Open accepted a checkpoint with a bad magic or checksum")
+		}
+		if v := le.Uint16(b[8:]); v != formatVersion {
+			t.Fatalf("Open accepted a checkpoint of version %d", v)
 		}
 		n := int(le.Uint32(b[12:]))
 		for i := 0; i < n; i++ {

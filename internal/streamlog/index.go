@@ -95,7 +95,7 @@ func readIndexDir(f vfs.File, segID uint64) ([]dirEntry, uint16, error) {
 		return nil, 0, corruptf("index header checksum")
 	}
 	if v := le.Uint16(h[8:]); v != formatVersion {
-		return nil, 0, fmt.Errorf("streamlog: unsupported index version %d", v)
+		return nil, 0, fmt.Errorf("%w: index version %d", ErrUnsupportedVersion, v)
 	}
 	if id := le.Uint64(h[12:]); id != segID {
 		return nil, 0, corruptf("index belongs to segment %d", id)

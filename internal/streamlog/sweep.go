@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -256,23 +257,39 @@ func (l *Log) writeCheckpoint() error {
 	return l.fs.SyncDir(l.opts.Dir)
 }
 
+// loadCheckpoint applies shards.ckpt, if there is one. Only a checkpoint
+// that does not exist counts as none: any other failure to read it fails
+// Open, since the counters it holds may be the only record of counters
+// already handed out.
 func (l *Log) loadCheckpoint() error {
 	name := filepath.Join(l.opts.Dir, "shards.ckpt")
 	size, err := l.fs.Stat(name)
-	if err != nil {
+	if vfs.IsNotExist(err) {
 		return nil // none yet
+	}
+	if err != nil {
+		return fmt.Errorf("streamlog: checkpoint: %w", err)
 	}
 	f, err := l.fs.Open(name)
 	if err != nil {
-		return err
+		return fmt.Errorf("streamlog: checkpoint: %w", err)
 	}
 	defer f.Close()
 	b := make([]byte, size)
-	if n, _ := f.ReadAt(b, 0); int64(n) != size || size < 20 {
+	if n, err := f.ReadAt(b, 0); n != len(b) {
+		if err != nil && err != io.EOF {
+			return fmt.Errorf("streamlog: reading checkpoint: %w", err)
+		}
 		return corruptf("checkpoint: short read")
+	}
+	if size < 20 {
+		return corruptf("checkpoint: short file")
 	}
 	if string(b[:8]) != ckptMagic || crc(b[:len(b)-4]) != le.Uint32(b[len(b)-4:]) {
 		return corruptf("checkpoint checksum")
+	}
+	if v := le.Uint16(b[8:]); v != formatVersion {
+		return fmt.Errorf("%w: checkpoint version %d", ErrUnsupportedVersion, v)
 	}
 	n := int(le.Uint32(b[12:]))
 	floor := 0 // bytes of the optional floor after the entries
