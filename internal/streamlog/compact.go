@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"sort"
+
+	"github.com/rheos/rheos/internal/vfs"
 )
 
 // Compaction: a sealed segment is shared by every shard that appended while
@@ -19,17 +21,17 @@ import (
 //  2. <id>.seg.tmp is written (the segment header with generation g+1, then
 //     each original frame that holds a live section, re-encoded with only
 //     its live sections, copied verbatim) and fsynced;
-//  3. <id>.idx.tmp, the index of generation g+1, is written and fsynced;
-//  4. <id>.seg.tmp is renamed over <id>.seg, and the directory fsynced;
-//  5. <id>.idx.tmp is renamed over <id>.idx, and the directory fsynced;
-//  6. the new segment replaces the old one in memory; readers holding the
+//  3. <id>.seg.tmp is renamed over <id>.seg, and the directory fsynced;
+//  4. the index of generation g+1 replaces <id>.idx (vfs.WriteFileAtomic:
+//     <id>.idx.tmp, fsync, rename, directory fsync);
+//  5. the new segment replaces the old one in memory; readers holding the
 //     old one keep reading its open files until they release it.
 //
 // A crash at any point leaves the old segment or the new one under the id,
-// never both and never neither: before 4 the old pair is intact; after 4
-// and before 5 the segment's generation differs from its index's, and Open
-// rebuilds the index from the segment (whichever generation it is); Open
-// removes leftover *.tmp files. Dead sections that survive a crash stay
+// never both and never neither: before 3 the old pair is intact; after 3
+// and before 4 completes the segment's generation differs from its index's,
+// and Open rebuilds the index from the segment (whichever generation it is);
+// Open removes leftover *.tmp files. Dead sections that survive a crash stay
 // hidden by the trims of step 1.
 
 // segPlan is what one sweep found in one sealed segment.
@@ -153,14 +155,8 @@ func (l *Log) compact(p *segPlan) (int64, error) {
 
 	gen := old.gen + 1
 	segPath, idxPath := segName(l.opts.Dir, old.id, "seg"), segName(l.opts.Dir, old.id, "idx")
-	segTmp, idxTmp := segPath+tmpSuffix, idxPath+tmpSuffix
-	renamed := false
-	cleanup := func() {
-		if !renamed {
-			l.fs.Remove(segTmp)
-		}
-		l.fs.Remove(idxTmp)
-	}
+	segTmp := segPath + vfs.TempSuffix
+	cleanup := func() { l.fs.Remove(segTmp) }
 
 	f, err := l.fs.Create(segTmp)
 	if err != nil {
@@ -222,26 +218,16 @@ func (l *Log) compact(p *segPlan) (int64, error) {
 		cleanup()
 		return 0, err
 	}
-	if err := l.writeSynced(idxTmp, encodeIndex(old.id, gen, entries)); err != nil {
-		cleanup()
-		return 0, err
-	}
 	if err := l.fs.Rename(segTmp, segPath); err != nil {
 		cleanup()
 		return 0, err
 	}
-	renamed = true
 	// From here the directory may hold the new segment beside the old
 	// index: Open rebuilds an index of another generation.
 	if err := l.fs.SyncDir(l.opts.Dir); err != nil {
-		cleanup()
 		return 0, err
 	}
-	if err := l.fs.Rename(idxTmp, idxPath); err != nil {
-		cleanup()
-		return 0, err
-	}
-	if err := l.fs.SyncDir(l.opts.Dir); err != nil {
+	if err := l.writeIndex(old.id, gen, entries); err != nil {
 		return 0, err
 	}
 

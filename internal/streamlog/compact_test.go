@@ -391,7 +391,7 @@ func crashCompactionAt(t *testing.T, mode string, torn bool, at int) bool {
 	defer l.Close()
 	names, _ := mem.ReadDir("/d")
 	for _, n := range names {
-		if strings.HasSuffix(n, tmpSuffix) {
+		if strings.HasSuffix(n, vfs.TempSuffix) {
 			t.Fatalf("crash before op %d: %s left after Open", at, n)
 		}
 	}

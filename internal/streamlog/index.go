@@ -57,31 +57,11 @@ func encodeIndex(segID uint64, gen uint16, entries shardEntries) []byte {
 	return b
 }
 
-// writeIndex writes and fsyncs the .idx file of generation gen of a segment.
+// writeIndex atomically writes the .idx file of generation gen of a segment
+// (a temporary file, fsync, rename, directory fsync): a crash leaves the
+// previous index, or none, never a partial one.
 func (l *Log) writeIndex(segID uint64, gen uint16, entries shardEntries) error {
-	name := segName(l.opts.Dir, segID, "idx")
-	if err := l.writeSynced(name, encodeIndex(segID, gen, entries)); err != nil {
-		return err
-	}
-	return l.fs.SyncDir(l.opts.Dir)
-}
-
-// writeSynced creates (or truncates) name and writes data to it durably. The
-// directory entry is not synced.
-func (l *Log) writeSynced(name string, data []byte) error {
-	f, err := l.fs.Create(name)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return vfs.WriteFileAtomic(l.fs, segName(l.opts.Dir, segID, "idx"), encodeIndex(segID, gen, entries))
 }
 
 // readIndexDir reads and checks an .idx header and directory, and returns the

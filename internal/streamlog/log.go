@@ -308,10 +308,6 @@ func (l *Log) event(e Event) {
 	}
 }
 
-// tmpSuffix ends the name of a file being written that is renamed into
-// place once complete; Open removes any it finds.
-const tmpSuffix = ".tmp"
-
 func segName(dir string, id uint64, ext string) string {
 	return filepath.Join(dir, fmt.Sprintf("%020d.%s", id, ext))
 }
@@ -338,7 +334,7 @@ func (l *Log) recover() error {
 	var ids []uint64
 	hasIdx := map[uint64]bool{}
 	for _, n := range names {
-		if strings.HasSuffix(n, tmpSuffix) {
+		if strings.HasSuffix(n, vfs.TempSuffix) {
 			// A file being written when the process stopped (a compacted
 			// segment or its index, a checkpoint): never renamed into
 			// place, so nothing depends on it.

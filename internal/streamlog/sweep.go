@@ -236,25 +236,7 @@ func (l *Log) writeCheckpoint() error {
 	}
 	l.mu.RUnlock()
 	b = le.AppendUint32(b, crc(b))
-	name := filepath.Join(l.opts.Dir, "shards.ckpt")
-	tmp := name + tmpSuffix
-	f, err := l.fs.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	f.Close()
-	if err := l.fs.Rename(tmp, name); err != nil {
-		return err
-	}
-	return l.fs.SyncDir(l.opts.Dir)
+	return vfs.WriteFileAtomic(l.fs, filepath.Join(l.opts.Dir, "shards.ckpt"), b)
 }
 
 // loadCheckpoint applies shards.ckpt, if there is one. Only a checkpoint
