@@ -42,11 +42,12 @@ func (s *Service) Put(ctx context.Context, sc Scope, name string, entries []PutE
 	sc = s.scope(sc)
 	// The gate keeps a reshard from closing a shard between the routing
 	// below and the append: a closed shard never receives a record.
-	gate := s.gate(streamKey(sc, name))
-	gate.RLock()
-	defer gate.RUnlock()
-	st, status := s.lookup(sc, name)
-	if st == nil || (status != StatusActive && status != StatusUpdating) {
+	st, status := s.lookupGated(sc, name)
+	if st == nil {
+		return nil, notFound(name, sc.Account)
+	}
+	defer st.gate.RUnlock()
+	if status != StatusActive && status != StatusUpdating {
 		return nil, notFound(name, sc.Account)
 	}
 	maxSize := st.meta.MaxRecordSizeKiB * 1024

@@ -32,9 +32,10 @@ func (s *Service) reshard(ctx context.Context, sc Scope, name string, check func
 		return err
 	}
 	key := streamKey(sc, name)
-	gate := s.gate(key)
-	gate.Lock()
-	defer gate.Unlock()
+	// ctl keeps st the stream's snapshot (every commit holds ctl), so
+	// st.gate is the gate its puts hold.
+	st.gate.Lock()
+	defer st.gate.Unlock()
 	kb, krev, err := s.meta.Get(ctx, keyShardKeySeq)
 	if err != nil {
 		return &Error{Kind: KindInternal, Msg: "metadata read failed", Err: err}

@@ -154,9 +154,8 @@ type Service struct {
 	ctl sync.Mutex // serializes control-plane changes
 
 	mu      sync.RWMutex
-	streams map[string]*streamState  // by streamKey
-	shards  map[uint64]*streamState  // shard log key → owning stream (live streams only)
-	gates   map[string]*sync.RWMutex // by streamKey: puts share it, reshards take it alone
+	streams map[string]*streamState // by streamKey
+	shards  map[uint64]*streamState // shard log key → owning stream (live streams only)
 
 	subs subscriptions // active SubscribeToShard calls
 
@@ -169,23 +168,6 @@ type Service struct {
 
 	dkMu     sync.Mutex
 	dataKeys map[string][]byte // "streamKey/created/id" → plaintext data key
-}
-
-// gate returns the put gate of a stream.
-func (s *Service) gate(key string) *sync.RWMutex {
-	s.mu.RLock()
-	g := s.gates[key]
-	s.mu.RUnlock()
-	if g != nil {
-		return g
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if g = s.gates[key]; g == nil {
-		g = new(sync.RWMutex)
-		s.gates[key] = g
-	}
-	return g
 }
 
 const (
@@ -236,7 +218,7 @@ func New(ctx context.Context, cfg Config, meta MetaStore, log RecordLog) (*Servi
 	if cfg.ThroughputScale == 0 {
 		cfg.ThroughputScale = 10
 	}
-	s := &Service{cfg: cfg, meta: meta, log: log, streams: map[string]*streamState{}, shards: map[uint64]*streamState{}, gates: map[string]*sync.RWMutex{},
+	s := &Service{cfg: cfg, meta: meta, log: log, streams: map[string]*streamState{}, shards: map[uint64]*streamState{},
 		writeQuota: quota.NewSet[uint64](cfg.Now), readQuota: quota.NewSet[uint64](cfg.Now),
 		callQuota: quota.NewSet[string](cfg.Now), efoQuota: quota.NewSet[string](cfg.Now)}
 	key, err := s.iteratorKey(ctx)
@@ -288,8 +270,12 @@ func (s *Service) iteratorKey(ctx context.Context) ([]byte, error) {
 }
 
 // installLocked puts a snapshot in place (or removes it when st is nil).
+// The new snapshot inherits the put gate of the one it replaces, so a put
+// and a reshard of the stream at key always meet on one gate; a removed
+// stream's gate goes with it.
 func (s *Service) installLocked(key string, st *streamState) {
-	if old := s.streams[key]; old != nil {
+	old := s.streams[key]
+	if old != nil {
 		for k := range old.byKey {
 			delete(s.shards, k)
 		}
@@ -297,6 +283,11 @@ func (s *Service) installLocked(key string, st *streamState) {
 	if st == nil {
 		delete(s.streams, key)
 		return
+	}
+	if old != nil {
+		st.gate = old.gate
+	} else {
+		st.gate = new(sync.RWMutex)
 	}
 	s.streams[key] = st
 	for k := range st.byKey {
@@ -333,6 +324,30 @@ func (s *Service) lookup(sc Scope, name string) (*streamState, string) {
 		return nil, ""
 	}
 	return st, status
+}
+
+// lookupGated is lookup with the stream's put gate held shared: it returns
+// the snapshot read under the gate, which no reshard can replace until the
+// caller calls st.gate.RUnlock. A missing stream (nil) holds no gate and
+// leaves nothing behind.
+func (s *Service) lookupGated(sc Scope, name string) (*streamState, string) {
+	for {
+		st, _ := s.lookup(sc, name)
+		if st == nil {
+			return nil, ""
+		}
+		st.gate.RLock()
+		cur, status := s.lookup(sc, name)
+		if cur != nil && cur.gate == st.gate {
+			return cur, status
+		}
+		// Deleted, or deleted and created again, in between: the gate
+		// held is no longer the stream's.
+		st.gate.RUnlock()
+		if cur == nil {
+			return nil, ""
+		}
+	}
 }
 
 // commit stores m (new revision) with a compare on the old revision and

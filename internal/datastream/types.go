@@ -3,6 +3,7 @@ package datastream
 import (
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/rheos/rheos/internal/arn"
@@ -114,6 +115,12 @@ type streamState struct {
 	byKey  map[uint64]*shardMeta
 	arn    string
 	status string // stored status (effective status may differ by time)
+
+	// gate is the stream's put gate: puts hold it shared across routing
+	// and append, a reshard holds it exclusively. Every snapshot of the
+	// stream at one key shares it (installLocked carries it over), and it
+	// disappears with the stream, so only existing streams have one.
+	gate *sync.RWMutex
 }
 
 type openShard struct {
