@@ -14,6 +14,14 @@ type memLog struct {
 	mu     sync.Mutex
 	shards map[uint64][]LogRecord
 	ch     chan struct{}
+	fail   error // returned by Append when set
+}
+
+// setFail makes Append fail with err (nil: succeed).
+func (l *memLog) setFail(err error) {
+	l.mu.Lock()
+	l.fail = err
+	l.mu.Unlock()
 }
 
 func newMemLog() *memLog { return &memLog{shards: map[uint64][]LogRecord{}, ch: make(chan struct{})} }
@@ -21,6 +29,9 @@ func newMemLog() *memLog { return &memLog{shards: map[uint64][]LogRecord{}, ch: 
 func (l *memLog) Append(_ context.Context, _ uint64, entries []LogEntry) ([]LogPosition, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.fail != nil {
+		return nil, l.fail
+	}
 	now := time.Now().UnixMilli()
 	out := make([]LogPosition, len(entries))
 	for i, e := range entries {

@@ -869,8 +869,8 @@ func (h *harness) ack(ents []*mEntry, res []datastream.PutResult, exact bool, fl
 	last := map[*mShard]uint64{}
 	for i, e := range ents {
 		r := res[i]
-		if r.ErrorCode != "" {
-			return fmt.Errorf("record %d failed: %s %s", e.id, r.ErrorCode, r.ErrorMessage)
+		if r.Err != nil {
+			return fmt.Errorf("record %d failed: %v", e.id, r.Err)
 		}
 		if r.ShardID != e.shard.id {
 			return fmt.Errorf("record %d (key %q, explicit %q) went to %s; its hash key is in %s", e.id, e.pk, e.ehk, r.ShardID, e.shard.id)
@@ -1035,8 +1035,8 @@ func (h *harness) faultOp() {
 			h.fatalf("PutRecords with a failing fsync: %d results, %v", len(res), err)
 		}
 		for _, r := range res {
-			if r.ErrorCode != "InternalFailure" || r.SequenceNumber != "" {
-				h.fatalf("PutRecords with a failing fsync: result %+v, want InternalFailure", r)
+			if r.Err == nil || r.Err.Kind != datastream.KindUnavailable || r.SequenceNumber != "" {
+				h.fatalf("PutRecords with a failing fsync: result %+v, want KindUnavailable", r)
 			}
 		}
 	}
@@ -1532,10 +1532,10 @@ func (h *harness) busyEnd(round int, mode string) {
 				}
 				failed := false
 				for _, r := range res {
-					if r.ErrorCode != "" {
+					if r.Err != nil {
 						failed = true
-						if r.ErrorCode != "InternalFailure" {
-							h.errorf("Put: record failed with %s", r.ErrorCode)
+						if r.Err.Kind != datastream.KindUnavailable {
+							h.errorf("Put: record failed with kind %d: %v", r.Err.Kind, r.Err)
 						}
 					}
 				}

@@ -22,9 +22,15 @@ type PutEntry struct {
 type PutResult struct {
 	ShardID        string
 	SequenceNumber string
-	ErrorCode      string // set on per-record failure (PutRecords)
-	ErrorMessage   string
-	Encrypted      bool // stored encrypted
+	// Err is set when this record failed alone (PutRecords): KindThroughput
+	// when its shard's write limit was exceeded, KindUnavailable when the
+	// record log refused the write. The API maps the kind to an exception.
+	Err       *Error
+	Encrypted bool // stored encrypted
+
+	// Deprecated: never set; Err replaces them. They remain only while
+	// kinesisapi/fastjson.go's unused appendPutRecordsOutput refers to them.
+	ErrorCode, ErrorMessage string
 }
 
 // PutOptions carries PutRecord's extra parameters.
@@ -36,8 +42,9 @@ type PutOptions struct {
 	DryRun bool
 }
 
-// Put stores records into a stream. For PutRecords, storage failures are
-// reported per record (InternalFailure); argument errors fail the request.
+// Put stores records into a stream. For PutRecords, throttled records and
+// storage failures are reported per record (PutResult.Err); argument errors
+// fail the request.
 func (s *Service) Put(ctx context.Context, sc Scope, name string, entries []PutEntry, opts PutOptions) ([]PutResult, error) {
 	sc = s.scope(sc)
 	// The gate keeps a reshard from closing a shard between the routing
@@ -107,8 +114,7 @@ func (s *Service) Put(ctx context.Context, sc Scope, name string, entries []PutE
 		s.cfg.Observer.Throttled(name, true, len(entries))
 		out := make([]PutResult, len(entries))
 		for i := range out {
-			e := rateExceeded(shards[i].id(), name, sc.Account)
-			out[i] = PutResult{ErrorCode: "ProvisionedThroughputExceededException", ErrorMessage: e.Msg}
+			out[i] = PutResult{Err: rateExceeded(shards[i].id(), name, sc.Account)}
 		}
 		return out, nil
 	}
@@ -125,8 +131,9 @@ func (s *Service) Put(ctx context.Context, sc Scope, name string, entries []PutE
 			return nil, &Error{Kind: KindUnavailable, Msg: "", Err: err}
 		}
 		out := make([]PutResult, len(entries))
+		failed := &Error{Kind: KindUnavailable, Msg: "the record log refused the write", Err: err}
 		for i := range out {
-			out[i] = PutResult{ErrorCode: "InternalFailure", ErrorMessage: "Internal service failure."}
+			out[i] = PutResult{Err: failed}
 		}
 		s.cfg.Logger.Warn("put failed", "stream", name, "err", err)
 		return out, nil
@@ -168,7 +175,7 @@ func (s *Service) Put(ctx context.Context, sc Scope, name string, entries []PutE
 	for i := range entries {
 		sh := shards[i]
 		if throttled != nil && throttled[i] {
-			out[i] = PutResult{ErrorCode: "ProvisionedThroughputExceededException", ErrorMessage: rateExceeded(sh.id(), name, sc.Account).Msg}
+			out[i] = PutResult{Err: rateExceeded(sh.id(), name, sc.Account)}
 			continue
 		}
 		p := pos[j]

@@ -2,7 +2,10 @@ package kinesisapi
 
 import (
 	"context"
+	"errors"
+	"strconv"
 
+	"github.com/rheos/rheos/internal/awserr"
 	"github.com/rheos/rheos/internal/awsproto"
 	"github.com/rheos/rheos/internal/datastream"
 )
@@ -66,7 +69,66 @@ func (a *API) putRecords(ctx context.Context, c *awsproto.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return awsproto.RawJSON(appendPutRecordsOutput(make([]byte, 0, 32+len(res)*110), res)), nil
+	return awsproto.RawJSON(appendPutRecordsResult(make([]byte, 0, 32+len(res)*110), res)), nil
+}
+
+// internalRecordMessage is the ErrorMessage of a record that failed with a
+// server-side (5xx) exception: the cause is logged, not sent.
+const internalRecordMessage = "Internal service failure."
+
+// recordError returns the ErrorCode and ErrorMessage of a failed record,
+// mapping its domain error through the one table (exceptionOf, by toAWS).
+func recordError(e *datastream.Error) (code, msg string) {
+	var ae *awserr.Error
+	if !errors.As(toAWS(e), &ae) {
+		return awserr.InternalFailure.Name, internalRecordMessage
+	}
+	msg = ae.Message
+	if ae.Status >= 500 {
+		msg = internalRecordMessage
+	}
+	return ae.Name, msg
+}
+
+// appendPutRecordsResult encodes the PutRecords response: a record's
+// ErrorCode and ErrorMessage come from its domain error (recordError).
+func appendPutRecordsResult(b []byte, res []datastream.PutResult) []byte {
+	failed := 0
+	for _, r := range res {
+		if r.Err != nil {
+			failed++
+		}
+	}
+	b = append(b, `{"FailedRecordCount":`...)
+	b = strconv.AppendInt(b, int64(failed), 10)
+	b = append(b, `,"Records":[`...)
+	for i, r := range res {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if r.Err != nil {
+			code, msg := recordError(r.Err)
+			b = append(b, `{"ErrorCode":`...)
+			b = appendJSONString(b, code)
+			b = append(b, `,"ErrorMessage":`...)
+			b = appendJSONString(b, msg)
+			b = append(b, '}')
+			continue
+		}
+		b = append(b, `{"SequenceNumber":"`...)
+		b = append(b, r.SequenceNumber...)
+		b = append(b, `","ShardId":"`...)
+		b = append(b, r.ShardID...)
+		b = append(b, `"}`...)
+	}
+	b = append(b, ']')
+	for _, r := range res {
+		if r.Encrypted {
+			b = append(b, `,"EncryptionType":"KMS"`...)
+			break
+		}
+	}
+	return append(b, '}')
 }
 
 func (a *API) getShardIterator(ctx context.Context, c *awsproto.Call) (any, error) {
