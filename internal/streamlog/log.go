@@ -32,11 +32,32 @@
 // it does all file I/O through vfs.FS so crash and fault tests can replace the
 // filesystem. The format is documented in FORMAT.md.
 //
-// Concurrency: one writer goroutine (owned by Log, started by Open, stopped by
-// Close) performs every append, seal and truncate of the active segment.
-// Log.mu guards the shard map, the segment list and all in-memory index state;
-// readers take it shared only to copy index references and do their I/O
-// without it. Lock order: Log.mu before segment.mu.
+// Concurrency. One writer goroutine (owned by Log: started by Open, stopped
+// and waited for by Close) performs every append, seal, roll and Recover of
+// the active segment. Sweep runs on its caller's goroutine, one at a time;
+// readers (Read, ReadStream, SeekTime, Bounds) on theirs, copying index
+// references under Log.mu and doing their I/O without it, holding references
+// on the segments they read so that a sweep cannot close them.
+//
+// Locks, in the order they are taken (holding one, a goroutine may take only
+// those below it):
+//
+//	Log.sweepMu  serializes Sweep (the only code that deletes or replaces
+//	             sealed segments) with itself and with Close's closing of the
+//	             files. Sweep holds it while it waits for the writer (Roll);
+//	             the writer never takes it.
+//	Log.mu       RWMutex over the shard map, every shardState, the segment
+//	             list, the active segment and its size, the fence, the sticky
+//	             failure, closed and the counter floor. Held for in-memory
+//	             work only, never across file I/O or a wait for the writer.
+//	segment.mu   a segment's reference count and deleted flag.
+//
+// The vfs implementation's own locks come after all of these. Callbacks
+// (Options.OnEvent, OnCommit) run with no Log.mu held, but some on the writer
+// goroutine and some with sweepMu held: they must not call Append, Roll,
+// Recover, Sweep or Close. In the structs, the fields a lock guards sit under
+// it, with a comment; a function whose name ends in Locked must be called
+// with the lock it names (Log.mu unless it says otherwise) held.
 package streamlog
 
 import (
@@ -195,45 +216,65 @@ type sealedRef struct {
 	minTs, maxTs      int64
 }
 
+// shardState is one shard's in-memory state. Every field is guarded by
+// Log.mu. next, lastTs and active are written only by the writer (under mu),
+// so the writer reads them without it; trim and sealed are written by the
+// writer (seal) and by Sweep, both under mu.
 type shardState struct {
-	next   uint64 // next counter to assign; written only by the writer, under mu
-	trim   uint64 // counters below trim are gone (from the checkpoint)
-	lastTs int64
-	sealed []sealedRef
+	next   uint64      // next counter to assign
+	trim   uint64      // counters below trim are gone, even if still on disk
+	lastTs int64       // timestamp of the newest record
+	sealed []sealedRef // in sealed segments, by segment id
 	active []indexEntry
 }
 
 // Log is the durable multi-shard record log. It is safe for concurrent use.
+//
+// Open's recovery runs before the writer starts and before the Log is
+// returned, so nothing else can see the Log: it sets the fields guarded by mu
+// without taking it, except where it calls a *Locked function.
 type Log struct {
+	// Set by Open, never changed.
 	opts Options
 	fs   vfs.FS
 	log  *slog.Logger
-
-	sweepMu sync.Mutex // serializes Sweep
+	reqs chan *appendReq // appends, rolls and recoveries, for the writer
+	stop chan struct{}   // closed by Close: the writer fails what is queued and exits
+	done chan struct{}   // closed by the writer when it exits
 
 	pending atomic.Int64 // bytes of appends submitted and not yet answered (not yet durable)
 
+	// sweepMu serializes Sweep, the only code that deletes or replaces
+	// sealed segments, with itself and with Close's closing of the files.
+	// Sweep holds it while waiting for the writer (Roll); the writer never
+	// takes it.
+	sweepMu sync.Mutex
+
+	// mu guards the fields below, every shardState, and the sealed-segment
+	// fields (idx, ndir, size) that seal fills in. No file I/O is done with
+	// mu held: readers hold it shared only to copy index references and
+	// take segment references (segment.mu, after mu).
 	mu       sync.RWMutex
 	shards   map[uint64]*shardState
 	segments []*segment // sealed, by id; the active one is l.active
-	active   *segment
-	actSize  int64 // bytes in the active segment; written by the writer under mu
-	fence    uint64
-	failed   error
-	closed   bool
-	changed  chan struct{} // closed and replaced after every commit
+	// active and actSize are written only by the writer (under mu), so the
+	// writer reads them without it.
+	active  *segment
+	actSize int64         // bytes in the active segment
+	fence   uint64        // token appends must carry
+	failed  error         // sticky write failure, nil when healthy
+	closed  bool          // set by Close
+	changed chan struct{} // closed and replaced after every commit
 	// floor: no shard assigns a counter below it, because a damaged frame
 	// may have held any counter below it (persisted in shards.ckpt).
 	floor uint64
 
-	// Recovery state, used by Open only.
+	// Owned by the writer goroutine.
+	buf []byte // encode buffer
+
+	// Recovery state, used by Open only, before the writer starts.
 	lost uint64   // how many records the damaged frames found may have held
 	cut  *tailCut // a torn tail of the active segment, cut once the floor is durable
-
-	reqs chan *appendReq
-	stop chan struct{}
-	done chan struct{}
-	buf  []byte // writer-owned encode buffer
 }
 
 // tailCut is a torn tail found by the scan of the active segment.
@@ -312,6 +353,8 @@ func segName(dir string, id uint64, ext string) string {
 	return filepath.Join(dir, fmt.Sprintf("%020d.%s", id, ext))
 }
 
+// shardLocked returns the state of shard key, creating it. l.mu must be held
+// for writing.
 func (l *Log) shardLocked(key uint64) *shardState {
 	s := l.shards[key]
 	if s == nil {
@@ -379,9 +422,11 @@ func (l *Log) recover() error {
 			return err
 		}
 	}
+	l.mu.Lock()
 	for _, s := range l.shards {
 		s.next = max(s.next, l.floor)
 	}
+	l.mu.Unlock()
 	if c := l.cut; c != nil {
 		// Cut only now: had a damaged frame been cut before the floor it
 		// implies was durable, a crash here would forget its counters.
@@ -423,11 +468,13 @@ func (l *Log) recover() error {
 // l.lost. That becomes the floor of every shard, made durable in the
 // checkpoint before appends start.
 func (l *Log) reserveDamagedCounters() error {
+	l.mu.Lock()
 	top := max(FirstSeq, l.floor)
 	for _, s := range l.shards {
 		top = max(top, s.next)
 	}
 	l.floor = max(l.floor, top+l.lost)
+	l.mu.Unlock()
 	l.event(Event{Kind: "corruption", Detail: fmt.Sprintf("damaged frames may have held up to %d records: counters below %d are never assigned", l.lost, l.floor)})
 	l.lost = 0
 	return l.writeCheckpoint()
@@ -492,6 +539,8 @@ func (l *Log) openSealed(id uint64, hasIdx bool) error {
 		}
 		seg.ndir = len(dir)
 	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	for _, d := range dir {
 		s := l.shardLocked(d.shard)
 		s.sealed = append(s.sealed, sealedRef{seg: seg, first: d.first, count: d.count,
@@ -620,6 +669,20 @@ func (l *Log) openActive(id uint64) error {
 		f.Close()
 		return err
 	}
+	// The last timestamp of each shard needs the last record's time; read it
+	// from the last section.
+	lastTs := make(map[uint64]int64, len(entries))
+	for shard, es := range entries {
+		last := es[len(es)-1]
+		b := make([]byte, last.length)
+		if _, err := f.ReadAt(b, int64(last.off)); err == nil {
+			if si, err := parseSection(b, last.off); err == nil {
+				lastTs[shard] = si.lastTs
+			}
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	for shard, es := range entries {
 		s := l.shardLocked(shard)
 		s.active = es
@@ -627,16 +690,8 @@ func (l *Log) openActive(id uint64) error {
 		if last.lastSeq()+1 > s.next {
 			s.next = last.lastSeq() + 1
 		}
-	}
-	// The last timestamp of each shard needs the last record's time; read it
-	// from the last section.
-	for shard, es := range entries {
-		last := es[len(es)-1]
-		b := make([]byte, last.length)
-		if _, err := f.ReadAt(b, int64(last.off)); err == nil {
-			if si, err := parseSection(b, last.off); err == nil && si.lastTs > l.shards[shard].lastTs {
-				l.shards[shard].lastTs = si.lastTs
-			}
+		if ts, ok := lastTs[shard]; ok && ts > s.lastTs {
+			s.lastTs = ts
 		}
 	}
 	l.active = seg

@@ -281,6 +281,8 @@ func (l *Log) loadCheckpoint() error {
 	if 16+24*n+floor+4 != len(b) {
 		return corruptf("checkpoint length")
 	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if floor > 0 {
 		l.floor = max(l.floor, le.Uint64(b[16+24*n:]))
 	}
