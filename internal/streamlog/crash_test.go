@@ -6,11 +6,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -626,6 +628,12 @@ func (h *crashHarness) run(round int, l *Log) {
 			if b := l.Bounds(s); b.Next > 5 && rrng.IntN(2) == 0 {
 				from = b.Next - 5 // a tail read
 			}
+			if rrng.IntN(3) == 0 {
+				// Stream one record, with a pause halfway so that sweeps
+				// (deleting, compacting) run under the open stream.
+				h.streamOne(l, s, from, expectErrors)
+				continue
+			}
 			recs, err := l.Read(s, from, ReadOptions{MaxRecords: 1 + rrng.IntN(100)})
 			if err != nil {
 				if errors.Is(err, ErrCorrupt) {
@@ -686,6 +694,41 @@ func (h *crashHarness) run(round int, l *Log) {
 	readerWG.Wait()
 	l.Close()
 	h.fs.ClearFaults()
+}
+
+// streamOne reads one record of shard s at or after from through ReadStream
+// and checks it like a Read.
+func (h *crashHarness) streamOne(l *Log, s, from uint64, expectErrors func() bool) {
+	rs, err := l.ReadStream(s, from, 0)
+	if errors.Is(err, ErrNoRecord) {
+		return
+	}
+	if err != nil {
+		if errors.Is(err, ErrCorrupt) {
+			h.errorf("ReadStream of shard %d returned ErrCorrupt with nothing corrupt on disk: %v", s, err)
+		} else if !expectErrors() {
+			h.errorf("ReadStream of shard %d: %v", s, err)
+		}
+		return
+	}
+	defer rs.Close()
+	head := make([]byte, rs.Size/2)
+	_, err = io.ReadFull(rs, head)
+	if err == nil {
+		runtime.Gosched()
+		var rest []byte
+		rest, err = io.ReadAll(rs)
+		head = append(head, rest...)
+	}
+	if err != nil {
+		if errors.Is(err, ErrCorrupt) {
+			h.errorf("streaming shard %d record %d: ErrCorrupt with nothing corrupt on disk: %v", s, rs.Seq, err)
+		} else if !expectErrors() {
+			h.errorf("streaming shard %d record %d: %v", s, rs.Seq, err)
+		}
+		return
+	}
+	h.checkIntact(s, Record{Seq: rs.Seq, Timestamp: rs.Timestamp, Flags: rs.Flags, PartitionKey: rs.PartitionKey, Data: head})
 }
 
 // verify reads every shard of a freshly recovered log and checks it against
