@@ -2,7 +2,7 @@ package datastream
 
 import (
 	"context"
-	"strconv"
+	"fmt"
 	"time"
 
 	"github.com/rheos/rheos/internal/hashkey"
@@ -16,9 +16,11 @@ import (
 // until retention expires; GetRecords at a closed parent's end returns its
 // ChildShards and no NextShardIterator.
 
-// reshard runs fn on the stream's metadata with puts to the stream held off,
-// so that the counters it reads as parents' ends are final, then commits.
-func (s *Service) reshard(ctx context.Context, sc Scope, name string, check func(m *streamMeta, status string) error, apply func(m *streamMeta, now time.Time, newShard func(r hashkey.Range, parent, adjacent string) *shardMeta) error) error {
+// reshard runs check, allocates log keys for the children, then runs apply
+// on the stream's metadata with puts to the stream held off, so that the
+// counters it reads as parents' ends are final, and commits. children is the
+// number of shards apply creates with newShard.
+func (s *Service) reshard(ctx context.Context, sc Scope, name string, check func(m *streamMeta, status string) error, children int, apply func(m *streamMeta, now time.Time, newShard func(r hashkey.Range, parent, adjacent string) *shardMeta) error) error {
 	sc = s.scope(sc)
 	s.ctl.Lock()
 	defer s.ctl.Unlock()
@@ -31,19 +33,19 @@ func (s *Service) reshard(ctx context.Context, sc Scope, name string, check func
 	if err := check(m, status); err != nil {
 		return err
 	}
+	// The keys are allocated before puts are held off; keys of a reshard
+	// that then fails are never used.
+	n := children
+	nextKey, err := s.allocateLogKeys(ctx, n)
+	if err != nil {
+		return err
+	}
+	endKey := nextKey + uint64(n)
 	key := streamKey(sc, name)
 	// ctl keeps st the stream's snapshot (every commit holds ctl), so
 	// st.gate is the gate its puts hold.
 	st.gate.Lock()
 	defer st.gate.Unlock()
-	kb, krev, err := s.meta.Get(ctx, keyShardKeySeq)
-	if err != nil {
-		return &Error{Kind: KindInternal, Msg: "metadata read failed", Err: err}
-	}
-	nextKey := uint64(1)
-	if len(kb) > 0 {
-		nextKey, _ = strconv.ParseUint(string(kb), 10, 64)
-	}
 	now := s.now()
 	newShard := func(r hashkey.Range, parent, adjacent string) *shardMeta {
 		m.Shards = append(m.Shards, shardMeta{
@@ -57,9 +59,12 @@ func (s *Service) reshard(ctx context.Context, sc Scope, name string, check func
 	if err := apply(m, now, newShard); err != nil {
 		return err
 	}
+	if nextKey != endKey {
+		return &Error{Kind: KindInternal, Msg: "reshard created another number of shards than it allocated keys for",
+			Err: fmt.Errorf("datastream: %d keys allocated, %d used", n, n-int(endKey-nextKey))}
+	}
 	m.Status, m.TransitionAt = StatusUpdating, now.Add(s.cfg.UpdateDelay).UnixMilli()
-	_, err = s.commit(ctx, key, st.rev, m, map[string]uint64{keyShardKeySeq: krev},
-		map[string][]byte{keyShardKeySeq: []byte(strconv.FormatUint(nextKey, 10))})
+	_, err = s.commit(ctx, key, st.rev, m, nil, nil)
 	return err
 }
 
@@ -126,7 +131,7 @@ func (s *Service) SplitShard(ctx context.Context, sc Scope, name, shardToSplit, 
 			return alreadyClosed(parent.id(), name, sc.Account)
 		}
 		return nil
-	}, func(m *streamMeta, now time.Time, newShard func(hashkey.Range, string, string) *shardMeta) error {
+	}, 2, func(m *streamMeta, now time.Time, newShard func(hashkey.Range, string, string) *shardMeta) error {
 		parent = findShard(m, idx)
 		r := shardRange(parent)
 		s.closeShard(parent, now)
@@ -168,7 +173,7 @@ func (s *Service) MergeShards(ctx context.Context, sc Scope, name, shardToMerge,
 			return errorf(KindInvalidArgument, "Shards %s and %s in stream %s under account %s are not an adjacent pair of shards eligible for merging", sh[0].id(), sh[1].id(), name, sc.Account)
 		}
 		return nil
-	}, func(m *streamMeta, now time.Time, newShard func(hashkey.Range, string, string) *shardMeta) error {
+	}, 1, func(m *streamMeta, now time.Time, newShard func(hashkey.Range, string, string) *shardMeta) error {
 		a, b := findShard(m, idx[0]), findShard(m, idx[1])
 		ra, rb := shardRange(a), shardRange(b)
 		union := hashkey.Range{Start: ra.Start, End: rb.End}
@@ -219,7 +224,7 @@ func (s *Service) UpdateShardCount(ctx context.Context, sc Scope, name string, t
 		}
 		m.ScalingOps = recent
 		return s.limitCheck(sc, target-current)
-	}, func(m *streamMeta, now time.Time, newShard func(hashkey.Range, string, string) *shardMeta) error {
+	}, target, func(m *streamMeta, now time.Time, newShard func(hashkey.Range, string, string) *shardMeta) error {
 		var open []*shardMeta
 		for i := range m.Shards {
 			if !m.Shards[i].Closed {

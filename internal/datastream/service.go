@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -43,6 +42,16 @@ type MetaStore interface {
 	// Commit applies puts and deletes iff every compared key has the given
 	// revision (0 = absent); ok=false means a comparison failed.
 	Commit(ctx context.Context, compare map[string]uint64, puts map[string][]byte, deletes []string) (ok bool, rev uint64, err error)
+}
+
+// LogKeys allocates keys of the shared record log (see metastore.LogKeys):
+// every service storing records in the log takes its keys from the one
+// allocator, so no key is ever held by two owners.
+type LogKeys interface {
+	// Allocate reserves n (≥ 1) consecutive keys and returns the first.
+	// Keys it returned are never returned again, even after a crash; a
+	// key reserved by a failed change is simply never used.
+	Allocate(ctx context.Context, n int) (first uint64, err error)
 }
 
 // LogEntry is a record handed to the RecordLog.
@@ -138,6 +147,12 @@ type Config struct {
 	// Keys wraps and unwraps the data keys of encrypted streams
 	// (StartStreamEncryption). Default: none (encryption refused).
 	Keys envelope.KeyProvider
+	// LogKeys allocates the record log keys of new shards; pass the
+	// server-wide allocator (metastore.LogKeys) when the log is shared.
+	// Default: an allocator over the MetaStore with metastore.Sequence's
+	// protocol on its key (defaultLogKeySeq), so the two never hand out the
+	// same key.
+	LogKeys LogKeys
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Logger. Default slog.Default().
@@ -172,7 +187,6 @@ type Service struct {
 
 const (
 	prefixStream   = "streams/"
-	keyShardKeySeq = "counters/shard-key"
 	keyIteratorKey = "config/iterator-key"
 )
 
@@ -217,6 +231,9 @@ func New(ctx context.Context, cfg Config, meta MetaStore, log RecordLog) (*Servi
 	}
 	if cfg.ThroughputScale == 0 {
 		cfg.ThroughputScale = 10
+	}
+	if cfg.LogKeys == nil {
+		cfg.LogKeys = metaLogKeys{meta}
 	}
 	s := &Service{cfg: cfg, meta: meta, log: log, streams: map[string]*streamState{}, shards: map[uint64]*streamState{},
 		writeQuota: quota.NewSet[uint64](cfg.Now), readQuota: quota.NewSet[uint64](cfg.Now),
@@ -494,14 +511,12 @@ func (s *Service) CreateStream(ctx context.Context, sc Scope, in CreateStreamInp
 	if mode == ModeOnDemand && onDemand+1 > s.cfg.OnDemandStreamLimit {
 		return errorf(KindLimitExceeded, "This request would exceed the on-demand stream count limit for the account %s in %s. Current on-demand stream count for the account: %d. Limit: %d.", sc.Account, sc.Region, onDemand, s.cfg.OnDemandStreamLimit)
 	}
-	// Allocate log keys for the shards in the same transaction.
-	kb, krev, err := s.meta.Get(ctx, keyShardKeySeq)
-	if err != nil {
-		return &Error{Kind: KindInternal, Msg: "metadata read failed", Err: err}
-	}
-	var firstKey uint64 = 1
-	if len(kb) > 0 {
-		firstKey, _ = strconv.ParseUint(string(kb), 10, 64)
+	// Keys of a stream whose commit then fails are never used: a gap.
+	var firstKey uint64
+	if n > 0 {
+		if firstKey, err = s.allocateLogKeys(ctx, n); err != nil {
+			return err
+		}
 	}
 	now := s.now()
 	created := now.UnixMilli()
@@ -525,8 +540,7 @@ func (s *Service) CreateStream(ctx context.Context, sc Scope, in CreateStreamInp
 			CreatedMs: created,
 		})
 	}
-	_, err = s.commit(ctx, key, rev, m, map[string]uint64{keyShardKeySeq: krev},
-		map[string][]byte{keyShardKeySeq: []byte(strconv.FormatUint(firstKey+uint64(n), 10))})
+	_, err = s.commit(ctx, key, rev, m, nil, nil)
 	return err
 }
 

@@ -6,6 +6,9 @@
 // still has the expected revision (0 = must not exist). This is the seam a
 // clustered backend (etcd) implements the same way.
 //
+// Sequence allocates unique uint64s from a counter key; LogKeys is the
+// server-wide allocator of the shared record log's keys.
+//
 // The package knows nothing of streams or AWS: keys and values are opaque.
 // bbolt fsyncs every committed transaction before Commit returns.
 package metastore
@@ -21,6 +24,9 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 )
+
+// ErrCorrupt reports a stored value that cannot be decoded.
+var ErrCorrupt = errors.New("metastore: corrupt value")
 
 var (
 	bucketKV   = []byte("kv")
@@ -58,7 +64,7 @@ func (s *Store) Close() error { return s.db.Close() }
 
 func decode(v []byte) ([]byte, uint64, error) {
 	if len(v) < 8 {
-		return nil, 0, errors.New("metastore: corrupt value")
+		return nil, 0, ErrCorrupt
 	}
 	return append([]byte(nil), v[8:]...), binary.LittleEndian.Uint64(v), nil
 }
@@ -107,7 +113,7 @@ func (s *Store) Commit(_ context.Context, compare map[string]uint64, puts map[st
 			var have uint64
 			if v != nil {
 				if len(v) < 8 {
-					return errors.New("metastore: corrupt value")
+					return ErrCorrupt
 				}
 				have = binary.LittleEndian.Uint64(v)
 			}
@@ -115,31 +121,41 @@ func (s *Store) Commit(_ context.Context, compare map[string]uint64, puts map[st
 				return nil
 			}
 		}
-		meta := tx.Bucket(bucketMeta)
-		if r := meta.Get(keyRev); r != nil {
-			rev = binary.LittleEndian.Uint64(r)
-		}
-		rev++
-		var rb [8]byte
-		binary.LittleEndian.PutUint64(rb[:], rev)
-		if err := meta.Put(keyRev, rb[:]); err != nil {
+		var err error
+		if rev, err = apply(tx, puts, deletes); err != nil {
 			return err
-		}
-		for k, v := range puts {
-			buf := make([]byte, 8+len(v))
-			copy(buf, rb[:])
-			copy(buf[8:], v)
-			if err := kv.Put([]byte(k), buf); err != nil {
-				return err
-			}
-		}
-		for _, k := range deletes {
-			if err := kv.Delete([]byte(k)); err != nil {
-				return err
-			}
 		}
 		ok = true
 		return nil
 	})
 	return ok, rev, err
+}
+
+// apply writes puts and deletes inside tx as the next revision, which it
+// returns.
+func apply(tx *bolt.Tx, puts map[string][]byte, deletes []string) (rev uint64, err error) {
+	kv, meta := tx.Bucket(bucketKV), tx.Bucket(bucketMeta)
+	if r := meta.Get(keyRev); r != nil {
+		rev = binary.LittleEndian.Uint64(r)
+	}
+	rev++
+	var rb [8]byte
+	binary.LittleEndian.PutUint64(rb[:], rev)
+	if err := meta.Put(keyRev, rb[:]); err != nil {
+		return 0, err
+	}
+	for k, v := range puts {
+		buf := make([]byte, 8+len(v))
+		copy(buf, rb[:])
+		copy(buf[8:], v)
+		if err := kv.Put([]byte(k), buf); err != nil {
+			return 0, err
+		}
+	}
+	for _, k := range deletes {
+		if err := kv.Delete([]byte(k)); err != nil {
+			return 0, err
+		}
+	}
+	return rev, nil
 }
