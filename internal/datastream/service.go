@@ -185,15 +185,6 @@ type Service struct {
 	dataKeys map[string][]byte // "streamKey/created/id" → plaintext data key
 }
 
-const (
-	prefixStream   = "streams/"
-	keyIteratorKey = "config/iterator-key"
-)
-
-func streamKey(sc Scope, name string) string {
-	return prefixStream + sc.Account + "/" + sc.Region + "/" + name
-}
-
 // New loads every stream from meta and returns a ready service.
 func New(ctx context.Context, cfg Config, meta MetaStore, log RecordLog) (*Service, error) {
 	if cfg.Account == "" {
@@ -234,6 +225,9 @@ func New(ctx context.Context, cfg Config, meta MetaStore, log RecordLog) (*Servi
 	}
 	if cfg.LogKeys == nil {
 		cfg.LogKeys = metaLogKeys{meta}
+	}
+	if err := migrateLayout(ctx, meta); err != nil {
+		return nil, err
 	}
 	s := &Service{cfg: cfg, meta: meta, log: log, streams: map[string]*streamState{}, shards: map[uint64]*streamState{},
 		writeQuota: quota.NewSet[uint64](cfg.Now), readQuota: quota.NewSet[uint64](cfg.Now),

@@ -123,8 +123,6 @@ func (s *Service) UpdateRecordDistribution(ctx context.Context, sc Scope, name, 
 	})
 }
 
-const prefixPolicy = "policies/"
-
 // PutResourcePolicy stores a policy document for a stream or consumer ARN.
 func (s *Service) PutResourcePolicy(ctx context.Context, arn, policy string) error {
 	if err := s.checkResource(arn); err != nil {
@@ -199,8 +197,6 @@ type AccountSettings struct {
 	StartedAt, EndedAt   time.Time
 	EarliestAllowedEndAt time.Time
 }
-
-const prefixAccount = "accounts/"
 
 type accountMeta struct {
 	Status       string `json:"status"`
