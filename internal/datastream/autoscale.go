@@ -19,9 +19,10 @@ import (
 
 // ingest counts what each shard took since the last Autoscale.
 type ingest struct {
-	mu    sync.Mutex
+	mu sync.Mutex // a leaf lock; guards the fields below
+	// Guarded by mu.
 	since time.Time
-	by    map[uint64]*shardLoad
+	by    map[uint64]*shardLoad // by shard log key; emptied by every take
 }
 
 type shardLoad struct{ records, bytes float64 }

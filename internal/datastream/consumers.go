@@ -224,8 +224,9 @@ type Subscription struct {
 
 // subscriptions tracks the active subscription per consumer+shard.
 type subscriptions struct {
-	mu     sync.Mutex
-	active map[string]bool
+	mu sync.Mutex // a leaf lock; guards active
+	// Guarded by mu.
+	active map[string]bool // "consumerARN|shardId" of each open subscription
 }
 
 // Subscribe opens a subscription. A second subscription for the same

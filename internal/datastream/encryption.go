@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 
 	"github.com/rheos/rheos/internal/envelope"
 )
@@ -88,9 +89,26 @@ func (s *Service) StopStreamEncryption(ctx context.Context, sc Scope, name, encT
 	})
 }
 
+// dataKeyPrefix is the prefix of a stream's entries in the data key cache.
+func dataKeyPrefix(st *streamState) string {
+	return st.arn + "/" + strconv.FormatInt(st.meta.CreatedMs, 10) + "/"
+}
+
+// forgetDataKeys drops a removed stream's plaintext data keys from the cache.
+func (s *Service) forgetDataKeys(st *streamState) {
+	prefix := dataKeyPrefix(st)
+	s.dkMu.Lock()
+	defer s.dkMu.Unlock()
+	for k := range s.dataKeys {
+		if strings.HasPrefix(k, prefix) {
+			delete(s.dataKeys, k)
+		}
+	}
+}
+
 // dataKey returns the plaintext of a stream's data key id.
 func (s *Service) dataKey(ctx context.Context, st *streamState, id uint32) ([]byte, error) {
-	cacheKey := st.arn + "/" + strconv.FormatInt(st.meta.CreatedMs, 10) + "/" + strconv.FormatUint(uint64(id), 10)
+	cacheKey := dataKeyPrefix(st) + strconv.FormatUint(uint64(id), 10)
 	s.dkMu.Lock()
 	dk := s.dataKeys[cacheKey]
 	s.dkMu.Unlock()

@@ -483,6 +483,7 @@ func (s *Service) FinishDeletions(ctx context.Context) error {
 			s.mu.Lock()
 			s.installLocked(key, nil)
 			s.mu.Unlock()
+			s.forgetDataKeys(st)
 		}
 	}
 	s.ctl.Unlock()

@@ -8,11 +8,29 @@
 // domain errors (*Error), never AWS envelopes, and must not import HTTP or AWS
 // protocol packages.
 //
-// Concurrency: Service.mu guards the snapshot map; snapshots are immutable, so
-// the data path holds the lock only to fetch a pointer. Control-plane changes
-// are serialized by Service.ctl (taken before mu; lock order ctl → mu) and
-// committed to the MetaStore with a revision compare before the snapshot is
-// swapped in.
+// # Concurrency
+//
+// A stream is an immutable snapshot (streamState) swapped in whole on every
+// change; the data path holds a lock only to fetch the pointer. The locks:
+//
+//   - Service.ctl serializes control-plane changes. Every commit of a
+//     stream's metadata, and so every snapshot swap, holds it; functions that
+//     need it held say so ("Called with ctl held").
+//   - streamState.gate, the stream's put gate (one per existing stream,
+//     shared by its successive snapshots): Put holds it shared from routing
+//     to append, a reshard holds it exclusively while it reads the parents'
+//     last counters and commits, so a closed shard never receives a record.
+//   - Service.mu guards the snapshot maps (streams, shards), never the
+//     snapshots themselves. Functions ending in Locked are called with it
+//     held.
+//   - Leaf locks, under which no other lock is taken: Service.dkMu (the data
+//     key cache), subscriptions.mu, ingest.mu, and the quota sets' own.
+//
+// Lock order: ctl → gate → mu → leaf. Put takes a gate (shared) with ctl not
+// held; mu is released before a gate is taken (lookupGated), and never held
+// across MetaStore, RecordLog or KeyProvider calls. A reshard does its
+// MetaStore commit with ctl and the gate held; Put appends to the RecordLog
+// and may unwrap a data key (KeyProvider) with the gate held shared.
 package datastream
 
 import (
@@ -159,30 +177,36 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Service implements the Data Streams operations.
+// Service implements the Data Streams operations. It is safe for
+// concurrent use; the package comment gives its locks and their order.
 type Service struct {
+	// Set by New, read-only afterwards.
 	cfg  Config
 	meta MetaStore
 	log  RecordLog
 	iter *iteratorCodec
 
-	ctl sync.Mutex // serializes control-plane changes
+	// ctl serializes control-plane changes: every commit of stream
+	// metadata holds it. First in the lock order.
+	ctl sync.Mutex
 
+	// mu guards the maps below; the snapshots they point to are immutable.
+	// Taken after ctl and a gate, never held across I/O.
 	mu      sync.RWMutex
-	streams map[string]*streamState // by streamKey
-	shards  map[uint64]*streamState // shard log key → owning stream (live streams only)
+	streams map[string]*streamState // by streamKey, every stream in metadata (DELETING ones until swept)
+	shards  map[uint64]*streamState // shard log key → owning stream, for every shard of streams
 
-	subs subscriptions // active SubscribeToShard calls
+	// dkMu guards dataKeys. A leaf lock.
+	dkMu     sync.Mutex
+	dataKeys map[string][]byte // "streamARN/created/id" → plaintext data key; dropped with the stream
 
+	// Synchronized by their own (leaf) locks.
+	subs       subscriptions      // active SubscribeToShard calls
 	writeQuota *quota.Set[uint64] // per shard log key
 	readQuota  *quota.Set[uint64] // per shard log key
 	callQuota  *quota.Set[string] // control-plane calls per account (and stream)
 	efoQuota   *quota.Set[string] // bytes pushed per consumer and shard
-
-	load ingest // per-shard write counts of ON_DEMAND streams, for Autoscale
-
-	dkMu     sync.Mutex
-	dataKeys map[string][]byte // "streamKey/created/id" → plaintext data key
+	load       ingest             // per-shard write counts of ON_DEMAND streams, for Autoscale
 }
 
 // New loads every stream from meta and returns a ready service.
@@ -248,7 +272,9 @@ func New(ctx context.Context, cfg Config, meta MetaStore, log RecordLog) (*Servi
 		if err != nil {
 			return err
 		}
+		s.mu.Lock()
 		s.installLocked(k, st)
+		s.mu.Unlock()
 		return nil
 	})
 	if err != nil {
@@ -363,6 +389,7 @@ func (s *Service) lookupGated(sc Scope, name string) (*streamState, string) {
 
 // commit stores m (new revision) with a compare on the old revision and
 // installs the new snapshot. extraCmp/extraPuts join the same transaction.
+// Called with ctl held.
 func (s *Service) commit(ctx context.Context, key string, oldRev uint64, m *streamMeta, extraCmp map[string]uint64, extraPuts map[string][]byte) (*streamState, error) {
 	b, err := json.Marshal(m)
 	if err != nil {
@@ -410,8 +437,9 @@ func cloneMeta(m *streamMeta) *streamMeta {
 	return &c
 }
 
-// settle persists time-based transitions that have come due, so later
-// changes start from the effective status.
+// settle applies to m, a copy about to be committed, the time-based
+// transitions that have come due, so later changes start from the
+// effective status.
 func (s *Service) settle(m *streamMeta) {
 	if st := m.effectiveStatus(s.now()); st != m.Status && st != "" {
 		m.Status, m.TransitionAt = st, 0
@@ -427,7 +455,7 @@ type CreateStreamInput struct {
 	MaxRecordSizeKiB int // 0 = default
 }
 
-// openShardsLocked counts open shards of the account in the region.
+// openShards counts open shards of the account in the region.
 func (s *Service) openShards(sc Scope) (shards, onDemand int) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
