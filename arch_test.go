@@ -44,7 +44,7 @@ var allowed = map[string][]string{
 	"internal/streamlog":                    {"internal/vfs"},
 	"internal/metastore":                    {},
 	"internal/datastream":                   {"internal/hashkey", "internal/seqnum", "internal/quota", "internal/envelope", "internal/arn"},
-	"internal/envelope":                     {},
+	"internal/envelope":                     {"internal/vfs"},
 	"internal/quota":                        {},
 	"internal/awsproto":                     {"internal/awserr"},
 	"internal/awsproto/eventstream":         {},

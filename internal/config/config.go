@@ -116,6 +116,12 @@ type Storage struct {
 	// SegmentAge seals a non-empty segment after this age so retention can
 	// reclaim it. Default "1h".
 	SegmentAge Duration `json:"segmentAge"`
+	// CompactBelow: a sealed segment whose live bytes (records of resources
+	// not deleted and not expired) fall below this fraction of its size is
+	// rewritten by the next sweep, so space follows deletion and retention
+	// per owner. Default 0.5 (at most 2× space amplification); 0 or less
+	// never compacts (segments are still deleted once nothing in them lives).
+	CompactBelow float64 `json:"compactBelow"`
 }
 
 // KMS is where the data keys of encrypted resources are wrapped.
@@ -185,7 +191,7 @@ func Default() Config {
 		Server: Server{Addr: "127.0.0.1:4566", Account: "000000000000", Region: "us-east-1", LogLevel: "info",
 			ShutdownTimeout: Duration(10 * time.Second)},
 		Storage: Storage{DataDir: "./rheos-data", SweepInterval: Duration(time.Minute), SegmentBytes: 64 << 20,
-			SegmentAge: Duration(time.Hour)},
+			SegmentAge: Duration(time.Hour), CompactBelow: 0.5},
 		Kinesis: Kinesis{CreateDelay: Duration(500 * time.Millisecond), DeleteDelay: Duration(500 * time.Millisecond),
 			UpdateDelay: Duration(500 * time.Millisecond), ShardLimit: 500, ThroughputMode: "off", ThroughputScale: 10},
 	}
@@ -214,6 +220,9 @@ func (c Config) Validate() error {
 	}
 	if c.SegmentBytes < 1<<20 {
 		errs = append(errs, errors.New("storage.segmentBytes must be at least 1 MiB"))
+	}
+	if c.CompactBelow > 1 {
+		errs = append(errs, errors.New("storage.compactBelow must be at most 1"))
 	}
 	if c.SweepInterval <= 0 || c.SegmentAge <= 0 {
 		errs = append(errs, errors.New("storage.sweepInterval and storage.segmentAge must be positive"))

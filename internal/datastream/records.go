@@ -27,10 +27,6 @@ type PutResult struct {
 	// record log refused the write. The API maps the kind to an exception.
 	Err       *Error
 	Encrypted bool // stored encrypted
-
-	// Deprecated: never set; Err replaces them. They remain only while
-	// kinesisapi/fastjson.go's unused appendPutRecordsOutput refers to them.
-	ErrorCode, ErrorMessage string
 }
 
 // PutOptions carries PutRecord's extra parameters.

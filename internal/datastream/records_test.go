@@ -30,9 +30,6 @@ func TestPutRecordErrorsAreDomainKinds(t *testing.T) {
 	}
 	throttled := 0
 	for _, r := range res {
-		if r.ErrorCode != "" || r.ErrorMessage != "" {
-			t.Fatalf("the domain set an AWS error code: %+v", r)
-		}
 		if r.Err == nil {
 			continue
 		}

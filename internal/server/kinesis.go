@@ -20,6 +20,7 @@ func (s *Server) wireKinesis(ctx context.Context) error {
 		Account: cfg.Account, CreateDelay: time.Duration(cfg.CreateDelay), DeleteDelay: time.Duration(cfg.DeleteDelay),
 		UpdateDelay: time.Duration(cfg.UpdateDelay), ShardLimit: cfg.ShardLimit, Fence: s.store.fence, Now: s.now, Logger: s.log,
 		ThroughputMode: cfg.ThroughputMode, ThroughputScale: cfg.ThroughputScale, Observer: s.metrics, Keys: s.store.keys,
+		LogKeys: s.store.logKeys,
 	}, s.store.meta, RecordLog(s.store.log))
 	if err != nil {
 		return err

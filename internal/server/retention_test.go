@@ -200,3 +200,89 @@ func TestRetentionComposedPerOwner(t *testing.T) {
 		t.Fatalf("a key no owner holds still has %d records after a sweep", n)
 	}
 }
+
+// TestSpaceFollowsDeletionAndRetention: three streams share the log's
+// segments. Deleting the biggest frees its bytes within one sweep although
+// the others' records, in the same segments, live on (segments whose live
+// fraction falls below half are compacted); a 24 h stream's expired records
+// free their space while a 7-day stream beside it keeps its own.
+func TestSpaceFollowsDeletionAndRetention(t *testing.T) {
+	var dataDir string
+	srv, clk, c := startClocked(t, func(cfg *config.Config) {
+		cfg.SegmentBytes = 1 << 20
+		cfg.SweepInterval = config.Duration(time.Hour) // sweeps are driven by the test
+		cfg.DeleteDelay = config.Duration(time.Millisecond)
+		dataDir = cfg.DataDir
+	})
+	ctx := context.Background()
+	for _, n := range []string{"short", "long", "gone"} {
+		if _, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(n), ShardCount: aws.Int32(1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Add(time.Second)
+	if _, err := c.IncreaseStreamRetentionPeriod(ctx, &kinesis.IncreaseStreamRetentionPeriodInput{StreamName: aws.String("long"), RetentionPeriodHours: aws.Int32(168)}); err != nil {
+		t.Fatal(err)
+	}
+	// Interleave the three streams so that every segment holds all three;
+	// "gone" writes three fifths of the bytes, the others one fifth each.
+	for i := 0; i < 30; i++ {
+		for _, n := range []string{"short", "long", "gone"} {
+			count := 20
+			if n == "gone" {
+				count = 60
+			}
+			recs := make([]types.PutRecordsRequestEntry, count)
+			for j := range recs {
+				recs[j] = types.PutRecordsRequestEntry{PartitionKey: aws.String("k"), Data: make([]byte, 1000)}
+			}
+			if _, err := c.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String(n), Records: recs}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := srv.store.log.Roll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	full := dirSize(t, filepath.Join(dataDir, "log"))
+	if _, err := c.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String("gone")}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(time.Second)
+	if err := srv.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	afterDelete := dirSize(t, filepath.Join(dataDir, "log"))
+	if afterDelete > full/2 {
+		t.Fatalf("deleting the stream with 3/5 of the bytes: log %d -> %d bytes, want about two fifths", full, afterDelete)
+	}
+	clk.Add(25 * time.Hour) // "short" (24 h) expires, "long" (168 h) does not
+	if err := srv.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	afterExpiry := dirSize(t, filepath.Join(dataDir, "log"))
+	if afterExpiry > full/4 {
+		t.Fatalf("after the 24 h stream expired: log %d -> %d -> %d bytes, want about one fifth", full, afterDelete, afterExpiry)
+	}
+	// The 7-day stream still has every record.
+	it, err := c.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String("long"), ShardId: aws.String("shardId-000000000000"), ShardIteratorType: types.ShardIteratorTypeTrimHorizon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	total, iter := 0, it.ShardIterator
+	for {
+		out, err := c.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter})
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += len(out.Records)
+		if len(out.Records) == 0 {
+			break
+		}
+		iter = out.NextShardIterator
+	}
+	if total != 600 {
+		t.Fatalf("the 7-day stream has %d records, want 600", total)
+	}
+	t.Logf("log bytes: %d with three streams, %d after deleting one, %d after the 24 h one expired", full, afterDelete, afterExpiry)
+}

@@ -26,6 +26,10 @@ type storage struct {
 	log   *streamlog.Log
 	fence uint64
 	keys  envelope.KeyProvider
+	// logKeys hands out the record log's keys to every service (one
+	// server-wide sequence in the metadata store): a service's shards,
+	// buffers or fragment stores never share a key.
+	logKeys *metastore.Sequence
 
 	mu     sync.Mutex // guards owners
 	owners []logOwner
@@ -81,7 +85,7 @@ func openStorage(ctx context.Context, cfg config.Config, opts Options, now func(
 	}
 	rlog, err := streamlog.Open(streamlog.Options{
 		FS: fs, Dir: filepath.Join(cfg.DataDir, "log"), SegmentBytes: cfg.SegmentBytes,
-		SegmentAge: time.Duration(cfg.SegmentAge), Now: now, Logger: opts.logger,
+		SegmentAge: time.Duration(cfg.SegmentAge), CompactBelow: compactBelow(cfg.CompactBelow), Now: now, Logger: opts.logger,
 		OnEvent: func(e streamlog.Event) { met.LogEvent(e.Kind) }, OnCommit: met.Commit,
 	})
 	if err != nil {
@@ -91,7 +95,7 @@ func openStorage(ctx context.Context, cfg config.Config, opts Options, now func(
 	}
 	rlog.SetFence(fence)
 	met.WatchLog(func() (int, int64) { st := rlog.Stats(); return st.Segments, st.PendingBytes })
-	return &storage{lock: lock, meta: meta, log: rlog, fence: fence, keys: keys}, nil
+	return &storage{lock: lock, meta: meta, log: rlog, fence: fence, keys: keys, logKeys: metastore.LogKeys(meta)}, nil
 }
 
 // own registers a service's claim on log keys.
@@ -160,4 +164,13 @@ func nextEpoch(ctx context.Context, meta *metastore.Store) (uint64, error) {
 			return e, nil
 		}
 	}
+}
+
+// compactBelow turns the configuration's "0 or less never compacts" into
+// streamlog's (0 means its default, negative disables).
+func compactBelow(f float64) float64 {
+	if f <= 0 {
+		return -1
+	}
+	return f
 }
