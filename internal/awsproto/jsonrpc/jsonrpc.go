@@ -96,39 +96,12 @@ func (s *Service) ServeAWS(w http.ResponseWriter, r *http.Request, req *awsproto
 	if op != nil && op.MaxBody > 0 {
 		maxBody = op.MaxBody
 	}
-	// Reserve room for the body in the memory budget first, then read it
-	// with a hard cap: oversized bodies are refused without being buffered.
-	reserve := maxBody
-	if r.ContentLength >= 0 && r.ContentLength < maxBody {
-		reserve = r.ContentLength
-	}
-	release, ok := env.Budget.Reserve(r.Context(), reserve)
-	if !ok {
-		w.Header().Set("Retry-After", "1")
-		writeError(w, cbor, awserr.New(awserr.ServiceUnavailable, "The server is busy: too many request bytes in flight. Retry."))
+	body, done, aerr := env.ReadRequestBody(w, r, maxBody)
+	if aerr != nil {
+		writeError(w, cbor, aerr)
 		return
 	}
-	defer release()
-	rc := http.NewResponseController(w)
-	rc.SetReadDeadline(time.Now().Add(env.Timeout())) // ErrNotSupported off a real connection
-	body, err := awsproto.ReadBody(r, maxBody)
-	defer awsproto.PutBody(body)
-	if err != nil {
-		// Truncated, cut or timed out. The deadline stays, so that
-		// net/http's discard of an unread rest fails at once and the
-		// connection closes.
-		w.Header().Set("Connection", "close")
-		writeError(w, cbor, awserr.New(awserr.Serialization, ""))
-		return
-	}
-	// The body is in: no deadline on the connection while the handler
-	// runs (an event stream's response outlives any body timeout).
-	rc.SetReadDeadline(time.Time{})
-	if int64(len(body)) > maxBody {
-		w.Header().Set("Connection", "close")
-		writeError(w, cbor, awserr.New(awserr.RequestEntityTooLarge, "Request body is too large: the limit for this operation is "+strconv.FormatInt(maxBody, 10)+" bytes."))
-		return
-	}
+	defer done()
 	if len(body) == 0 {
 		// AWS answers an empty body in JSON only for exactly
 		// application/x-amz-json-1.1, in CBOR for any other content type
@@ -177,7 +150,6 @@ func (s *Service) ServeAWS(w http.ResponseWriter, r *http.Request, req *awsproto
 		}
 	}
 	var data map[string]any
-	var aerr *awserr.Error
 	if cbor {
 		data, aerr = DecodeCBOR(body)
 	} else {

@@ -214,33 +214,13 @@ func (s *Service) ServeAWS(w http.ResponseWriter, r *http.Request, req *awsproto
 		if maxBody <= 0 {
 			maxBody = 1 << 20
 		}
-		reserve := maxBody
-		if r.ContentLength >= 0 && r.ContentLength < maxBody {
-			reserve = r.ContentLength
-		}
-		release, ok := env.Budget.Reserve(r.Context(), reserve)
-		if !ok {
-			w.Header().Set("Retry-After", "1")
-			writeError(w, awserr.New(awserr.ServiceUnavailable, "The server is busy: too many request bytes in flight. Retry."))
+		var done func()
+		var aerr *awserr.Error
+		if body, done, aerr = env.ReadRequestBody(w, r, maxBody); aerr != nil {
+			writeError(w, aerr)
 			return
 		}
-		defer release()
-		rc := http.NewResponseController(w)
-		rc.SetReadDeadline(time.Now().Add(env.Timeout()))
-		var err error
-		body, err = awsproto.ReadBody(r, maxBody)
-		defer awsproto.PutBody(body)
-		if err != nil {
-			w.Header().Set("Connection", "close")
-			writeError(w, awserr.New(awserr.Serialization, ""))
-			return
-		}
-		rc.SetReadDeadline(time.Time{})
-		if int64(len(body)) > maxBody {
-			w.Header().Set("Connection", "close")
-			writeError(w, awserr.New(awserr.RequestEntityTooLarge, "Request body is too large: the limit for this operation is "+strconv.FormatInt(maxBody, 10)+" bytes."))
-			return
-		}
+		defer done()
 	}
 	input, aerr := bindBody(env, route, body)
 	if aerr != nil {
