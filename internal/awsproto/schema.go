@@ -30,6 +30,8 @@ const (
 	List
 	Map
 	Structure
+	Double   // a floating-point number (models' double and float)
+	Document // untyped JSON, passed through as decoded
 )
 
 // Shape describes an input member and its constraints, in the order AWS's
@@ -219,6 +221,25 @@ func typeName(t Type) string {
 
 func checkType(v any, s *Shape) (any, *awserr.Error) {
 	switch s.Type {
+	case Document:
+		return v, nil
+	case Double:
+		switch x := v.(type) {
+		case json.Number:
+			f, err := parseNumber(x)
+			if err != nil {
+				return nil, serr("class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to a Double")
+			}
+			return f, nil
+		case bool:
+			return nil, serr("class java.lang.Boolean can not be converted to a Double")
+		case string:
+			return nil, serr("class java.lang.String can not be converted to a Double")
+		case []any:
+			return nil, serr("Start of list found where not expected")
+		default:
+			return nil, serr("Start of structure or map found where not expected.")
+		}
 	case Boolean:
 		switch x := v.(type) {
 		case bool:

@@ -351,6 +351,11 @@ func fromWire(f awsproto.Field, raw []string) (any, *awserr.Error) {
 				return nil, bad()
 			}
 			return json.Number(v), nil
+		case awsproto.Double:
+			if _, err := strconv.ParseFloat(v, 64); err != nil {
+				return nil, bad()
+			}
+			return json.Number(v), nil
 		case awsproto.Boolean:
 			b, err := strconv.ParseBool(v)
 			if err != nil {
