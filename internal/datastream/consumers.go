@@ -261,11 +261,11 @@ func (s *Service) Subscribe(ctx context.Context, sc Scope, in SubscribeInput) (*
 			pos = sh.EndCounter + 1
 		}
 	case "AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER":
-		p, err := seqnum.Parse(in.SequenceNum)
-		if err != nil || int(p.ShardIndex) != idx || p.ShardCreateSecs != sh.CreatedMs/1000 {
+		n, err := seqnum.Decode(in.SequenceNum)
+		if err != nil || n.Version != 2 || n.ShardIndex != int64(idx) || n.ShardCreateSecs != sh.CreatedMs/1000 {
 			return nil, errorf(KindInvalidArgument, "Invalid StartingSequenceNumber %s for shard %s.", in.SequenceNum, sh.id())
 		}
-		pos = p.Counter
+		pos = n.Counter
 		if in.Type == "AFTER_SEQUENCE_NUMBER" {
 			pos++
 		}

@@ -78,8 +78,11 @@ func (s *Service) Put(ctx context.Context, sc Scope, name string, entries []PutE
 		logEntries[i] = LogEntry{Shard: sh.Key, PartitionKey: e.PartitionKey, Data: e.Data}
 	}
 	if opts.SequenceNumberForOrdering != "" {
-		p, err := seqnum.Parse(opts.SequenceNumberForOrdering)
-		if err != nil || p.RecordSecs*1000 > s.now().UnixMilli()+1000 {
+		// Any version AWS decodes is accepted (kinesalite's putRecord.js:
+		// version 1 all zeros works, all f is refused), unless it carries a
+		// record time in the future.
+		n, err := seqnum.Decode(opts.SequenceNumberForOrdering)
+		if err != nil || n.RecordSecs*1000 > s.now().UnixMilli() {
 			return nil, errorf(KindInvalidArgument, "ExclusiveMinimumSequenceNumber %s used in PutRecord on stream %s under account %s is invalid.", opts.SequenceNumberForOrdering, name, sc.Account)
 		}
 	}
@@ -244,19 +247,25 @@ func (s *Service) GetShardIterator(ctx context.Context, sc Scope, in IteratorInp
 		if in.StartingSeq == "" {
 			return "", errorf(KindInvalidArgument, "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified %s and no StartingSequenceNumber.", in.Type)
 		}
-		p, err := seqnum.Parse(in.StartingSeq)
+		n, err := seqnum.Decode(in.StartingSeq)
 		if err != nil {
 			return "", errorf(KindInvalidArgument, "StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid.", in.StartingSeq, sid, in.Stream, sc.Account)
 		}
-		if int(p.ShardIndex) != idx {
-			// AWS reads the encoded index as a signed 32-bit number:
+		if n.ShardIndex != int64(idx) {
+			// AWS reads a version-2 index as a signed 32-bit number:
 			// kinesalite recorded "It encodes shardId--02147483648".
-			return "", errorf(KindInvalidArgument, "Invalid StartingSequenceNumber. It encodes %s, while it was used in a call to a shard with %s", shardID(int(int32(p.ShardIndex))), sid)
+			return "", errorf(KindInvalidArgument, "Invalid StartingSequenceNumber. It encodes %s, while it was used in a call to a shard with %s", shardID(int(n.ShardIndex)), sid)
 		}
-		if p.ShardCreateSecs != sh.CreatedMs/1000 {
+		if n.Version != 2 || n.ShardCreateSecs != sh.CreatedMs/1000 {
+			if n.Version == 0 {
+				// AWS answers a bare 500 InternalFailure to a version-0
+				// number of the right shard (kinesalite's "should return
+				// InternalFailure if using small (old?) sequence number").
+				return "", &Error{Kind: KindInternal, Msg: "version-0 sequence number " + in.StartingSeq}
+			}
 			return "", errorf(KindInvalidArgument, "StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid because it did not come from this stream.", in.StartingSeq, sid, in.Stream, sc.Account)
 		}
-		pos = p.Counter
+		pos = n.Counter
 		if in.Type == "AFTER_SEQUENCE_NUMBER" {
 			pos++
 		}

@@ -205,13 +205,18 @@ func intOr(c *awsproto.Call, k string, def int) int {
 	return def
 }
 
+// timePtr converts a timestamp member (float seconds) to a time with AWS's
+// millisecond precision, rounding: 1700000002.123 is not exactly
+// representable, and truncating its nanoseconds would give ...122 ms where
+// AWS reports timestampInMillis ...123.
 func timePtr(v any) *time.Time {
 	f, ok := v.(float64)
 	if !ok {
 		return nil
 	}
-	sec, frac := math.Modf(f)
-	t := time.Unix(int64(sec), int64(frac*1e9))
+	ms := math.Round(f * 1000)
+	ms = max(min(ms, 1<<62), -1<<62) // far outside any real time; int64 conversion stays defined
+	t := time.UnixMilli(int64(ms))
 	return &t
 }
 
