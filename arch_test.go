@@ -38,6 +38,8 @@ var allowed = map[string][]string{
 	"internal/awsmodel/videowebrtcmodel":    {"internal/awsmodel"},
 	"internal/awsmodel/modelgen":            {"internal/awsmodel"},
 	"internal/awsmodel/gen":                 {"internal/awsmodel/modelgen"}, // the generator command
+	"internal/functions":                    {},
+	"internal/lambdaapi":                    {"internal/awsproto", "internal/awsproto/restjson", "internal/awserr", "internal/awsmodel/lambdamodel", "internal/functions"},
 	"internal/arn":                          {},
 	"internal/hashkey":                      {},
 	"internal/awserr":                       {},

@@ -65,7 +65,11 @@ func TestRoutingBySigningService(t *testing.T) {
 			if status != 200 || m["body"] == "" {
 				t.Errorf("kinesis: %d %v", status, m)
 			}
-			for _, svc := range []string{"firehose", "lambda", "kinesisvideo", "dynamodb"} {
+			// Lambda is served: a signed request reaches its REST-JSON router.
+			if status, m := signedCall(t, ts.url, "lambda", "", "{}", creds); status != 404 || m["__type"] != "UnknownOperationException" {
+				t.Errorf("lambda, POST /: %d %v", status, m)
+			}
+			for _, svc := range []string{"firehose", "kinesisvideo", "dynamodb"} {
 				status, m = signedCall(t, ts.url, svc, "", "{}", creds)
 				if status != 400 || m["__type"] != "UnknownServiceException" || !strings.Contains(m["message"], "'"+svc+"'") || !strings.Contains(m["message"], "kinesis") {
 					t.Errorf("%s with no target: %d %v", svc, status, m)

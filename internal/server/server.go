@@ -28,6 +28,7 @@ import (
 	"github.com/rheos/rheos/internal/awsproto"
 	"github.com/rheos/rheos/internal/config"
 	"github.com/rheos/rheos/internal/datastream"
+	"github.com/rheos/rheos/internal/functions"
 	"github.com/rheos/rheos/internal/metrics"
 	"github.com/rheos/rheos/internal/vfs"
 )
@@ -45,8 +46,9 @@ type Server struct {
 	// (authorization reads them for ARNs of that service).
 	policies map[string]func(ctx context.Context, arn string) (string, error)
 	// tasks are the services' periodic jobs, started by Serve.
-	tasks   []task
-	kinesis *datastream.Service
+	tasks     []task
+	kinesis   *datastream.Service
+	functions *functions.Service
 
 	http     *http.Server
 	admin    *http.Server // health and metrics on AdminAddr, if set
@@ -121,6 +123,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	if err := s.wireKinesis(ctx); err != nil {
 		return nil, err
 	}
+	s.wireFunctions()
 	logger.Info("recovered", "data_dir", cfg.DataDir, "epoch", s.store.fence, "services", s.router.Services(), "took", time.Since(start).String())
 	creds, err := buildCreds(cfg, s.resourcePolicy)
 	if err != nil {
