@@ -102,6 +102,14 @@ func (rt *Router) Register(ep Endpoint) {
 	}
 }
 
+// SetFallback makes the registered service with the signing name the
+// fallback (the one answering requests no rule attributes).
+func (rt *Router) SetFallback(signingName string) {
+	if ep := rt.bySigning[signingName]; ep != nil {
+		rt.Fallback = ep
+	}
+}
+
 // Services returns the signing names served, sorted.
 func (rt *Router) Services() []string {
 	out := make([]string, 0, len(rt.bySigning))

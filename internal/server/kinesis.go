@@ -13,7 +13,10 @@ import (
 // over the shared stores, its API on the router, its claim on log keys, its
 // periodic work, and the resource policies authorization reads.
 
-// wireKinesis builds the Data Streams service and plugs it in.
+func init() { registerWiring("kinesis", 0, (*Server).wireKinesis) }
+
+// wireKinesis builds the Data Streams service and plugs it in. Kinesis is
+// the router's fallback: requests no rule attributes get its answers.
 func (s *Server) wireKinesis(ctx context.Context) error {
 	cfg := s.cfg
 	svc, err := datastream.New(ctx, datastream.Config{
@@ -26,7 +29,10 @@ func (s *Server) wireKinesis(ctx context.Context) error {
 		return err
 	}
 	s.kinesis = svc
-	s.router.Register(kinesisapi.New(svc).Endpoint())
+	ep := kinesisapi.New(svc).Endpoint()
+	s.router.Register(ep)
+	s.router.SetFallback(ep.SigningName)
+	s.finishers = append(s.finishers, svc.FinishDeletions)
 	s.store.own(logOwner{name: kinesisapi.SigningName, retainedFrom: svc.RetainedFrom})
 	s.tasks = append(s.tasks,
 		task{name: "kinesis-deletions", interval: time.Duration(cfg.SweepInterval), run: svc.FinishDeletions},

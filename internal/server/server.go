@@ -11,12 +11,14 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -28,7 +30,6 @@ import (
 	"github.com/rheos/rheos/internal/awsproto"
 	"github.com/rheos/rheos/internal/config"
 	"github.com/rheos/rheos/internal/datastream"
-	"github.com/rheos/rheos/internal/functions"
 	"github.com/rheos/rheos/internal/metrics"
 	"github.com/rheos/rheos/internal/vfs"
 )
@@ -46,9 +47,11 @@ type Server struct {
 	// (authorization reads them for ARNs of that service).
 	policies map[string]func(ctx context.Context, arn string) (string, error)
 	// tasks are the services' periodic jobs, started by Serve.
-	tasks     []task
+	tasks []task
+	// finishers complete the services' deferred deletions before a log
+	// sweep (so the sweep reclaims what they released).
+	finishers []func(ctx context.Context) error
 	kinesis   *datastream.Service
-	functions *functions.Service
 
 	http     *http.Server
 	admin    *http.Server // health and metrics on AdminAddr, if set
@@ -119,11 +122,12 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		DefaultRegion: cfg.Region, Logger: logger, Draining: s.draining,
 		Verify: verifier(cfg, now, &table), Observe: s.metrics.Request,
 	})
-	// One wiring call per service.
-	if err := s.wireKinesis(ctx); err != nil {
-		return nil, err
+	// Each service's wiring file registered itself (registerWiring).
+	for _, w := range sortedWirings() {
+		if err := w.wire(s, ctx); err != nil {
+			return nil, fmt.Errorf("wiring %s: %w", w.name, err)
+		}
 	}
-	s.wireFunctions()
 	logger.Info("recovered", "data_dir", cfg.DataDir, "epoch", s.store.fence, "services", s.router.Services(), "took", time.Since(start).String())
 	creds, err := buildCreds(cfg, s.resourcePolicy)
 	if err != nil {
@@ -356,10 +360,36 @@ func (s *Server) Autoscale(ctx context.Context) (int, int, error) { return s.kin
 // Sweep runs one retention sweep now (tests and operators): every service
 // finishes its deletions, then the log applies the composed retention.
 func (s *Server) Sweep(ctx context.Context) error {
-	if err := s.kinesis.FinishDeletions(ctx); err != nil {
-		return err
+	for _, finish := range s.finishers {
+		if err := finish(ctx); err != nil {
+			return err
+		}
 	}
 	return s.store.sweep(ctx)
+}
+
+// wiring plugs one service into the server; each service's wiring file
+// registers one from an init function, so adding a service touches no other
+// file of the server.
+type wiring struct {
+	name string
+	// order sorts the wirings: a service another one adapts to comes
+	// first. Kinesis is 0 and the router's fallback.
+	order int
+	wire  func(s *Server, ctx context.Context) error
+}
+
+var wirings []wiring
+
+// registerWiring is called from the init functions of the wiring files.
+func registerWiring(name string, order int, wire func(s *Server, ctx context.Context) error) {
+	wirings = append(wirings, wiring{name: name, order: order, wire: wire})
+}
+
+func sortedWirings() []wiring {
+	out := slices.Clone(wirings)
+	slices.SortStableFunc(out, func(a, b wiring) int { return a.order - b.order })
+	return out
 }
 
 // startPprof serves the runtime profiles on their own listener.
