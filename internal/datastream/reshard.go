@@ -3,6 +3,7 @@ package datastream
 import (
 	"context"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/rheos/rheos/internal/hashkey"
@@ -11,16 +12,19 @@ import (
 // Resharding: SplitShard, MergeShards and UpdateShardCount close parent shards
 // (their EndingSequenceNumber is the last counter they assigned) and open
 // children that record their lineage (ParentShardId, AdjacentParentShardId).
-// The change is committed at once; the stream then stays UPDATING for
-// UpdateDelay, refusing other reshards as AWS does. Parents stay readable
-// until retention expires; GetRecords at a closed parent's end returns its
-// ChildShards and no NextShardIterator.
+// A split child has one parent covering it whole; a merge child has two
+// adjacent parents it covers whole. UpdateShardCount is a sequence of such
+// splits and merges (reshard_uniform.go). The change is committed at once;
+// the stream then stays UPDATING for UpdateDelay, refusing other reshards as
+// AWS does. Parents stay readable until retention expires; GetRecords at a
+// closed parent's end returns its ChildShards and no NextShardIterator.
 
-// reshard runs check, allocates log keys for the children, then runs apply
-// on the stream's metadata with puts to the stream held off, so that the
-// counters it reads as parents' ends are final, and commits. children is the
-// number of shards apply creates with newShard.
-func (s *Service) reshard(ctx context.Context, sc Scope, name string, check func(m *streamMeta, status string) error, children int, apply func(m *streamMeta, now time.Time, newShard func(r hashkey.Range, parent, adjacent string) *shardMeta) error) error {
+// reshard runs check, which returns the number of shards apply will create
+// with newShard, allocates log keys for them, then runs apply on the
+// stream's metadata with puts to the stream held off, so that the counters
+// it reads as parents' ends are final, and commits. check and apply see the
+// same m, with ctl held throughout.
+func (s *Service) reshard(ctx context.Context, sc Scope, name string, check func(m *streamMeta, status string) (children int, err error), apply func(m *streamMeta, now time.Time, newShard func(r hashkey.Range, parent, adjacent string) *shardMeta) error) error {
 	sc = s.scope(sc)
 	s.ctl.Lock()
 	defer s.ctl.Unlock()
@@ -30,12 +34,12 @@ func (s *Service) reshard(ctx context.Context, sc Scope, name string, check func
 	}
 	m := cloneMeta(st.meta)
 	s.settle(m)
-	if err := check(m, status); err != nil {
+	n, err := check(m, status)
+	if err != nil {
 		return err
 	}
 	// The keys are allocated before puts are held off; keys of a reshard
 	// that then fails are never used.
-	n := children
 	nextKey, err := s.allocateLogKeys(ctx, n)
 	if err != nil {
 		return err
@@ -111,27 +115,27 @@ func (s *Service) SplitShard(ctx context.Context, sc Scope, name, shardToSplit, 
 	}
 	var parent *shardMeta
 	var at hashkey.Key
-	return s.reshard(ctx, sc, name, func(m *streamMeta, status string) error {
+	return s.reshard(ctx, sc, name, func(m *streamMeta, status string) (int, error) {
 		if status != StatusActive {
-			return notActive(name, sc.Account, status)
+			return 0, notActive(name, sc.Account, status)
 		}
 		if parent = findShard(m, idx); parent == nil {
-			return errorf(KindNotFound, "Could not find shard %s in stream %s under account %s.", shardID(idx), name, sc.Account)
+			return 0, errorf(KindNotFound, "Could not find shard %s in stream %s under account %s.", shardID(idx), name, sc.Account)
 		}
 		if err := s.limitCheck(sc, 1); err != nil {
-			return err
+			return 0, err
 		}
 		r := shardRange(parent)
 		var err error
 		at, err = hashkey.Parse(newStartingHashKey)
 		if err != nil || at.Cmp(r.Start.Add(hashkey.Key{Lo: 1})) <= 0 || at.Cmp(r.End) >= 0 {
-			return errorf(KindInvalidArgument, "NewStartingHashKey %s used in SplitShard() on shard %s in stream %s under account %s is not both greater than one plus the shard's StartingHashKey %s and less than the shard's EndingHashKey %s.", newStartingHashKey, parent.id(), name, sc.Account, parent.HashStart, parent.HashEnd)
+			return 0, errorf(KindInvalidArgument, "NewStartingHashKey %s used in SplitShard() on shard %s in stream %s under account %s is not both greater than one plus the shard's StartingHashKey %s and less than the shard's EndingHashKey %s.", newStartingHashKey, parent.id(), name, sc.Account, parent.HashStart, parent.HashEnd)
 		}
 		if parent.Closed {
-			return alreadyClosed(parent.id(), name, sc.Account)
+			return 0, alreadyClosed(parent.id(), name, sc.Account)
 		}
-		return nil
-	}, 2, func(m *streamMeta, now time.Time, newShard func(hashkey.Range, string, string) *shardMeta) error {
+		return 2, nil
+	}, func(m *streamMeta, now time.Time, newShard func(hashkey.Range, string, string) *shardMeta) error {
 		parent = findShard(m, idx)
 		r := shardRange(parent)
 		s.closeShard(parent, now)
@@ -153,27 +157,27 @@ func (s *Service) MergeShards(ctx context.Context, sc Scope, name, shardToMerge,
 		}
 		idx[i] = n
 	}
-	return s.reshard(ctx, sc, name, func(m *streamMeta, status string) error {
+	return s.reshard(ctx, sc, name, func(m *streamMeta, status string) (int, error) {
 		if status != StatusActive {
-			return notActive(name, sc.Account, status)
+			return 0, notActive(name, sc.Account, status)
 		}
 		var sh [2]*shardMeta
 		for i, n := range idx {
 			if sh[i] = findShard(m, n); sh[i] == nil {
-				return errorf(KindNotFound, "Could not find shard %s in stream %s under account %s.", shardID(n), name, sc.Account)
+				return 0, errorf(KindNotFound, "Could not find shard %s in stream %s under account %s.", shardID(n), name, sc.Account)
 			}
 		}
 		for _, x := range sh {
 			if x.Closed {
-				return alreadyClosed(x.id(), name, sc.Account)
+				return 0, alreadyClosed(x.id(), name, sc.Account)
 			}
 		}
 		// Adjacent in either order: the union of the two ranges is contiguous.
 		if !adjacent(shardRange(sh[0]), shardRange(sh[1])) && !adjacent(shardRange(sh[1]), shardRange(sh[0])) {
-			return errorf(KindInvalidArgument, "Shards %s and %s in stream %s under account %s are not an adjacent pair of shards eligible for merging", sh[0].id(), sh[1].id(), name, sc.Account)
+			return 0, errorf(KindInvalidArgument, "Shards %s and %s in stream %s under account %s are not an adjacent pair of shards eligible for merging", sh[0].id(), sh[1].id(), name, sc.Account)
 		}
-		return nil
-	}, 1, func(m *streamMeta, now time.Time, newShard func(hashkey.Range, string, string) *shardMeta) error {
+		return 1, nil
+	}, func(m *streamMeta, now time.Time, newShard func(hashkey.Range, string, string) *shardMeta) error {
 		a, b := findShard(m, idx[0]), findShard(m, idx[1])
 		ra, rb := shardRange(a), shardRange(b)
 		union := hashkey.Range{Start: ra.Start, End: rb.End}
@@ -187,30 +191,37 @@ func (s *Service) MergeShards(ctx context.Context, sc Scope, name, shardToMerge,
 	})
 }
 
-// UpdateShardCount rescales the stream to target open shards of equal hash
-// ranges (UNIFORM_SCALING). Every open shard closes; each new shard records
-// the (at most two) old shards its range overlaps most as its parents.
-// AWS reaches the same end state through intermediate splits and merges,
-// which this does not reproduce.
+// UpdateShardCount rescales the stream to target open shards of uniform hash
+// ranges (UNIFORM_SCALING) as AWS does, through ordinary splits and merges
+// (planUniformScaling): shards created on the way are closed in the same
+// change, never receiving a record, and stay listed with their lineage. The
+// limits count the call, not its steps (at most 10 in a rolling 24 hours),
+// and the shard limit the open shards it leaves. It returns the open shard
+// count before the change.
 func (s *Service) UpdateShardCount(ctx context.Context, sc Scope, name string, target int) (current int, err error) {
 	sc = s.scope(sc)
-	err = s.reshard(ctx, sc, name, func(m *streamMeta, status string) error {
+	var (
+		plan scalePlan
+		open []int // shard indexes of the open shards, in hash order
+	)
+	err = s.reshard(ctx, sc, name, func(m *streamMeta, status string) (int, error) {
 		if status != StatusActive {
-			return notActive(name, sc.Account, status)
+			return 0, notActive(name, sc.Account, status)
 		}
-		for i := range m.Shards {
-			if !m.Shards[i].Closed {
-				current++
-			}
+		var ranges []hashkey.Range
+		for _, o := range openByRange(m) {
+			open = append(open, o.shard.Index)
+			ranges = append(ranges, o.rng)
 		}
+		current = len(open)
 		if target > 2*current {
-			return errorf(KindInvalidArgument, "UpdateShardCount failed for stream %s under account %s. Cannot scale a stream above double its current open shard count of %d.", name, sc.Account, current)
+			return 0, errorf(KindInvalidArgument, "UpdateShardCount failed for stream %s under account %s. Cannot scale a stream above double its current open shard count of %d.", name, sc.Account, current)
 		}
 		if target*2 < current {
-			return errorf(KindInvalidArgument, "UpdateShardCount failed for stream %s under account %s. Cannot scale a stream below half its current open shard count of %d.", name, sc.Account, current)
+			return 0, errorf(KindInvalidArgument, "UpdateShardCount failed for stream %s under account %s. Cannot scale a stream below half its current open shard count of %d.", name, sc.Account, current)
 		}
 		if target == current {
-			return errorf(KindInvalidArgument, "UpdateShardCount failed for stream %s under account %s. The stream already has %d open shards.", name, sc.Account, current)
+			return 0, errorf(KindInvalidArgument, "UpdateShardCount failed for stream %s under account %s. The stream already has %d open shards.", name, sc.Account, current)
 		}
 		day := s.now().Add(-24 * time.Hour).UnixMilli()
 		recent := m.ScalingOps[:0:0]
@@ -220,46 +231,65 @@ func (s *Service) UpdateShardCount(ctx context.Context, sc Scope, name string, t
 			}
 		}
 		if len(recent) >= 10 {
-			return errorf(KindLimitExceeded, "UpdateShardCount failed for stream %s under account %s. Exceeded the number of UpdateShardCount operations (10) allowed in a rolling 24 hour period.", name, sc.Account)
+			return 0, errorf(KindLimitExceeded, "UpdateShardCount failed for stream %s under account %s. Exceeded the number of UpdateShardCount operations (10) allowed in a rolling 24 hour period.", name, sc.Account)
 		}
 		m.ScalingOps = recent
-		return s.limitCheck(sc, target-current)
-	}, target, func(m *streamMeta, now time.Time, newShard func(hashkey.Range, string, string) *shardMeta) error {
-		var open []*shardMeta
-		for i := range m.Shards {
-			if !m.Shards[i].Closed {
-				open = append(open, &m.Shards[i])
-			}
+		if err := s.limitCheck(sc, target-current); err != nil {
+			return 0, err
 		}
-		type old struct {
-			id string
-			r  hashkey.Range
+		var err error
+		if plan, err = planUniformScaling(ranges, target); err != nil {
+			return 0, &Error{Kind: KindInternal, Msg: "UpdateShardCount could not plan the change", Err: err}
 		}
-		var olds []old
-		for _, sh := range open {
-			olds = append(olds, old{sh.id(), shardRange(sh)})
-			s.closeShard(sh, now)
+		return plan.created(), nil
+	}, func(m *streamMeta, now time.Time, newShard func(hashkey.Range, string, string) *shardMeta) error {
+		// Shards are found by index: newShard appends to m.Shards, so
+		// pointers into it do not survive it.
+		ids := make([]string, len(plan.nodes))
+		index := make([]int, len(plan.nodes))
+		for i, idx := range open {
+			ids[i], index[i] = shardID(idx), idx
 		}
-		for _, r := range hashkey.Split(target) {
-			var parents []string
-			for _, o := range olds {
-				if o.r.Start.Cmp(r.End) <= 0 && r.Start.Cmp(o.r.End) <= 0 {
-					parents = append(parents, o.id)
-				}
+		for k := plan.old; k < len(plan.nodes); k++ {
+			n := plan.nodes[k]
+			adj := ""
+			if n.adjacent >= 0 {
+				adj = ids[n.adjacent]
 			}
-			p, adj := "", ""
-			if len(parents) > 0 {
-				p = parents[0]
+			sh := newShard(n.r, ids[n.parent], adj)
+			ids[k], index[k] = sh.id(), sh.Index
+		}
+		// Every shard but the final ones closes, open shards the targets
+		// keep as they are excepted.
+		final := make(map[int]bool, len(plan.final))
+		for _, k := range plan.final {
+			final[k] = true
+		}
+		for k := range plan.nodes {
+			if !final[k] {
+				s.closeShard(findShard(m, index[k]), now)
 			}
-			if len(parents) > 1 {
-				adj = parents[1]
-			}
-			newShard(r, p, adj)
 		}
 		m.ScalingOps = append(m.ScalingOps, now.UnixMilli())
 		return nil
 	})
+	if err == nil {
+		s.cfg.Logger.Info("stream rescaled", "stream", name, "account", sc.Account, "region", sc.Region,
+			"from", current, "to", target, "splits", plan.splits, "merges", plan.merges)
+	}
 	return current, err
+}
+
+// openByRange returns the open shards of m in hash order.
+func openByRange(m *streamMeta) []openShard {
+	var out []openShard
+	for i := range m.Shards {
+		if sh := &m.Shards[i]; !sh.Closed {
+			out = append(out, openShard{shardRange(sh), sh})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].rng.Start.Cmp(out[j].rng.Start) < 0 })
+	return out
 }
 
 // adjacent reports whether b starts right after a ends.
