@@ -44,7 +44,7 @@ func TestDeletedStreamDataKeysForgotten(t *testing.T) {
 	if cached() == 0 {
 		t.Fatal("no data key cached")
 	}
-	if err := s.DeleteStream(ctx, sc, "enc"); err != nil {
+	if err := s.DeleteStream(ctx, sc, "enc", false); err != nil {
 		t.Fatal(err)
 	}
 	clk.Advance(1e9)

@@ -110,7 +110,7 @@ func TestReshardDuringPutsClosesShardsForGood(t *testing.T) {
 				t.Fatalf("incarnation %d: shard %s closed at counter %d holds records up to %d", incarnation, sh.id(), sh.EndCounter, next-1)
 			}
 		}
-		if err := s.DeleteStream(ctx, sc, "s"); err != nil {
+		if err := s.DeleteStream(ctx, sc, "s", false); err != nil {
 			t.Fatal(err)
 		}
 		clk.Advance(time.Second)

@@ -100,7 +100,7 @@ func TestShardLogKeysNeverReused(t *testing.T) {
 		}
 		clk.Advance(1e9)
 		record(s, name)
-		if err := s.DeleteStream(ctx, sc, name); err != nil {
+		if err := s.DeleteStream(ctx, sc, name, false); err != nil {
 			t.Fatal(err)
 		}
 		clk.Advance(1e9)

@@ -633,7 +633,7 @@ func (h *harness) deleteOp() {
 			st = s
 		}
 	}
-	err := h.svc.DeleteStream(context.Background(), modelScope, name)
+	err := h.svc.DeleteStream(context.Background(), modelScope, name, false)
 	h.note("delete %s: %v", name, err)
 	if st == nil {
 		h.wantKind("DeleteStream of a missing stream", err, datastream.KindNotFound)

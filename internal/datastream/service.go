@@ -567,8 +567,10 @@ func (s *Service) CreateStream(ctx context.Context, sc Scope, in CreateStreamInp
 }
 
 // DeleteStream moves a stream to DELETING; it disappears after the delay and
-// its records are reclaimed by the next sweep.
-func (s *Service) DeleteStream(ctx context.Context, sc Scope, name string) error {
+// its records are reclaimed by the next sweep. A stream with registered
+// consumers is refused (KindInUse) unless enforceConsumerDeletion is set,
+// when its consumers go with it.
+func (s *Service) DeleteStream(ctx context.Context, sc Scope, name string, enforceConsumerDeletion bool) error {
 	sc = s.scope(sc)
 	s.ctl.Lock()
 	defer s.ctl.Unlock()
@@ -578,6 +580,14 @@ func (s *Service) DeleteStream(ctx context.Context, sc Scope, name string) error
 	}
 	if status == StatusDeleting {
 		return nil
+	}
+	if !enforceConsumerDeletion && len(liveConsumers(st.meta, s.now())) > 0 {
+		// AWS's text, as its users quote it (aws/aws-cli#3580,
+		// rebuy-de/aws-nuke#497, hashicorp/terraform-provider-aws#8420),
+		// with its typographic apostrophe.
+		return errorf(KindInUse, "DeleteStream can’t delete %s:%s because there are consumers associated with this data stream. "+
+			"To delete %s anyway, set the EnforceConsumerDeletion parameter to true to force the deletion of all the consumers that are associated with it.",
+			sc.Account, name, name)
 	}
 	m := cloneMeta(st.meta)
 	m.Status, m.TransitionAt = StatusDeleting, s.now().Add(s.cfg.DeleteDelay).UnixMilli()

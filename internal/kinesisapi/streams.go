@@ -74,7 +74,7 @@ func (a *API) deleteStream(ctx context.Context, c *awsproto.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return nil, a.svc.DeleteStream(ctx, sc, name)
+	return nil, a.svc.DeleteStream(ctx, sc, name, boolOf(c, "EnforceConsumerDeletion"))
 }
 
 func (a *API) describeStream(ctx context.Context, c *awsproto.Call) (any, error) {
