@@ -18,9 +18,12 @@ var (
 	// own limit is applied by the domain.
 	data           = &Shape{Type: Blob, Required: true, MaxLen: Len(10 << 20)}
 	retentionHours = &Shape{Type: Integer, Required: true, Min: I64(1), Max: I64(8760)}
-	tagMap         = &Shape{Type: Map, Member: &Shape{Type: String}, KeyLen: &[2]int{1, 128}, ValueLen: &[2]int{0, 256}}
-	resourceARN    = &Shape{Type: String, Required: true, Pattern: "arn:aws.*:kinesis:.*:\\d{12}:.+", MinLen: Len(1), MaxLen: Len(2048)}
-	nextToken      = &Shape{Type: String, MinLen: Len(1), MaxLen: Len(1048576)}
+	// tagMap is the model's TagMap: 1..200 entries per call (the 50-tag
+	// limit of a stream is the domain's, an InvalidArgumentException).
+	tagMap      = &Shape{Type: Map, Member: &Shape{Type: String}, MinLen: Len(1), MaxLen: Len(200), KeyLen: &[2]int{1, 128}, ValueLen: &[2]int{0, 256}}
+	tagMapReq   = &Shape{Type: Map, Required: true, Member: &Shape{Type: String}, MinLen: Len(1), MaxLen: Len(200), KeyLen: &[2]int{1, 128}, ValueLen: &[2]int{0, 256}}
+	resourceARN = &Shape{Type: String, Required: true, Pattern: "arn:aws.*:kinesis:.*:\\d{12}:.+", MinLen: Len(1), MaxLen: Len(2048)}
+	nextToken   = &Shape{Type: String, MinLen: Len(1), MaxLen: Len(1048576)}
 )
 
 var (
@@ -54,7 +57,7 @@ var schemas = map[string][]Field{
 		F("ShardCount", &Shape{Type: Integer, Min: I64(1), Max: I64(100000)}),
 		F("StreamName", streamNameReq),
 		F("StreamModeDetails", streamModeDetails),
-		F("Tags", &Shape{Type: Map, Member: &Shape{Type: String}, MinLen: Len(1), MaxLen: Len(200), KeyLen: &[2]int{1, 128}, ValueLen: &[2]int{0, 256}}),
+		F("Tags", tagMap),
 		F("MaxRecordSizeInKiB", &Shape{Type: Integer, Min: I64(1024), Max: I64(10240)}),
 		F("WarmThroughputMiBps", &Shape{Type: Integer, Min: I64(0)}),
 	},
@@ -138,7 +141,7 @@ var schemas = map[string][]Field{
 		F("StreamARN", streamARN),
 	},
 	"AddTagsToStream": {
-		F("Tags", &Shape{Type: Map, Required: true, Member: &Shape{Type: String}, MinLen: Len(1), MaxLen: Len(50), KeyLen: &[2]int{1, 128}, ValueLen: &[2]int{0, 256}}),
+		F("Tags", tagMapReq),
 		F("StreamName", streamName),
 		F("StreamARN", streamARN),
 	},
@@ -154,7 +157,7 @@ var schemas = map[string][]Field{
 		F("StreamARN", streamARN),
 	},
 	"TagResource": {
-		F("Tags", &Shape{Type: Map, Required: true, Member: &Shape{Type: String}, MinLen: Len(1), MaxLen: Len(50), KeyLen: &[2]int{1, 128}, ValueLen: &[2]int{0, 256}}),
+		F("Tags", tagMapReq),
 		F("ResourceARN", resourceARN),
 	},
 	"UntagResource": {
@@ -255,5 +258,3 @@ var schemas = map[string][]Field{
 	"StartStreamEncryption": encryptionSchema,
 	"StopStreamEncryption":  encryptionSchema,
 }
-
-var _ = tagMap

@@ -62,14 +62,6 @@ var knownDifferences = map[string]string{
 	// where AWS answers ValidationException.
 	"* StreamId member": "TODO(issue 11): StreamId is not in schema.go",
 
-	// TODO(issue 11): the model's TagMap allows 200 tags per call on
-	// AddTagsToStream and TagResource (as schema.go already has for
-	// CreateStream); schema.go refuses more than 50 with a
-	// ValidationException, which AWS's front end does not (the 50-per-call
-	// figure in the API reference is not a model constraint).
-	"AddTagsToStream Tags max length": "TODO(issue 11): model 200, schema.go 50",
-	"TagResource Tags max length":     "TODO(issue 11): model 200, schema.go 50",
-
 	// TODO(issue 11): the resource operations' ResourceARN pattern in the
 	// model is arn:aws.*:kinesis:.*:\d{12}:.*stream/\S+ (a stream or a
 	// consumer ARN); schema.go's arn:aws.*:kinesis:.*:\d{12}:.+ accepts
