@@ -44,12 +44,26 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // object ({"server": {"addr": ...}, "kinesis": {"shardLimit": ...}}); in Go
 // the sections are embedded, so cfg.Addr and cfg.ShardLimit read through.
 type Config struct {
-	Server  `json:"server"`
-	Auth    `json:"auth"`
-	TLS     `json:"tls"`
-	Storage `json:"storage"`
-	KMS     `json:"kms"`
-	Kinesis `json:"kinesis"`
+	Server    `json:"server"`
+	Auth      `json:"auth"`
+	TLS       `json:"tls"`
+	Storage   `json:"storage"`
+	KMS       `json:"kms"`
+	Kinesis   `json:"kinesis"`
+	Functions `json:"functions"`
+}
+
+// Functions is the functions service (the Lambda API).
+type Functions struct {
+	// FunctionsExec allows functions whose handler runs as a subprocess of
+	// the server (Runtime nodejs*, python3*, provided*). Creating one is
+	// remote code execution by design: enable it with authentication on
+	// or on a trusted machine. Default false. Flag --functions-exec, env
+	// RHEOS_FUNCTIONS_EXEC=true.
+	FunctionsExec bool `json:"exec"`
+	// MaxProcesses bounds the warm processes (concurrent invocations) of
+	// one function. Default 4.
+	MaxProcesses int `json:"maxProcesses"`
 }
 
 // Server is the node's own settings: where it listens and who it is.
@@ -194,6 +208,7 @@ func Default() Config {
 			SegmentAge: Duration(time.Hour), CompactBelow: 0.5},
 		Kinesis: Kinesis{CreateDelay: Duration(500 * time.Millisecond), DeleteDelay: Duration(500 * time.Millisecond),
 			UpdateDelay: Duration(500 * time.Millisecond), ShardLimit: 500, ThroughputMode: "off", ThroughputScale: 10},
+		Functions: Functions{MaxProcesses: 4},
 	}
 }
 
@@ -291,6 +306,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	tlsCert := fs.String("tls-cert", "", "TLS certificate PEM file (default: self-signed)")
 	tlsKey := fs.String("tls-key", "", "TLS private key PEM file")
 	tlsClientCA := fs.String("tls-client-ca", "", "require client certificates signed by these CAs (PEM)")
+	functionsExec := fs.Bool("functions-exec", false, "allow functions whose handler runs as a subprocess (nodejs*, python3*, provided*): remote code execution by design")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -325,6 +341,13 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	env("RHEOS_KMS_SECRET_ACCESS_KEY", &c.KMSSecretAccessKey)
 	env("RHEOS_ROOT_ACCESS_KEY_ID", &c.RootAccessKeyID)
 	env("RHEOS_ROOT_SECRET_ACCESS_KEY", &c.RootSecretAccessKey)
+	if v := getenv("RHEOS_FUNCTIONS_EXEC"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("RHEOS_FUNCTIONS_EXEC: %w", err)
+		}
+		c.FunctionsExec = b
+	}
 	if v := getenv("RHEOS_SHARD_LIMIT"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -366,6 +389,9 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	}
 	if *shardLimit > 0 {
 		c.ShardLimit = *shardLimit
+	}
+	if *functionsExec {
+		c.FunctionsExec = true
 	}
 	return c, c.Validate()
 }

@@ -46,6 +46,8 @@ func (s *Service) Invoke(ctx context.Context, sc Scope, ref string, payload []by
 		res, logs = s.invokeJQ(ictx, f, payload)
 	case KindURL:
 		res, logs = s.invokeURL(ictx, f, reqID, payload, opts)
+	case KindZip:
+		res, logs = s.invokeZip(ictx, f, reqID, payload)
 	default:
 		return Result{}, errorf(KindUnsupported, "Function %s has kind %q, which this endpoint cannot run.", f.Name, f.Kind)
 	}

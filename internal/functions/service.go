@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os/exec"
 	"sort"
 	"strings"
 	"sync"
@@ -45,6 +46,21 @@ type Config struct {
 	// MaxCodeBytes caps a function's code (Lambda: 50 MB zipped upload).
 	// Default 50 MiB.
 	MaxCodeBytes int64
+	// Exec allows zip functions (nodejs*, python3*, provided*): a user's
+	// handler runs as a subprocess of the server. Creating one is remote
+	// code execution by design, as on AWS: off by default.
+	Exec bool
+	// CodeDir is where zip functions' code is unpacked. Required with Exec.
+	CodeDir string
+	// MaxProcesses bounds the warm processes (and so the concurrent
+	// invocations) of one function. Default 4.
+	MaxProcesses int
+	// Endpoint, if set, returns the server's URL, given to handlers as
+	// AWS_ENDPOINT_URL so that SDK calls inside them reach Rheos.
+	Endpoint func() string
+	// AccessKeyID and SecretAccessKey are the credentials handlers get.
+	// Default "rheos"/"rheos" (accepted when authentication is off).
+	AccessKeyID, SecretAccessKey string
 }
 
 // Service is the function registry and invoker. It is safe for concurrent
@@ -56,6 +72,9 @@ type Service struct {
 	mu   sync.Mutex // guards jq (compiled programs by code digest)
 	jq   map[string]*jqProgram
 	ctlM sync.Mutex // serializes registry changes (CAS retries stay simple)
+
+	poolsMu sync.Mutex // guards pools (zip functions' processes by ARN)
+	pools   map[string]*pool
 }
 
 // New returns the service over meta.
@@ -72,7 +91,13 @@ func New(cfg Config, meta MetaStore) *Service {
 	if cfg.MaxCodeBytes == 0 {
 		cfg.MaxCodeBytes = 50 << 20
 	}
-	return &Service{cfg: cfg, meta: meta, jq: map[string]*jqProgram{}}
+	if cfg.MaxProcesses <= 0 {
+		cfg.MaxProcesses = 4
+	}
+	if cfg.AccessKeyID == "" {
+		cfg.AccessKeyID, cfg.SecretAccessKey = "rheos", "rheos"
+	}
+	return &Service{cfg: cfg, meta: meta, jq: map[string]*jqProgram{}, pools: map[string]*pool{}}
 }
 
 // Metadata keys (part of the stored format).
@@ -202,7 +227,32 @@ func (s *Service) prepareCode(f *Function, zipFile []byte, imageURI string) ([]b
 	case f.Runtime == "":
 		return nil, errorf(KindInvalidParameter, "Runtime is required for .zip file based functions.")
 	}
-	return nil, errorf(KindUnsupported, "Runtime %s runs a handler as a subprocess behind the Lambda Runtime API, which this Rheos does not serve yet. Use Runtime %s (a jq program) or PackageType Image with an http(s) Code.ImageUri (any server speaking the Lambda Invoke API).", f.Runtime, RuntimeJQ)
+	interp, _, ok := interpreter(f.Runtime)
+	if !ok {
+		return nil, errorf(KindUnsupported, "Runtime %s is not served by this endpoint: it runs nodejs*, python3* and provided* handlers, Runtime %s (a jq program), and PackageType Image functions by http(s) Code.ImageUri.", f.Runtime, RuntimeJQ)
+	}
+	if !s.cfg.Exec {
+		return nil, errorf(KindUnsupported, "Runtime %s runs the handler as a subprocess of the server, which is off: start it with --functions-exec (config functions.exec) to allow it. Creating such a function is remote code execution by design; enable it with authentication on, or on a trusted machine.", f.Runtime)
+	}
+	if interp != "" {
+		if _, err := exec.LookPath(interp); err != nil {
+			return nil, errorf(KindInvalidParameter, "Runtime %s needs %s on the server's PATH, which it lacks.", f.Runtime, interp)
+		}
+	}
+	if len(zipFile) == 0 {
+		return nil, errorf(KindInvalidParameter, "Runtime %s needs Code.ZipFile (the handler's code as a zip).", f.Runtime)
+	}
+	if int64(len(zipFile)) > s.cfg.MaxCodeBytes {
+		return nil, errorf(KindTooLarge, "Unzipped size must be smaller than %d bytes", s.cfg.MaxCodeBytes)
+	}
+	if _, err := zip.NewReader(bytes.NewReader(zipFile), int64(len(zipFile))); err != nil {
+		return nil, errorf(KindInvalidParameter, "Could not unzip uploaded file. Please check your file, then try to upload again.")
+	}
+	f.Kind = KindZip
+	sum := sha256.Sum256(zipFile)
+	f.CodeSHA256, f.CodeSize = base64.StdEncoding.EncodeToString(sum[:]), int64(len(zipFile))
+	f.CodeKey = prefixCode + hex.EncodeToString(sum[:])
+	return zipFile, nil
 }
 
 // jqSource returns the file named handler from a zip.

@@ -131,7 +131,7 @@ func TestLambdaJQFunction(t *testing.T) {
 	wantAPIError(t, err, "InvalidParameterValueException", "does not compile")
 	_, err = lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("node"), Runtime: types.RuntimeNodejs20x,
 		Handler: aws.String("index.handler"), Role: aws.String("arn:aws:iam::000000000000:role/r"), Code: &types.FunctionCode{ZipFile: code}})
-	wantAPIError(t, err, "InvalidParameterValueException", "does not serve yet")
+	wantAPIError(t, err, "InvalidParameterValueException", "--functions-exec")
 }
 
 // TestLambdaURLFunction: a url function forwards the invocation to a

@@ -51,7 +51,10 @@ type Server struct {
 	// finishers complete the services' deferred deletions before a log
 	// sweep (so the sweep reclaims what they released).
 	finishers []func(ctx context.Context) error
-	kinesis   *datastream.Service
+	// closers stop the services' own resources (function processes) at
+	// Close, before the stores close.
+	closers []func() error
+	kinesis *datastream.Service
 
 	http     *http.Server
 	admin    *http.Server // health and metrics on AdminAddr, if set
@@ -348,6 +351,11 @@ func (s *Server) Close() error {
 	s.closed.Do(func() {
 		s.http.Close()
 		s.group.Stop()
+		for _, c := range s.closers {
+			if err := c(); err != nil {
+				s.log.Warn("closing a service", "err", err)
+			}
+		}
 		s.closeErr = s.store.close()
 		s.log.Info("stopped")
 	})

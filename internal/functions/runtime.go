@@ -1,0 +1,450 @@
+package functions
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// The runtime clients that run Node.js and Python handlers unchanged
+// against the Runtime API each process gets.
+//
+//go:embed shims/node-shim.js shims/python_shim.py
+var shims embed.FS
+
+// KindZip is a user's handler run as a warm subprocess behind a built-in
+// Lambda Runtime API (Runtime nodejs*, python3*, provided*).
+const KindZip = "zip"
+
+// interpreter returns the command that runs a zip runtime's client, and
+// whether the runtime is one this host runs.
+func interpreter(runtime string) (cmd string, shim string, ok bool) {
+	switch {
+	case strings.HasPrefix(runtime, "nodejs"):
+		return "node", "node-shim.js", true
+	case strings.HasPrefix(runtime, "python3"):
+		return "python3", "python_shim.py", true
+	case strings.HasPrefix(runtime, "provided"):
+		return "", "", true // the zip's own bootstrap
+	}
+	return "", "", false
+}
+
+// pool is the warm processes of one function revision.
+type pool struct {
+	key   string // ARN + revision
+	slots chan struct{}
+
+	mu   sync.Mutex // guards idle and all
+	idle []*proc
+	all  map[*proc]bool
+}
+
+// proc is one handler process with its own Runtime API listener.
+type proc struct {
+	cmd     *exec.Cmd
+	srv     *http.Server
+	next    chan *invocation // taken by GET /invocation/next
+	initErr chan []byte      // the body of POST /init/error
+	exited  chan struct{}    // closed when the process has exited
+	logs    *logBuffer
+
+	mu      sync.Mutex // guards current
+	current *invocation
+}
+
+type invocation struct {
+	id       string
+	arn      string
+	payload  []byte
+	deadline time.Time
+	result   chan invResult // buffered 1
+}
+
+type invResult struct {
+	payload []byte
+	failed  bool
+}
+
+// logBuffer keeps the last 64 KiB a process wrote, with a running offset
+// so an invocation can take what was written since it began.
+type logBuffer struct {
+	mu    sync.Mutex // guards buf and total
+	buf   []byte
+	total int64
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf = append(l.buf, p...)
+	if len(l.buf) > 64<<10 {
+		l.buf = l.buf[len(l.buf)-64<<10:]
+	}
+	l.total += int64(len(p))
+	return len(p), nil
+}
+
+func (l *logBuffer) mark() int64 { l.mu.Lock(); defer l.mu.Unlock(); return l.total }
+
+func (l *logBuffer) since(m int64) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := min(l.total-m, int64(len(l.buf)))
+	return string(l.buf[int64(len(l.buf))-n:])
+}
+
+// codeDir unpacks f's code zip once into CodeDir/<digest> and returns the
+// directory.
+func (s *Service) codeDir(ctx context.Context, f *Function) (string, error) {
+	digest := strings.TrimPrefix(f.CodeKey, prefixCode)
+	dir := filepath.Join(s.cfg.CodeDir, digest)
+	if _, err := os.Stat(dir); err == nil {
+		return dir, nil
+	}
+	code, _, err := s.meta.Get(ctx, f.CodeKey)
+	if err != nil || code == nil {
+		return "", fmt.Errorf("code of %s: %v", f.Name, err)
+	}
+	tmp, err := os.MkdirTemp(s.cfg.CodeDir, digest+".tmp")
+	if err != nil {
+		return "", err
+	}
+	if err := unzip(code, tmp); err != nil {
+		os.RemoveAll(tmp)
+		return "", err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		os.RemoveAll(tmp)
+		if _, serr := os.Stat(dir); serr == nil { // another invocation won
+			return dir, nil
+		}
+		return "", err
+	}
+	return dir, nil
+}
+
+// unzip extracts a zip into dir, refusing paths that leave it.
+func unzip(code []byte, dir string) error {
+	zr, err := zip.NewReader(bytes.NewReader(code), int64(len(code)))
+	if err != nil {
+		return err
+	}
+	for _, zf := range zr.File {
+		name := filepath.Clean(zf.Name)
+		if filepath.IsAbs(name) || name == ".." || strings.HasPrefix(name, ".."+string(filepath.Separator)) {
+			return fmt.Errorf("zip entry %q leaves the code directory", zf.Name)
+		}
+		dst := filepath.Join(dir, name)
+		if zf.FileInfo().IsDir() {
+			if err := os.MkdirAll(dst, 0o755); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		mode := os.FileMode(0o644)
+		if zf.Mode()&0o111 != 0 || filepath.Base(name) == "bootstrap" {
+			mode = 0o755
+		}
+		rc, err := zf.Open()
+		if err != nil {
+			return err
+		}
+		out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+		if err != nil {
+			rc.Close()
+			return err
+		}
+		_, err = io.Copy(out, rc)
+		rc.Close()
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// shimPath writes the embedded runtime client once and returns its path.
+func (s *Service) shimPath(name string) (string, error) {
+	b, err := shims.ReadFile("shims/" + name)
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(s.cfg.CodeDir, ".shims")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	p := filepath.Join(dir, name)
+	if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, b) {
+		return p, nil
+	}
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return "", err
+	}
+	return p, os.Rename(tmp, p)
+}
+
+// poolFor returns the pool of f's current revision; pools of older
+// revisions are drained (their idle processes stopped).
+func (s *Service) poolFor(f *Function) *pool {
+	key := f.ARN() + "#" + f.RevisionID
+	s.poolsMu.Lock()
+	defer s.poolsMu.Unlock()
+	if p := s.pools[f.ARN()]; p != nil {
+		if p.key == key {
+			return p
+		}
+		go p.stopIdle() // bounded: kills and waits for idle processes only
+	}
+	n := s.cfg.MaxProcesses
+	p := &pool{key: key, slots: make(chan struct{}, n), all: map[*proc]bool{}}
+	s.pools[f.ARN()] = p
+	return p
+}
+
+func (p *pool) stopIdle() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	for _, pr := range idle {
+		pr.kill()
+	}
+}
+
+// invokeZip runs one invocation on a warm process of f's pool, starting
+// one when none is idle; a process that timed out, failed to start or
+// exited is discarded (the next invocation starts cold).
+func (s *Service) invokeZip(ctx context.Context, f *Function, reqID string, payload []byte) (Result, string) {
+	pl := s.poolFor(f)
+	select {
+	case pl.slots <- struct{}{}:
+	case <-ctx.Done():
+		return Result{}, ""
+	}
+	defer func() { <-pl.slots }()
+	pl.mu.Lock()
+	var pr *proc
+	if n := len(pl.idle); n > 0 {
+		pr, pl.idle = pl.idle[n-1], pl.idle[:n-1]
+	}
+	pl.mu.Unlock()
+	if pr == nil {
+		var err error
+		if pr, err = s.start(ctx, f); err != nil {
+			msg := "starting the function's process: " + err.Error()
+			return Result{Payload: errorObject(msg, "Runtime.InvalidEntrypoint"), FunctionError: "Unhandled"}, msg + "\n"
+		}
+		pl.mu.Lock()
+		pl.all[pr] = true
+		pl.mu.Unlock()
+	}
+	mark := pr.logs.mark()
+	dl, _ := ctx.Deadline()
+	inv := &invocation{id: reqID, arn: f.ARN(), payload: payload, deadline: dl, result: make(chan invResult, 1)}
+	keep := false
+	defer func() {
+		pl.mu.Lock()
+		if keep {
+			pl.idle = append(pl.idle, pr)
+		} else {
+			delete(pl.all, pr)
+		}
+		pl.mu.Unlock()
+		if !keep {
+			pr.kill()
+		}
+	}()
+	select {
+	case pr.next <- inv:
+	case body := <-pr.initErr:
+		return Result{Payload: body, FunctionError: "Unhandled"}, pr.logs.since(mark)
+	case <-pr.exited:
+		return exitResult(reqID, pr), pr.logs.since(mark)
+	case <-ctx.Done():
+		return Result{}, pr.logs.since(mark)
+	}
+	select {
+	case r := <-inv.result:
+		keep = true
+		res := Result{Payload: r.payload}
+		if r.failed {
+			res.FunctionError = "Unhandled"
+		}
+		return res, pr.logs.since(mark)
+	case <-pr.exited:
+		return exitResult(reqID, pr), pr.logs.since(mark)
+	case <-ctx.Done():
+		return Result{}, pr.logs.since(mark)
+	}
+}
+
+func exitResult(reqID string, pr *proc) Result {
+	msg := fmt.Sprintf("RequestId: %s Error: Runtime exited with error: %v", reqID, pr.cmd.ProcessState)
+	return Result{Payload: errorObject(msg, "Runtime.ExitError"), FunctionError: "Unhandled"}
+}
+
+// start spawns a process for f with its own Runtime API listener.
+func (s *Service) start(ctx context.Context, f *Function) (*proc, error) {
+	dir, err := s.codeDir(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	interp, shim, _ := interpreter(f.Runtime)
+	var argv []string
+	if interp == "" {
+		argv = []string{filepath.Join(dir, "bootstrap")}
+	} else {
+		sp, err := s.shimPath(shim)
+		if err != nil {
+			return nil, err
+		}
+		argv = []string{interp, sp}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	pr := &proc{next: make(chan *invocation), initErr: make(chan []byte, 1), exited: make(chan struct{}), logs: &logBuffer{}}
+	pr.srv = &http.Server{Handler: pr.runtimeAPI(), ReadHeaderTimeout: 10 * time.Second}
+	go pr.srv.Serve(ln) // stopped by kill (srv.Close)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = pr.logs, pr.logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	env := []string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "LANG=C.UTF-8", "TZ=:UTC", "PYTHONUNBUFFERED=1",
+		"AWS_LAMBDA_RUNTIME_API=" + ln.Addr().String(), "_HANDLER=" + f.Handler, "LAMBDA_TASK_ROOT=" + dir,
+		"LAMBDA_RUNTIME_DIR=" + filepath.Join(s.cfg.CodeDir, ".shims"), "AWS_EXECUTION_ENV=AWS_Lambda_" + f.Runtime,
+		"AWS_LAMBDA_FUNCTION_NAME=" + f.Name, "AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=" + strconv.Itoa(f.MemorySize),
+		"AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/" + f.Name, "AWS_LAMBDA_LOG_STREAM_NAME=rheos/" + newID(),
+		"AWS_REGION=" + f.Region, "AWS_DEFAULT_REGION=" + f.Region,
+		"AWS_ACCESS_KEY_ID=" + s.cfg.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + s.cfg.SecretAccessKey,
+	}
+	if s.cfg.Endpoint != nil {
+		if ep := s.cfg.Endpoint(); ep != "" {
+			env = append(env, "AWS_ENDPOINT_URL="+ep)
+		}
+	}
+	for k, v := range f.Environment {
+		env = append(env, k+"="+v)
+	}
+	cmd.Env = env
+	if err := cmd.Start(); err != nil {
+		pr.srv.Close()
+		return nil, err
+	}
+	pr.cmd = cmd
+	go func() { // ends when the process exits (kill ensures it does)
+		cmd.Wait()
+		close(pr.exited)
+	}()
+	return pr, nil
+}
+
+// kill stops the process group and its Runtime API, and waits for the exit.
+func (pr *proc) kill() {
+	if pr.cmd != nil && pr.cmd.Process != nil {
+		syscall.Kill(-pr.cmd.Process.Pid, syscall.SIGKILL)
+		<-pr.exited
+	}
+	pr.srv.Close()
+}
+
+// runtimeAPI serves the Lambda Runtime API (2018-06-01) to one process.
+func (pr *proc) runtimeAPI() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case inv := <-pr.next:
+			pr.mu.Lock()
+			pr.current = inv
+			pr.mu.Unlock()
+			h := w.Header()
+			h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
+			h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
+			h.Set("Lambda-Runtime-Invoked-Function-Arn", inv.arn)
+			h.Set("Lambda-Runtime-Trace-Id", "Root=1-"+strconv.FormatInt(time.Now().Unix(), 16)+"-"+hex.EncodeToString([]byte(inv.id))[:24]+";Sampled=0")
+			h.Set("Content-Type", "application/json")
+			payload := inv.payload
+			if len(payload) == 0 {
+				payload = []byte("{}")
+			}
+			w.Write(payload)
+		case <-r.Context().Done():
+		}
+	})
+	finish := func(failed bool) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			id := r.PathValue("id")
+			body, err := io.ReadAll(io.LimitReader(r.Body, MaxPayload+1))
+			pr.mu.Lock()
+			inv := pr.current
+			if inv != nil && inv.id == id {
+				pr.current = nil
+			} else {
+				inv = nil
+			}
+			pr.mu.Unlock()
+			if inv == nil || err != nil {
+				http.Error(w, `{"errorMessage":"unknown or finished request id","errorType":"InvalidRequestID"}`, http.StatusBadRequest)
+				return
+			}
+			inv.result <- invResult{payload: body, failed: failed}
+			w.WriteHeader(http.StatusAccepted)
+		}
+	}
+	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", finish(false))
+	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/error", finish(true))
+	mux.HandleFunc("POST /2018-06-01/runtime/init/error", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		select {
+		case pr.initErr <- body:
+		default:
+		}
+		w.WriteHeader(http.StatusAccepted)
+	})
+	return mux
+}
+
+// Close stops every function process.
+func (s *Service) Close() error {
+	s.poolsMu.Lock()
+	pools := s.pools
+	s.pools = map[string]*pool{}
+	s.poolsMu.Unlock()
+	for _, p := range pools {
+		p.mu.Lock()
+		all := make([]*proc, 0, len(p.all))
+		for pr := range p.all {
+			all = append(all, pr)
+		}
+		p.mu.Unlock()
+		for _, pr := range all {
+			pr.kill()
+		}
+	}
+	return nil
+}
