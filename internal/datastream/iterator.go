@@ -12,12 +12,27 @@ import (
 // Shard iterators are stateless: everything needed to continue reading is
 // sealed inside the iterator with AES-256-GCM under a server secret kept in
 // the metadata store, so iterators are opaque, tamper-proof and valid on any
-// node that shares the secret. Layout (before base64):
+// node that shares the secret. They expire after Config.IteratorTTL (5
+// minutes), counted from IssuedMs inside the seal.
 //
-//	00 00 00 00 00 00 00 01 | nonce (12) | GCM(plaintext) + tag (16)
+// The layout has AWS's shape, as kinesalite's tests recorded it
+// (helpers.assertShardIterator, db/index.js createShardIterator): canonical
+// base64 of
 //
-// plaintext: version u8 | issuedMs i64 | streamCreatedMs i64 | shardIndex u32 |
-// position u64 | account, region, stream name (u8 length + bytes each).
+//	00 00 00 00 00 00 00 01 | nonce (12) | GCM(plaintext) | tag (16)
+//
+// AWS's iterators are 152 + floor((len(StreamName)+2)/16)*16 bytes, so
+// 152..280 for names of 1..128 characters; the plaintext is zero-padded to
+// reach exactly that length (iteratorLen). Only an account and region
+// together longer than 71 bytes, which AWS does not have, make the
+// iterator longer, by 16-byte steps (still at most 512 base64 characters,
+// GetRecords' limit).
+//
+// plaintext (version 2): version u8 = 2 | issuedMs i64 | streamCreatedMs i64 |
+// shardIndex u32 | position u64 | account, region, stream name (u8 length +
+// bytes each) | zero padding. Version 1 (before issue 11) is the same
+// without padding, in an iterator of any length; it is still accepted, so
+// iterators issued before an upgrade keep working until they expire.
 type iteratorCodec struct{ aead cipher.AEAD }
 
 type iterator struct {
@@ -30,7 +45,20 @@ type iterator struct {
 	Stream          string
 }
 
+// Iterator format constants (part of the format).
+const (
+	iterVersion    = 2  // plaintext version written
+	iterNonceLen   = 12 // GCM nonce
+	iterTagLen     = 16 // GCM tag
+	iterFixedLen   = 29 // version, issuedMs, streamCreatedMs, shardIndex, position
+	iterAWSBaseLen = 152
+)
+
 var iterPrefix = []byte{0, 0, 0, 0, 0, 0, 0, 1}
+
+// iteratorLen is the length in bytes (before base64) of AWS's iterator for
+// a stream name of n characters.
+func iteratorLen(n int) int { return iterAWSBaseLen + (n+2)/16*16 }
 
 func newIteratorCodec(key []byte) (*iteratorCodec, error) {
 	blk, err := aes.NewCipher(key)
@@ -45,8 +73,14 @@ func newIteratorCodec(key []byte) (*iteratorCodec, error) {
 }
 
 func (c *iteratorCodec) encode(it iterator) string {
-	pt := make([]byte, 0, 64+len(it.Stream))
-	pt = append(pt, 1)
+	overhead := len(iterPrefix) + iterNonceLen + iterTagLen
+	ptLen := iteratorLen(len(it.Stream)) - overhead
+	need := iterFixedLen + 3 + len(it.Account) + len(it.Region) + len(it.Stream)
+	for ptLen < need {
+		ptLen += 16
+	}
+	pt := make([]byte, 0, ptLen)
+	pt = append(pt, iterVersion)
 	pt = binary.BigEndian.AppendUint64(pt, uint64(it.IssuedMs))
 	pt = binary.BigEndian.AppendUint64(pt, uint64(it.StreamCreatedMs))
 	pt = binary.BigEndian.AppendUint32(pt, uint32(it.ShardIndex))
@@ -55,9 +89,10 @@ func (c *iteratorCodec) encode(it iterator) string {
 		pt = append(pt, byte(len(s)))
 		pt = append(pt, s...)
 	}
-	out := make([]byte, 0, len(iterPrefix)+12+len(pt)+16)
+	pt = pt[:ptLen] // zero padding (make zeroed the capacity)
+	out := make([]byte, 0, overhead+ptLen)
 	out = append(out, iterPrefix...)
-	nonce := make([]byte, 12)
+	nonce := make([]byte, iterNonceLen)
 	rand.Read(nonce)
 	out = append(out, nonce...)
 	out = c.aead.Seal(out, nonce, pt, iterPrefix)
@@ -67,13 +102,13 @@ func (c *iteratorCodec) encode(it iterator) string {
 var errBadIterator = errors.New("invalid iterator")
 
 func (c *iteratorCodec) decode(s string) (iterator, error) {
-	raw, err := base64.StdEncoding.DecodeString(s)
-	if err != nil || len(raw) < len(iterPrefix)+12+16 || string(raw[:8]) != string(iterPrefix) {
+	raw, err := base64.StdEncoding.Strict().DecodeString(s)
+	if err != nil || len(raw) < len(iterPrefix)+iterNonceLen+iterTagLen || string(raw[:8]) != string(iterPrefix) {
 		return iterator{}, errBadIterator
 	}
-	nonce := raw[8:20]
-	pt, err := c.aead.Open(nil, nonce, raw[20:], iterPrefix)
-	if err != nil || len(pt) < 29 || pt[0] != 1 {
+	nonce := raw[8 : 8+iterNonceLen]
+	pt, err := c.aead.Open(nil, nonce, raw[8+iterNonceLen:], iterPrefix)
+	if err != nil || len(pt) < iterFixedLen || (pt[0] != 1 && pt[0] != iterVersion) {
 		return iterator{}, errBadIterator
 	}
 	it := iterator{
@@ -82,7 +117,7 @@ func (c *iteratorCodec) decode(s string) (iterator, error) {
 		ShardIndex:      int(binary.BigEndian.Uint32(pt[17:])),
 		Position:        binary.BigEndian.Uint64(pt[21:]),
 	}
-	p := pt[29:]
+	p := pt[iterFixedLen:]
 	var strs [3]string
 	for i := range strs {
 		if len(p) < 1 || len(p) < 1+int(p[0]) {
