@@ -58,6 +58,9 @@ type Config struct {
 	// Endpoint, if set, returns the server's URL, given to handlers as
 	// AWS_ENDPOINT_URL so that SDK calls inside them reach Rheos.
 	Endpoint func() string
+	// Streams is what event source mappings read (the server adapts Data
+	// Streams); nil: no mappings can be created.
+	Streams StreamSource
 	// AccessKeyID and SecretAccessKey are the credentials handlers get.
 	// Default "rheos"/"rheos" (accepted when authentication is off).
 	AccessKeyID, SecretAccessKey string
@@ -75,6 +78,11 @@ type Service struct {
 
 	poolsMu sync.Mutex // guards pools (zip functions' processes by ARN)
 	pools   map[string]*pool
+
+	runMu      sync.Mutex // guards runCtx, runners and lastResult
+	runCtx     context.Context
+	runners    map[string]*runner // running mappings by UUID
+	lastResult map[string]string
 }
 
 // New returns the service over meta.
@@ -97,7 +105,8 @@ func New(cfg Config, meta MetaStore) *Service {
 	if cfg.AccessKeyID == "" {
 		cfg.AccessKeyID, cfg.SecretAccessKey = "rheos", "rheos"
 	}
-	return &Service{cfg: cfg, meta: meta, jq: map[string]*jqProgram{}, pools: map[string]*pool{}}
+	return &Service{cfg: cfg, meta: meta, jq: map[string]*jqProgram{}, pools: map[string]*pool{},
+		runners: map[string]*runner{}, lastResult: map[string]string{}}
 }
 
 // Metadata keys (part of the stored format).

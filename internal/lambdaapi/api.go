@@ -15,6 +15,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/rheos/rheos/internal/awserr"
 	"github.com/rheos/rheos/internal/awsmodel/lambdamodel"
@@ -97,6 +98,11 @@ func New(svc *functions.Service, defaultAccount string) *restjson.Service {
 		"UpdateFunctionCode":          a.updateFunctionCode,
 		"DeleteFunction":              a.deleteFunction,
 		"Invoke":                      a.invoke,
+		"CreateEventSourceMapping":    a.createEventSourceMapping,
+		"GetEventSourceMapping":       a.getEventSourceMapping,
+		"ListEventSourceMappings":     a.listEventSourceMappings,
+		"UpdateEventSourceMapping":    a.updateEventSourceMapping,
+		"DeleteEventSourceMapping":    a.deleteEventSourceMapping,
 	}
 	for op, h := range handlers {
 		handlers[op] = a.wrap(op, h)
@@ -351,4 +357,138 @@ func (a *API) invoke(ctx context.Context, c *awsproto.Call) (any, error) {
 		h.Set("X-Amz-Log-Result", base64.StdEncoding.EncodeToString([]byte(log)))
 	}
 	return &restjson.Response{Status: http.StatusOK, Header: h, Payload: res.Payload, ContentType: "application/json"}, nil
+}
+
+// mappingOut is an EventSourceMappingConfiguration as Lambda returns it.
+func mappingOut(m *functions.Mapping) map[string]any {
+	out := map[string]any{
+		"UUID": m.UUID, "BatchSize": m.BatchSize, "MaximumBatchingWindowInSeconds": m.MaximumBatchingWindowInSeconds,
+		"ParallelizationFactor": m.ParallelizationFactor, "EventSourceArn": m.EventSourceARN, "FunctionArn": m.FunctionARN,
+		"LastModified": float64(m.LastModified.UnixMilli()) / 1000, "LastProcessingResult": m.LastProcessingResult,
+		"State": m.State, "StateTransitionReason": m.StateTransitionReason,
+		"DestinationConfig": map[string]any{"OnFailure": map[string]any{}}, "MaximumRecordAgeInSeconds": m.MaximumRecordAgeInSeconds,
+		"BisectBatchOnFunctionError": m.BisectBatchOnFunctionError, "MaximumRetryAttempts": m.MaximumRetryAttempts,
+		"TumblingWindowInSeconds": 0, "FunctionResponseTypes": m.FunctionResponseTypes,
+		"StartingPosition": m.StartingPosition, "EventSourceMappingArn": m.ARN(),
+	}
+	if m.StartingPositionTimestamp != nil {
+		out["StartingPositionTimestamp"] = float64(m.StartingPositionTimestamp.UnixMilli()) / 1000
+	}
+	return out
+}
+
+// mappingInput reads the settings common to Create and Update.
+func mappingInput(c *awsproto.Call) (functions.MappingInput, error) {
+	in := functions.MappingInput{FunctionName: str(c, "FunctionName"), EventSourceARN: str(c, "EventSourceArn"),
+		StartingPosition: str(c, "StartingPosition"), Tags: strMap(c.Input["Tags"])}
+	intp := func(k string) *int {
+		if v, ok := intOf(c.Input, k); ok {
+			return &v
+		}
+		return nil
+	}
+	boolp := func(k string) *bool {
+		if v, ok := c.Input[k].(bool); ok {
+			return &v
+		}
+		return nil
+	}
+	in.BatchSize, in.MaximumBatchingWindowInSeconds = intp("BatchSize"), intp("MaximumBatchingWindowInSeconds")
+	in.ParallelizationFactor, in.MaximumRetryAttempts = intp("ParallelizationFactor"), intp("MaximumRetryAttempts")
+	in.MaximumRecordAgeInSeconds = intp("MaximumRecordAgeInSeconds")
+	in.Enabled, in.BisectBatchOnFunctionError = boolp("Enabled"), boolp("BisectBatchOnFunctionError")
+	if ts, ok := c.Input["StartingPositionTimestamp"].(float64); ok {
+		t := time.UnixMilli(int64(ts * 1000))
+		in.StartingPositionTimestamp = &t
+	}
+	if l, ok := c.Input["FunctionResponseTypes"].([]any); ok {
+		in.FunctionResponseTypes = []string{}
+		for _, x := range l {
+			s, _ := x.(string)
+			in.FunctionResponseTypes = append(in.FunctionResponseTypes, s)
+		}
+	}
+	for _, k := range []string{"FilterCriteria", "TumblingWindowInSeconds", "DestinationConfig", "Topics", "Queues",
+		"SourceAccessConfigurations", "SelfManagedEventSource", "AmazonManagedKafkaEventSourceConfig",
+		"SelfManagedKafkaEventSourceConfig", "ScalingConfig", "DocumentDBEventSourceConfig", "ProvisionedPollerConfig"} {
+		v, set := c.Input[k]
+		if !set || v == nil {
+			continue
+		}
+		if n, ok := v.(int64); ok && n == 0 {
+			continue // TumblingWindowInSeconds 0 is the default
+		}
+		if m, ok := v.(map[string]any); ok && len(m) == 0 || k == "DestinationConfig" && emptyDestination(v) {
+			continue
+		}
+		return in, &functions.Error{Kind: functions.KindUnsupported, Msg: k + " is not served by this endpoint's event source mappings yet."}
+	}
+	return in, nil
+}
+
+func emptyDestination(v any) bool {
+	m, _ := v.(map[string]any)
+	for _, x := range m {
+		if d, _ := x.(map[string]any); len(d) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *API) createEventSourceMapping(ctx context.Context, c *awsproto.Call) (any, error) {
+	in, err := mappingInput(c)
+	if err != nil {
+		return nil, err
+	}
+	m, err := a.svc.CreateMapping(ctx, a.scope(c), in)
+	if err != nil {
+		return nil, err
+	}
+	return mappingOut(m), nil
+}
+
+func (a *API) getEventSourceMapping(ctx context.Context, c *awsproto.Call) (any, error) {
+	m, _, err := a.svc.GetMapping(ctx, str(c, "UUID"))
+	if err != nil {
+		return nil, err
+	}
+	return mappingOut(m), nil
+}
+
+func (a *API) listEventSourceMappings(ctx context.Context, c *awsproto.Call) (any, error) {
+	max, _ := intOf(c.Input, "MaxItems")
+	ms, next, err := a.svc.ListMappings(ctx, a.scope(c), str(c, "EventSourceArn"), str(c, "FunctionName"), str(c, "Marker"), max)
+	if err != nil {
+		return nil, err
+	}
+	list := make([]any, len(ms))
+	for i, m := range ms {
+		list[i] = mappingOut(m)
+	}
+	out := map[string]any{"EventSourceMappings": list}
+	if next != "" {
+		out["NextMarker"] = next
+	}
+	return out, nil
+}
+
+func (a *API) updateEventSourceMapping(ctx context.Context, c *awsproto.Call) (any, error) {
+	in, err := mappingInput(c)
+	if err != nil {
+		return nil, err
+	}
+	m, err := a.svc.UpdateMapping(ctx, str(c, "UUID"), in)
+	if err != nil {
+		return nil, err
+	}
+	return mappingOut(m), nil
+}
+
+func (a *API) deleteEventSourceMapping(ctx context.Context, c *awsproto.Call) (any, error) {
+	m, err := a.svc.DeleteMapping(ctx, str(c, "UUID"))
+	if err != nil {
+		return nil, err
+	}
+	return mappingOut(m), nil
 }

@@ -2,8 +2,13 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"time"
+
 	"os"
 	"path/filepath"
+
+	"github.com/rheos/rheos/internal/datastream"
 
 	"github.com/rheos/rheos/internal/functions"
 	"github.com/rheos/rheos/internal/lambdaapi"
@@ -26,6 +31,7 @@ func (s *Server) wireFunctions(context.Context) error {
 			return "http://" + s.ln.Addr().String()
 		},
 		AccessKeyID: s.cfg.RootAccessKeyID, SecretAccessKey: s.cfg.RootSecretAccessKey,
+		Streams: kinesisSource{svc: s.kinesis, changed: s.store.log.Changed},
 	}, s.store.meta)
 	if s.cfg.FunctionsExec {
 		if err := os.MkdirAll(filepath.Join(s.cfg.DataDir, "functions"), 0o700); err != nil {
@@ -35,5 +41,63 @@ func (s *Server) wireFunctions(context.Context) error {
 	}
 	s.router.Register(lambdaapi.New(svc, s.cfg.Account).Endpoint())
 	s.closers = append(s.closers, svc.Close)
+	s.daemons = append(s.daemons, daemon{name: "functions-event-source-mappings", run: svc.Run})
 	return nil
 }
+
+// kinesisSource adapts Data Streams to what event source mappings read.
+type kinesisSource struct {
+	svc     *datastream.Service
+	changed func() <-chan struct{}
+}
+
+func (k kinesisSource) stream(arn string) (datastream.Scope, string, error) {
+	sc, name, ok := datastream.ResolveARN(arn)
+	if !ok {
+		return sc, "", fmt.Errorf("not a stream ARN: %s", arn)
+	}
+	return sc, name, nil
+}
+
+func (k kinesisSource) Shards(ctx context.Context, arn string) ([]functions.SourceShard, error) {
+	sc, name, err := k.stream(arn)
+	if err != nil {
+		return nil, err
+	}
+	info, err := k.svc.Describe(sc, name)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]functions.SourceShard, len(info.Shards))
+	for i, sh := range info.Shards {
+		out[i] = functions.SourceShard{ID: sh.ShardID, Parent: sh.ParentShardID, AdjacentParent: sh.AdjacentParentShardID}
+	}
+	return out, nil
+}
+
+func (k kinesisSource) Iterator(ctx context.Context, arn, shard, typ, seq string, at time.Time) (string, error) {
+	sc, name, err := k.stream(arn)
+	if err != nil {
+		return "", err
+	}
+	in := datastream.IteratorInput{Stream: name, ShardID: shard, Type: typ, StartingSeq: seq}
+	if typ == "AT_TIMESTAMP" {
+		in.Timestamp, in.HasTimestamp = &at, true
+	}
+	return k.svc.GetShardIterator(ctx, sc, in)
+}
+
+func (k kinesisSource) Read(ctx context.Context, it string, limit int) ([]functions.SourceRecord, string, error) {
+	res, err := k.svc.GetRecords(ctx, it, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]functions.SourceRecord, len(res.Records))
+	for i, r := range res.Records {
+		out[i] = functions.SourceRecord{SequenceNumber: r.SequenceNumber, PartitionKey: r.PartitionKey, Data: r.Data,
+			ArrivalTime: r.ArrivalTime, Encrypted: r.Encrypted}
+	}
+	return out, res.NextShardIterator, nil
+}
+
+func (k kinesisSource) Changed() <-chan struct{} { return k.changed() }

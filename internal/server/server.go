@@ -54,6 +54,8 @@ type Server struct {
 	// closers stop the services' own resources (function processes) at
 	// Close, before the stores close.
 	closers []func() error
+	// daemons are the services' long-lived loops, run by the run group.
+	daemons []daemon
 	kinesis *datastream.Service
 
 	http     *http.Server
@@ -66,6 +68,12 @@ type Server struct {
 	group    *runGroup
 	closed   sync.Once
 	closeErr error
+}
+
+// daemon is a service's long-lived loop: run returns when ctx ends.
+type daemon struct {
+	name string
+	run  func(ctx context.Context) error
 }
 
 // task is a service's periodic job.
@@ -303,6 +311,9 @@ func (s *Server) startBackground() {
 	})
 	for _, t := range s.tasks {
 		g.Every(t.name, t.interval, t.run)
+	}
+	for _, d := range s.daemons {
+		g.Go(d.name, d.run)
 	}
 	if s.opts.Reload != nil {
 		g.Go("sighup-reload", func(ctx context.Context) error {

@@ -1,0 +1,679 @@
+package functions
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// StreamSource is what event source mappings read: Kinesis streams, as the
+// server adapts them (the functions domain imports no other domain).
+type StreamSource interface {
+	// Shards lists a stream's shards, closed ones included, with lineage.
+	Shards(ctx context.Context, streamARN string) ([]SourceShard, error)
+	// Iterator opens a shard at a position: TRIM_HORIZON, LATEST,
+	// AT_TIMESTAMP (at), or AFTER_SEQUENCE_NUMBER (seq).
+	Iterator(ctx context.Context, streamARN, shardID, typ, seq string, at time.Time) (string, error)
+	// Read returns up to limit records from an iterator and the next
+	// iterator; next is "" when a closed shard has been read to its end.
+	Read(ctx context.Context, iterator string, limit int) (recs []SourceRecord, next string, err error)
+	// Changed returns a channel closed at the next append to any stream.
+	Changed() <-chan struct{}
+}
+
+// SourceShard is a shard and its parents.
+type SourceShard struct{ ID, Parent, AdjacentParent string }
+
+// SourceRecord is a stream record as an event carries it.
+type SourceRecord struct {
+	SequenceNumber, PartitionKey string
+	Data                         []byte
+	ArrivalTime                  time.Time
+	Encrypted                    bool
+}
+
+// Mapping is an event source mapping as stored.
+type Mapping struct {
+	UUID, FunctionARN, EventSourceARN, StartingPosition string
+	StartingPositionTimestamp                           *time.Time
+	Account, Region                                     string
+	BatchSize, MaximumBatchingWindowInSeconds           int
+	ParallelizationFactor                               int
+	MaximumRetryAttempts, MaximumRecordAgeInSeconds     int
+	BisectBatchOnFunctionError                          bool
+	FunctionResponseTypes                               []string
+	Enabled                                             bool
+	State, StateTransitionReason, LastProcessingResult  string
+	LastModified                                        time.Time
+	Tags                                                map[string]string
+}
+
+// ARN is the mapping's ARN.
+func (m *Mapping) ARN() string {
+	return "arn:aws:lambda:" + m.Region + ":" + m.Account + ":event-source-mapping:" + m.UUID
+}
+
+// Metadata keys of mappings and their checkpoints (part of the stored
+// format).
+const (
+	prefixESM  = "lambda/esm/"      // + uuid → Mapping JSON
+	prefixCkpt = "lambda/esm-ckpt/" // + uuid/shardId → checkpoint JSON
+)
+
+// checkpoint is a shard's progress: the last sequence number whose batch
+// is done, and whether the (closed) shard was read to its end.
+type checkpoint struct {
+	Seq  string `json:"seq,omitempty"`
+	Done bool   `json:"done,omitempty"`
+}
+
+// MappingInput is CreateEventSourceMapping's input as the API decoded it;
+// nil pointers take AWS's defaults.
+type MappingInput struct {
+	FunctionName, EventSourceARN, StartingPosition  string
+	StartingPositionTimestamp                       *time.Time
+	Enabled                                         *bool
+	BatchSize, MaximumBatchingWindowInSeconds       *int
+	ParallelizationFactor                           *int
+	MaximumRetryAttempts, MaximumRecordAgeInSeconds *int
+	BisectBatchOnFunctionError                      *bool
+	FunctionResponseTypes                           []string
+	Tags                                            map[string]string
+}
+
+// streamARNParts checks a Kinesis stream ARN.
+func streamARNParts(arn string) bool {
+	p := strings.SplitN(arn, ":", 6)
+	return len(p) == 6 && p[0] == "arn" && p[2] == "kinesis" && strings.HasPrefix(p[5], "stream/") && !strings.Contains(p[5], "/consumer/")
+}
+
+// CreateMapping registers a mapping and starts it.
+func (s *Service) CreateMapping(ctx context.Context, sc Scope, in MappingInput) (*Mapping, error) {
+	sc = s.scope(sc)
+	if s.cfg.Streams == nil {
+		return nil, errorf(KindUnsupported, "Event source mappings need Data Streams on this server.")
+	}
+	if !streamARNParts(in.EventSourceARN) {
+		if strings.Contains(in.EventSourceARN, ":kinesis:") && strings.Contains(in.EventSourceARN, "/consumer/") {
+			return nil, errorf(KindUnsupported, "Enhanced fan-out consumers as event sources are not served by this endpoint yet; use the stream ARN.")
+		}
+		return nil, errorf(KindInvalidParameter, "This endpoint serves event source mappings of Kinesis streams only: %s is not a Kinesis stream ARN.", in.EventSourceARN)
+	}
+	if _, err := s.cfg.Streams.Shards(ctx, in.EventSourceARN); err != nil {
+		return nil, errorf(KindInvalidParameter, "Stream not found: %s", in.EventSourceARN)
+	}
+	f, err := s.Get(ctx, sc, in.FunctionName)
+	if err != nil {
+		return nil, err
+	}
+	if f.Kind == KindJQ {
+		return nil, errorf(KindInvalidParameter, "A %s function transforms records for Firehose and Analytics; it cannot be the target of an event source mapping, which exists for its side effects.", RuntimeJQ)
+	}
+	switch in.StartingPosition {
+	case "TRIM_HORIZON", "LATEST":
+	case "AT_TIMESTAMP":
+		if in.StartingPositionTimestamp == nil {
+			return nil, errorf(KindInvalidParameter, "StartingPositionTimestamp must be provided when StartingPosition is AT_TIMESTAMP.")
+		}
+	case "":
+		return nil, errorf(KindInvalidParameter, "1 validation error detected: Value null at 'startingPosition' failed to satisfy constraint: Member must not be null")
+	default:
+		return nil, errorf(KindInvalidParameter, "Unsupported starting position for Kinesis: %s", in.StartingPosition)
+	}
+	m := &Mapping{UUID: newID(), FunctionARN: f.ARN(), EventSourceARN: in.EventSourceARN, StartingPosition: in.StartingPosition,
+		StartingPositionTimestamp: in.StartingPositionTimestamp, Account: sc.Account, Region: sc.Region,
+		BatchSize: 100, ParallelizationFactor: 1, MaximumRetryAttempts: -1, MaximumRecordAgeInSeconds: -1,
+		FunctionResponseTypes: in.FunctionResponseTypes, Enabled: true, Tags: in.Tags,
+		State: "Creating", StateTransitionReason: "User action", LastProcessingResult: "No records processed",
+		LastModified: s.cfg.Now().UTC()}
+	if err := m.apply(in); err != nil {
+		return nil, err
+	}
+	if m.FunctionResponseTypes == nil {
+		m.FunctionResponseTypes = []string{}
+	}
+	// One mapping per function and stream, as on AWS.
+	var dup string
+	s.meta.Scan(ctx, prefixESM, func(_ string, v []byte, _ uint64) error {
+		var o Mapping
+		if json.Unmarshal(v, &o) == nil && o.FunctionARN == m.FunctionARN && o.EventSourceARN == m.EventSourceARN {
+			dup = o.UUID
+		}
+		return nil
+	})
+	if dup != "" {
+		return nil, errorf(KindConflict, "An event source mapping with %s arn (\" %s \") and function (\" %s \") already exists. Please update or delete the existing mapping with UUID %s",
+			"Kinesis", m.EventSourceARN, f.Name, dup)
+	}
+	b, _ := json.Marshal(m)
+	if ok, _, err := s.meta.Commit(ctx, map[string]uint64{prefixESM + m.UUID: 0}, map[string][]byte{prefixESM + m.UUID: b}, nil); err != nil || !ok {
+		return nil, &Error{Kind: KindInternal, Err: fmt.Errorf("storing mapping: ok=%v %v", ok, err)}
+	}
+	s.startMapping(m)
+	return m, nil
+}
+
+// apply sets the given settings, checking AWS's ranges.
+func (m *Mapping) apply(in MappingInput) error {
+	if in.Enabled != nil {
+		m.Enabled = *in.Enabled
+	}
+	if in.BatchSize != nil {
+		m.BatchSize = *in.BatchSize
+	}
+	if in.MaximumBatchingWindowInSeconds != nil {
+		m.MaximumBatchingWindowInSeconds = *in.MaximumBatchingWindowInSeconds
+	}
+	if in.ParallelizationFactor != nil {
+		if *in.ParallelizationFactor != 1 {
+			return errorf(KindUnsupported, "ParallelizationFactor %d is not served by this endpoint yet (1: one batch in flight per shard).", *in.ParallelizationFactor)
+		}
+		m.ParallelizationFactor = 1
+	}
+	if in.MaximumRetryAttempts != nil {
+		m.MaximumRetryAttempts = *in.MaximumRetryAttempts
+	}
+	if in.MaximumRecordAgeInSeconds != nil {
+		v := *in.MaximumRecordAgeInSeconds
+		if v != -1 && v < 60 {
+			return errorf(KindInvalidParameter, "MaximumRecordAgeInSeconds must be -1 or between 60 and 604800.")
+		}
+		m.MaximumRecordAgeInSeconds = v
+	}
+	if in.BisectBatchOnFunctionError != nil {
+		m.BisectBatchOnFunctionError = *in.BisectBatchOnFunctionError
+	}
+	if in.FunctionResponseTypes != nil {
+		m.FunctionResponseTypes = in.FunctionResponseTypes
+	}
+	return nil
+}
+
+// GetMapping returns a mapping.
+func (s *Service) GetMapping(ctx context.Context, uuid string) (*Mapping, uint64, error) {
+	b, rev, err := s.meta.Get(ctx, prefixESM+uuid)
+	if err != nil {
+		return nil, 0, &Error{Kind: KindInternal, Err: err}
+	}
+	if b == nil {
+		return nil, 0, errorf(KindNotFound, "The resource you requested does not exist.")
+	}
+	var m Mapping
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, 0, &Error{Kind: KindInternal, Err: err}
+	}
+	s.runMu.Lock()
+	if r := s.runners[uuid]; r != nil && (m.State == "Creating" || m.State == "Updating" || m.State == "Enabling") {
+		m.State = "Enabled"
+	}
+	if res := s.lastResult[uuid]; res != "" {
+		m.LastProcessingResult = res
+	}
+	s.runMu.Unlock()
+	if !m.Enabled && m.State != "Deleting" {
+		m.State = "Disabled"
+	}
+	return &m, rev, nil
+}
+
+// ListMappings lists mappings, filtered by stream and function.
+func (s *Service) ListMappings(ctx context.Context, sc Scope, streamARN, function, marker string, max int) ([]*Mapping, string, error) {
+	sc = s.scope(sc)
+	fnARN := ""
+	if function != "" {
+		fsc, name, derr := ResolveName(sc, function)
+		if derr != nil {
+			return nil, "", derr
+		}
+		fnARN = "arn:aws:lambda:" + fsc.Region + ":" + fsc.Account + ":function:" + name
+	}
+	var out []*Mapping
+	err := s.meta.Scan(ctx, prefixESM, func(key string, _ []byte, _ uint64) error {
+		m, _, err := s.GetMapping(ctx, strings.TrimPrefix(key, prefixESM))
+		if err != nil {
+			return err
+		}
+		if m.Account != sc.Account || (streamARN != "" && m.EventSourceARN != streamARN) || (fnARN != "" && m.FunctionARN != fnARN) || m.UUID <= marker {
+			return nil
+		}
+		out = append(out, m)
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].UUID < out[j].UUID })
+	if max <= 0 || max > 100 {
+		max = 100
+	}
+	next := ""
+	if len(out) > max {
+		out, next = out[:max], out[max-1].UUID
+	}
+	return out, next, nil
+}
+
+// UpdateMapping changes a mapping's settings (not its source or start).
+func (s *Service) UpdateMapping(ctx context.Context, uuid string, in MappingInput) (*Mapping, error) {
+	s.ctlM.Lock()
+	defer s.ctlM.Unlock()
+	m, rev, err := s.GetMapping(ctx, uuid)
+	if err != nil {
+		return nil, err
+	}
+	if in.FunctionName != "" {
+		f, err := s.Get(ctx, Scope{Account: m.Account, Region: m.Region}, in.FunctionName)
+		if err != nil {
+			return nil, err
+		}
+		m.FunctionARN = f.ARN()
+	}
+	if err := m.apply(in); err != nil {
+		return nil, err
+	}
+	m.State, m.LastModified = "Updating", s.cfg.Now().UTC()
+	b, _ := json.Marshal(m)
+	ok, _, cerr := s.meta.Commit(ctx, map[string]uint64{prefixESM + uuid: rev}, map[string][]byte{prefixESM + uuid: b}, nil)
+	if cerr != nil || !ok {
+		return nil, errorf(KindConflict, "The operation cannot be performed at this time. The event source mapping is currently being changed; retry.")
+	}
+	s.stopMapping(uuid)
+	s.startMapping(m)
+	return m, nil
+}
+
+// DeleteMapping stops and removes a mapping and its checkpoints.
+func (s *Service) DeleteMapping(ctx context.Context, uuid string) (*Mapping, error) {
+	s.ctlM.Lock()
+	defer s.ctlM.Unlock()
+	m, rev, err := s.GetMapping(ctx, uuid)
+	if err != nil {
+		return nil, err
+	}
+	s.stopMapping(uuid)
+	deletes := []string{prefixESM + uuid}
+	s.meta.Scan(ctx, prefixCkpt+uuid+"/", func(k string, _ []byte, _ uint64) error { deletes = append(deletes, k); return nil })
+	if ok, _, err := s.meta.Commit(ctx, map[string]uint64{prefixESM + uuid: rev}, nil, deletes); err != nil || !ok {
+		return nil, errorf(KindConflict, "The event source mapping is currently being changed; retry.")
+	}
+	m.State = "Deleting"
+	return m, nil
+}
+
+// runner drives one mapping: a worker per readable shard, parents before
+// children.
+type runner struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Run starts every stored mapping and keeps them running until ctx ends
+// (the server's run group owns it); then it stops them all.
+func (s *Service) Run(ctx context.Context) error {
+	s.runMu.Lock()
+	s.runCtx = ctx
+	s.runMu.Unlock()
+	s.meta.Scan(ctx, prefixESM, func(_ string, v []byte, _ uint64) error {
+		var m Mapping
+		if json.Unmarshal(v, &m) == nil {
+			s.startMapping(&m)
+		}
+		return nil
+	})
+	<-ctx.Done()
+	s.runMu.Lock()
+	uuids := make([]string, 0, len(s.runners))
+	for u := range s.runners {
+		uuids = append(uuids, u)
+	}
+	s.runMu.Unlock()
+	for _, u := range uuids {
+		s.stopMapping(u)
+	}
+	return nil
+}
+
+func (s *Service) startMapping(m *Mapping) {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+	if s.runCtx == nil || s.runners[m.UUID] != nil || !m.Enabled {
+		return
+	}
+	ctx, cancel := context.WithCancel(s.runCtx)
+	r := &runner{cancel: cancel, done: make(chan struct{})}
+	s.runners[m.UUID] = r
+	go func() { // owned by the runner: stopMapping cancels and waits
+		defer close(r.done)
+		s.runMapping(ctx, m)
+	}()
+}
+
+func (s *Service) stopMapping(uuid string) {
+	s.runMu.Lock()
+	r := s.runners[uuid]
+	delete(s.runners, uuid)
+	s.runMu.Unlock()
+	if r != nil {
+		r.cancel()
+		<-r.done
+	}
+}
+
+// runMapping starts a worker for every shard whose parents are done and
+// that is not itself done, until ctx ends.
+func (s *Service) runMapping(ctx context.Context, m *Mapping) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	running := map[string]bool{}
+	var mu sync.Mutex // guards running
+	for {
+		shards, err := s.cfg.Streams.Shards(ctx, m.EventSourceARN)
+		if err == nil {
+			known := map[string]bool{}
+			for _, sh := range shards {
+				known[sh.ID] = true
+			}
+			done := func(id string) bool {
+				if id == "" || !known[id] {
+					return true // no parent, or expired with its records
+				}
+				c := s.loadCheckpoint(ctx, m.UUID, id)
+				return c.Done
+			}
+			for _, sh := range shards {
+				mu.Lock()
+				busy := running[sh.ID]
+				mu.Unlock()
+				if busy || done(sh.ID) || !done(sh.Parent) || !done(sh.AdjacentParent) {
+					continue
+				}
+				mu.Lock()
+				running[sh.ID] = true
+				mu.Unlock()
+				wg.Add(1)
+				go func(id string, isChild bool) { // ends with ctx or at the shard's end
+					defer wg.Done()
+					s.runShard(ctx, m, id, isChild)
+					mu.Lock()
+					delete(running, id)
+					mu.Unlock()
+				}(sh.ID, sh.Parent != "")
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second): // new shards (resharding), finished parents
+		}
+	}
+}
+
+func (s *Service) loadCheckpoint(ctx context.Context, uuid, shard string) checkpoint {
+	var c checkpoint
+	if b, _, err := s.meta.Get(ctx, prefixCkpt+uuid+"/"+shard); err == nil && b != nil {
+		json.Unmarshal(b, &c)
+	}
+	return c
+}
+
+func (s *Service) saveCheckpoint(ctx context.Context, uuid, shard string, c checkpoint) error {
+	b, _ := json.Marshal(c)
+	key := prefixCkpt + uuid + "/" + shard
+	for {
+		_, rev, err := s.meta.Get(ctx, key)
+		if err != nil {
+			return err
+		}
+		ok, _, err := s.meta.Commit(ctx, map[string]uint64{key: rev}, map[string][]byte{key: b}, nil)
+		if err != nil || ok {
+			return err
+		}
+	}
+}
+
+// runShard delivers a shard's records in batches, in order, checkpointing
+// after each batch that succeeded (or was given up), until the shard ends
+// or ctx does.
+func (s *Service) runShard(ctx context.Context, m *Mapping, shard string, isChild bool) {
+	c := s.loadCheckpoint(ctx, m.UUID, shard)
+	open := func() (string, error) {
+		switch {
+		case c.Seq != "":
+			return s.cfg.Streams.Iterator(ctx, m.EventSourceARN, shard, "AFTER_SEQUENCE_NUMBER", c.Seq, time.Time{})
+		case isChild:
+			return s.cfg.Streams.Iterator(ctx, m.EventSourceARN, shard, "TRIM_HORIZON", "", time.Time{}) // a child starts where its parents ended
+		case m.StartingPosition == "AT_TIMESTAMP" && m.StartingPositionTimestamp != nil:
+			return s.cfg.Streams.Iterator(ctx, m.EventSourceARN, shard, "AT_TIMESTAMP", "", *m.StartingPositionTimestamp)
+		}
+		return s.cfg.Streams.Iterator(ctx, m.EventSourceARN, shard, m.StartingPosition, "", time.Time{})
+	}
+	it, err := open()
+	for ctx.Err() == nil {
+		if err != nil {
+			s.cfg.Logger.Warn("event source mapping: opening the shard failed", "uuid", m.UUID, "shard", shard, "err", err)
+			if !sleepCtx(ctx, time.Second) {
+				return
+			}
+			it, err = open()
+			continue
+		}
+		changed := s.cfg.Streams.Changed()
+		recs, next, rerr := s.cfg.Streams.Read(ctx, it, m.BatchSize)
+		if rerr != nil {
+			err = rerr // an expired iterator reopens from the checkpoint
+			continue
+		}
+		// Fill the batch within the batching window.
+		if w := m.MaximumBatchingWindowInSeconds; w > 0 && len(recs) > 0 && len(recs) < m.BatchSize && next != "" {
+			deadline := time.Now().Add(time.Duration(w) * time.Second)
+			for len(recs) < m.BatchSize && next != "" && time.Now().Before(deadline) {
+				select {
+				case <-changed:
+				case <-time.After(time.Until(deadline)):
+				case <-ctx.Done():
+					return
+				}
+				changed = s.cfg.Streams.Changed()
+				more, n2, rerr := s.cfg.Streams.Read(ctx, next, m.BatchSize-len(recs))
+				if rerr != nil {
+					break
+				}
+				recs, next = append(recs, more...), n2
+			}
+		}
+		if len(recs) > 0 {
+			if !s.deliver(ctx, m, shard, recs) {
+				return // ctx ended mid-retry: the checkpoint is unchanged
+			}
+			c.Seq = recs[len(recs)-1].SequenceNumber
+			if err := s.saveCheckpoint(ctx, m.UUID, shard, c); err != nil {
+				s.cfg.Logger.Warn("event source mapping: checkpoint failed", "uuid", m.UUID, "shard", shard, "err", err)
+			}
+		}
+		if next == "" { // the closed shard is read to its end: children may start
+			c.Done = true
+			s.saveCheckpoint(ctx, m.UUID, shard, c)
+			return
+		}
+		it = next
+		if len(recs) == 0 {
+			select {
+			case <-changed:
+			case <-time.After(time.Second):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
+	}
+}
+
+// deliver invokes the function with a batch until it succeeds, honouring
+// ReportBatchItemFailures, BisectBatchOnFunctionError and
+// MaximumRetryAttempts (then the batch is given up and logged), and
+// MaximumRecordAgeInSeconds. It returns false only when ctx ended.
+func (s *Service) deliver(ctx context.Context, m *Mapping, shard string, recs []SourceRecord) bool {
+	rbif := false
+	for _, t := range m.FunctionResponseTypes {
+		rbif = rbif || t == "ReportBatchItemFailures"
+	}
+	attempts := 0
+	pending := [][]SourceRecord{recs} // batches still to deliver, in order
+	for len(pending) > 0 {
+		batch := pending[0]
+		if m.MaximumRecordAgeInSeconds > 0 {
+			cut := s.cfg.Now().Add(-time.Duration(m.MaximumRecordAgeInSeconds) * time.Second)
+			i := 0
+			for i < len(batch) && batch[i].ArrivalTime.Before(cut) {
+				i++
+			}
+			if i > 0 {
+				s.giveUp(m, shard, batch[:i], "MaximumRecordAgeExceeded")
+				batch = batch[i:]
+			}
+			if len(batch) == 0 {
+				pending = pending[1:]
+				continue
+			}
+		}
+		res, err := s.Invoke(ctx, Scope{Account: m.Account, Region: m.Region}, m.FunctionARN, eventOf(m, shard, batch), InvokeOptions{})
+		failedFrom := -1 // index of the first record to retry; -1: all done
+		if err != nil || res.FunctionError != "" {
+			failedFrom = 0
+		} else if rbif {
+			failedFrom = firstFailure(res.Payload, batch)
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		if failedFrom < 0 {
+			s.setResult(m, "OK")
+			pending = pending[1:]
+			attempts = 0
+			continue
+		}
+		s.setResult(m, "PROBLEM: Function call failed")
+		retry := batch[failedFrom:]
+		if m.BisectBatchOnFunctionError && len(retry) > 1 {
+			half := len(retry) / 2
+			pending = append([][]SourceRecord{retry[:half], retry[half:]}, pending[1:]...)
+			continue // a split is not a retry
+		}
+		attempts++
+		if m.MaximumRetryAttempts >= 0 && attempts > m.MaximumRetryAttempts {
+			s.giveUp(m, shard, retry, "RetryAttemptsExhausted")
+			pending = pending[1:]
+			attempts = 0
+			continue
+		}
+		pending[0] = retry
+		if !sleepCtx(ctx, min(time.Duration(attempts)*100*time.Millisecond, 5*time.Second)) {
+			return false
+		}
+	}
+	return true
+}
+
+// firstFailure reads a ReportBatchItemFailures response: the index of the
+// lowest reported record, 0 when the response names an unknown or empty
+// identifier (the whole batch failed), -1 when nothing failed.
+func firstFailure(payload []byte, batch []SourceRecord) int {
+	var r struct {
+		BatchItemFailures []struct {
+			ItemIdentifier *string `json:"itemIdentifier"`
+		} `json:"batchItemFailures"`
+	}
+	if len(payload) == 0 || string(payload) == "null" || json.Unmarshal(payload, &r) != nil || len(r.BatchItemFailures) == 0 {
+		return -1
+	}
+	lowest := -1
+	for _, f := range r.BatchItemFailures {
+		if f.ItemIdentifier == nil || *f.ItemIdentifier == "" {
+			return 0
+		}
+		i := sort.Search(len(batch), func(i int) bool { return !seqLess(batch[i].SequenceNumber, *f.ItemIdentifier) })
+		if i == len(batch) || batch[i].SequenceNumber != *f.ItemIdentifier {
+			return 0
+		}
+		if lowest < 0 || i < lowest {
+			lowest = i
+		}
+	}
+	return lowest
+}
+
+// seqLess compares decimal sequence numbers.
+func seqLess(a, b string) bool {
+	if len(a) != len(b) {
+		return len(a) < len(b)
+	}
+	return a < b
+}
+
+func (s *Service) giveUp(m *Mapping, shard string, recs []SourceRecord, condition string) {
+	s.cfg.Logger.Warn("event source mapping: records given up", "uuid", m.UUID, "shard", shard, "condition", condition,
+		"first", recs[0].SequenceNumber, "last", recs[len(recs)-1].SequenceNumber, "count", len(recs))
+}
+
+func (s *Service) setResult(m *Mapping, result string) {
+	s.runMu.Lock()
+	s.lastResult[m.UUID] = result
+	s.runMu.Unlock()
+}
+
+// LastResult is a running mapping's LastProcessingResult.
+func (s *Service) LastResult(uuid string) string {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+	return s.lastResult[uuid]
+}
+
+// eventOf builds the event Lambda sends for a Kinesis batch.
+func eventOf(m *Mapping, shard string, recs []SourceRecord) []byte {
+	type kin struct {
+		KinesisSchemaVersion        string  `json:"kinesisSchemaVersion"`
+		PartitionKey                string  `json:"partitionKey"`
+		SequenceNumber              string  `json:"sequenceNumber"`
+		Data                        string  `json:"data"`
+		ApproximateArrivalTimestamp float64 `json:"approximateArrivalTimestamp"`
+		EncryptionType              string  `json:"encryptionType,omitempty"`
+	}
+	type rec struct {
+		Kinesis           kin    `json:"kinesis"`
+		EventSource       string `json:"eventSource"`
+		EventVersion      string `json:"eventVersion"`
+		EventID           string `json:"eventID"`
+		EventName         string `json:"eventName"`
+		InvokeIdentityArn string `json:"invokeIdentityArn"`
+		AwsRegion         string `json:"awsRegion"`
+		EventSourceARN    string `json:"eventSourceARN"`
+	}
+	out := struct {
+		Records []rec `json:"Records"`
+	}{Records: make([]rec, len(recs))}
+	for i, r := range recs {
+		k := kin{KinesisSchemaVersion: "1.0", PartitionKey: r.PartitionKey, SequenceNumber: r.SequenceNumber,
+			Data: base64.StdEncoding.EncodeToString(r.Data), ApproximateArrivalTimestamp: float64(r.ArrivalTime.UnixMilli()) / 1000}
+		if r.Encrypted {
+			k.EncryptionType = "KMS"
+		}
+		out.Records[i] = rec{Kinesis: k, EventSource: "aws:kinesis", EventVersion: "1.0", EventID: shard + ":" + r.SequenceNumber,
+			EventName: "aws:kinesis:record", InvokeIdentityArn: "arn:aws:iam::" + m.Account + ":role/rheos-lambda", AwsRegion: m.Region,
+			EventSourceARN: m.EventSourceARN}
+	}
+	b, _ := json.Marshal(out)
+	return b
+}

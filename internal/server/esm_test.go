@@ -1,0 +1,211 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+)
+
+// kinesisEvent is the part of Lambda's Kinesis event the tests read.
+type kinesisEvent struct {
+	Records []struct {
+		Kinesis struct {
+			PartitionKey, SequenceNumber, Data string
+			KinesisSchemaVersion               string
+		}
+		EventSource, EventID, EventName, EventSourceARN, AwsRegion string
+	}
+}
+
+// batchSink is a url function's server: it records every batch and can
+// fail some (per the fail callback, which returns the handler's response).
+type batchSink struct {
+	mu      sync.Mutex
+	batches []kinesisEvent
+	respond func(ev kinesisEvent) (status int, body string)
+}
+
+func (b *batchSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	var ev kinesisEvent
+	json.Unmarshal(body, &ev)
+	b.mu.Lock()
+	b.batches = append(b.batches, ev)
+	respond := b.respond
+	b.mu.Unlock()
+	if respond != nil {
+		if status, out := respond(ev); status != 0 {
+			w.WriteHeader(status)
+			io.WriteString(w, out)
+			return
+		}
+	}
+	io.WriteString(w, "null")
+}
+
+func (b *batchSink) delivered() map[string][]string { // shard → sequence numbers in delivery order
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := map[string][]string{}
+	for _, ev := range b.batches {
+		for _, r := range ev.Records {
+			shard := r.EventID[:len(r.EventID)-len(r.Kinesis.SequenceNumber)-1]
+			out[shard] = append(out[shard], r.Kinesis.SequenceNumber)
+		}
+	}
+	return out
+}
+
+// TestEventSourceMappingKinesis: a mapping on a 2-shard stream delivers
+// every record, in order per shard, in single-shard batches of at most
+// BatchSize, with Lambda's event shape; AWS's defaults in the answer; a
+// ReportBatchItemFailures answer redelivers from the failed record; after
+// a restart delivery resumes at the checkpoint.
+func TestEventSourceMappingKinesis(t *testing.T) {
+	sink := &batchSink{}
+	fnSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { sink.ServeHTTP(w, r) }))
+	defer fnSrv.Close()
+	dir := t.TempDir()
+	ts := startServer(t, dir, nil)
+	ctx := context.Background()
+	lc := lambdaClient(ts.url)
+	ts.createStream(t, "src", 2)
+	if _, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("sink"), PackageType: types.PackageTypeImage,
+		Role: aws.String("arn:aws:iam::000000000000:role/r"), Code: &types.FunctionCode{ImageUri: aws.String(fnSrv.URL)}}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(from, n int) {
+		for i := from; i < from+n; i += 100 {
+			recs := make([]ktypes.PutRecordsRequestEntry, 0, 100)
+			for j := i; j < i+100 && j < from+n; j++ {
+				recs = append(recs, ktypes.PutRecordsRequestEntry{PartitionKey: aws.String(fmt.Sprintf("key-%d", j%20)), Data: []byte(fmt.Sprintf(`{"n":%d}`, j))})
+			}
+			if _, err := ts.kc.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("src"), Records: recs}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	put(0, 1000)
+	created, err := lc.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{FunctionName: aws.String("sink"),
+		EventSourceArn: aws.String(streamARN("src")), StartingPosition: types.EventSourcePositionTrimHorizon,
+		FunctionResponseTypes: []types.FunctionResponseType{types.FunctionResponseTypeReportBatchItemFailures}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(created.State) != "Creating" || aws.ToInt32(created.BatchSize) != 100 || aws.ToInt32(created.MaximumRetryAttempts) != -1 ||
+		aws.ToInt32(created.MaximumRecordAgeInSeconds) != -1 || aws.ToInt32(created.ParallelizationFactor) != 1 ||
+		aws.ToString(created.LastProcessingResult) != "No records processed" || aws.ToString(created.FunctionArn) != "arn:aws:lambda:us-east-1:000000000000:function:sink" ||
+		aws.ToString(created.EventSourceMappingArn) != "arn:aws:lambda:us-east-1:000000000000:event-source-mapping:"+aws.ToString(created.UUID) {
+		t.Fatalf("create: %+v", created)
+	}
+	_, err = lc.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{FunctionName: aws.String("sink"),
+		EventSourceArn: aws.String(streamARN("src")), StartingPosition: types.EventSourcePositionTrimHorizon})
+	wantAPIError(t, err, "ResourceConflictException", aws.ToString(created.UUID))
+	waitDelivered := func(want int) map[string][]string {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			got := sink.delivered()
+			n := 0
+			seen := map[string]bool{}
+			for _, seqs := range got {
+				for _, s := range seqs {
+					if !seen[s] {
+						seen[s] = true
+						n++
+					}
+				}
+			}
+			if n >= want {
+				return got
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d records delivered", n, want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	got := waitDelivered(1000)
+	for shard, seqs := range got {
+		for i := 1; i < len(seqs); i++ {
+			if len(seqs[i]) == len(seqs[i-1]) && seqs[i] <= seqs[i-1] {
+				t.Fatalf("shard %s: %s delivered after %s", shard, seqs[i], seqs[i-1])
+			}
+		}
+	}
+	sink.mu.Lock()
+	for _, ev := range sink.batches {
+		if len(ev.Records) == 0 || len(ev.Records) > 100 {
+			t.Fatalf("batch of %d records", len(ev.Records))
+		}
+		r := ev.Records[0]
+		if r.EventSource != "aws:kinesis" || r.EventName != "aws:kinesis:record" || r.Kinesis.KinesisSchemaVersion != "1.0" ||
+			r.EventSourceARN != streamARN("src") || r.AwsRegion != "us-east-1" {
+			t.Fatalf("event record %+v", r)
+		}
+	}
+	batchesBefore := len(sink.batches)
+	// The next batch reports its third record as failed once.
+	failedOnce := ""
+	sink.respond = func(ev kinesisEvent) (int, string) {
+		if failedOnce == "" && len(ev.Records) >= 3 {
+			failedOnce = ev.Records[2].Kinesis.SequenceNumber
+			return 200, `{"batchItemFailures":[{"itemIdentifier":"` + failedOnce + `"}]}`
+		}
+		return 0, ""
+	}
+	sink.mu.Unlock()
+	put(1000, 200)
+	waitDelivered(1200)
+	sink.mu.Lock()
+	redelivered := false
+	for _, ev := range sink.batches[batchesBefore:] {
+		if len(ev.Records) > 0 && ev.Records[0].Kinesis.SequenceNumber == failedOnce {
+			redelivered = true
+		}
+	}
+	sink.mu.Unlock()
+	if failedOnce == "" || !redelivered {
+		t.Fatalf("the reported failure %q was not redelivered from that record", failedOnce)
+	}
+	if m, err := lc.GetEventSourceMapping(ctx, &lambda.GetEventSourceMappingInput{UUID: created.UUID}); err != nil || aws.ToString(m.State) != "Enabled" {
+		t.Fatalf("get: %+v %v", m, err)
+	}
+	// Restart: delivery resumes at the checkpoint (no record before it again).
+	ts.stop()
+	sink.mu.Lock()
+	sink.batches, sink.respond = nil, nil
+	sink.mu.Unlock()
+	ts = startServer(t, dir, nil)
+	ts.waitActive(t, "src")
+	put(1200, 100)
+	got = waitDelivered(100)
+	total := 0
+	for _, seqs := range got {
+		total += len(seqs)
+	}
+	if total > 100+200 { // at most the batches in flight at the stop, redelivered
+		t.Fatalf("after a restart %d records were delivered, want about 100", total)
+	}
+	list, err := lambdaClient(ts.url).ListEventSourceMappings(ctx, &lambda.ListEventSourceMappingsInput{FunctionName: aws.String("sink")})
+	if err != nil || len(list.EventSourceMappings) != 1 {
+		t.Fatalf("list: %+v %v", list, err)
+	}
+	if _, err := lambdaClient(ts.url).DeleteEventSourceMapping(ctx, &lambda.DeleteEventSourceMappingInput{UUID: created.UUID}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = lambdaClient(ts.url).GetEventSourceMapping(ctx, &lambda.GetEventSourceMappingInput{UUID: created.UUID})
+	wantAPIError(t, err, "ResourceNotFoundException", "does not exist")
+}
