@@ -54,36 +54,6 @@ var knownDifferences = map[string]string{
 	"GetShardIterator DryRun member": "DryRun is newer than botocore 1.43.11 (in aws-sdk-go-v2 kinesis v1.56.13)",
 	"SubscribeToShard DryRun member": "DryRun is newer than botocore 1.43.11 (in aws-sdk-go-v2 kinesis v1.56.13)",
 
-	// TODO(issue 11): the input of every operation on an existing stream
-	// (34 of the model's 39: all but CreateStream, ListStreams,
-	// DescribeLimits and the account settings) has an optional StreamId (string, length 1..24, pattern [a-z0-9]{20}-[a-z0-9]{3}; an
-	// endpoint-routing context parameter). schema.go lacks it, so
-	// CheckTypes drops it unvalidated: a malformed StreamId is accepted
-	// where AWS answers ValidationException.
-	"* StreamId member": "TODO(issue 11): StreamId is not in schema.go",
-
-	// TODO(issue 11): the resource operations' ResourceARN pattern in the
-	// model is arn:aws.*:kinesis:.*:\d{12}:.*stream/\S+ (a stream or a
-	// consumer ARN); schema.go's arn:aws.*:kinesis:.*:\d{12}:.+ accepts
-	// ARNs AWS refuses with a ValidationException.
-	"DeleteResourcePolicy ResourceARN pattern": "TODO(issue 11): schema.go's pattern is looser than the model's",
-	"GetResourcePolicy ResourceARN pattern":    "TODO(issue 11): schema.go's pattern is looser than the model's",
-	"PutResourcePolicy ResourceARN pattern":    "TODO(issue 11): schema.go's pattern is looser than the model's",
-	"ListTagsForResource ResourceARN pattern":  "TODO(issue 11): schema.go's pattern is looser than the model's",
-	"TagResource ResourceARN pattern":          "TODO(issue 11): schema.go's pattern is looser than the model's",
-	"UntagResource ResourceARN pattern":        "TODO(issue 11): schema.go's pattern is looser than the model's",
-
-	// TODO(issue 11): ShardLevelMetrics' elements are the MetricsName enum
-	// in the model; schema.go has a plain string element (and
-	// awsproto.Validate checks no enum on a list of strings), so unknown
-	// metric names reach datastream.SetShardLevelMetrics and are stored.
-	"EnableEnhancedMonitoring ShardLevelMetrics[] enum":  "TODO(issue 11): element enum missing",
-	"DisableEnhancedMonitoring ShardLevelMetrics[] enum": "TODO(issue 11): element enum missing",
-
-	// TODO(issue 11): RegisterStreamConsumer takes Tags (TagMap) in the
-	// model; schema.go lacks the member, so consumer tags are dropped.
-	"RegisterStreamConsumer Tags member": "TODO(issue 11): Tags missing",
-
 	// TODO(issue 11): bounds schema.go checks that the model does not
 	// state. kinesalite recorded ShardCount and TargetShardCount 1..100000
 	// and RetentionPeriodHours 1..168 against AWS years ago; the model now
