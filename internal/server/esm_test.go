@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -209,3 +210,80 @@ func TestEventSourceMappingKinesis(t *testing.T) {
 	_, err = lambdaClient(ts.url).GetEventSourceMapping(ctx, &lambda.GetEventSourceMappingInput{UUID: created.UUID})
 	wantAPIError(t, err, "ResourceNotFoundException", "does not exist")
 }
+
+// TestEventSourceMappingFollowsLineage: records put before and after a
+// split and a merge reach the function with every partition key's records
+// in put order: a child shard is read only once its parents are done.
+func TestEventSourceMappingFollowsLineage(t *testing.T) {
+	sink := &batchSink{}
+	fnSrv := httptest.NewServer(sink)
+	defer fnSrv.Close()
+	ts := newServer(t)
+	ctx := context.Background()
+	lc := lambdaClient(ts.url)
+	ts.createStream(t, "re", 2)
+	if _, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("sink"), PackageType: types.PackageTypeImage,
+		Role: aws.String("arn:aws:iam::000000000000:role/r"), Code: &types.FunctionCode{ImageUri: aws.String(fnSrv.URL)}}); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	put := func(count int) {
+		for i := 0; i < count; i++ {
+			key := fmt.Sprintf("key-%d", n%16)
+			if _, err := ts.kc.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("re"), PartitionKey: aws.String(key),
+				Data: []byte(fmt.Sprintf(`{"k":%q,"n":%d}`, key, n))}); err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+	}
+	put(200)
+	if _, err := lc.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{FunctionName: aws.String("sink"),
+		EventSourceArn: aws.String(streamARN("re")), StartingPosition: types.EventSourcePositionTrimHorizon, BatchSize: aws.Int32(7)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.kc.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: aws.String("re"), ShardToSplit: aws.String("shardId-000000000000"),
+		NewStartingHashKey: aws.String("85070591730234615865843651857942052864")}); err != nil {
+		t.Fatal(err)
+	}
+	ts.waitActive(t, "re")
+	put(200)
+	if _, err := ts.kc.MergeShards(ctx, &kinesis.MergeShardsInput{StreamName: aws.String("re"), ShardToMerge: aws.String("shardId-000000000002"),
+		AdjacentShardToMerge: aws.String("shardId-000000000003")}); err != nil {
+		t.Fatal(err)
+	}
+	ts.waitActive(t, "re")
+	put(200)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		sink.mu.Lock()
+		last := map[string]int{}
+		seen := map[int]bool{}
+		for _, ev := range sink.batches {
+			for _, r := range ev.Records {
+				var d struct {
+					K string
+					N int
+				}
+				b, _ := base64Decode(r.Kinesis.Data)
+				json.Unmarshal(b, &d)
+				if prev, ok := last[d.K]; ok && d.N < prev {
+					sink.mu.Unlock()
+					t.Fatalf("key %s: record %d delivered after %d", d.K, d.N, prev)
+				}
+				last[d.K] = d.N
+				seen[d.N] = true
+			}
+		}
+		sink.mu.Unlock()
+		if len(seen) == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d records delivered", len(seen), n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func base64Decode(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
