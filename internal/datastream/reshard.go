@@ -172,18 +172,16 @@ func (s *Service) MergeShards(ctx context.Context, sc Scope, name, shardToMerge,
 				return 0, alreadyClosed(x.id(), name, sc.Account)
 			}
 		}
-		// Adjacent in either order: the union of the two ranges is contiguous.
-		if !adjacent(shardRange(sh[0]), shardRange(sh[1])) && !adjacent(shardRange(sh[1]), shardRange(sh[0])) {
+		// AWS merges ShardToMerge with the shard directly above it only: the
+		// inverted pair is refused (recorded against AWS; issue 11).
+		if !adjacent(shardRange(sh[0]), shardRange(sh[1])) {
 			return 0, errorf(KindInvalidArgument, "Shards %s and %s in stream %s under account %s are not an adjacent pair of shards eligible for merging", sh[0].id(), sh[1].id(), name, sc.Account)
 		}
 		return 1, nil
 	}, func(m *streamMeta, now time.Time, newShard func(hashkey.Range, string, string) *shardMeta) error {
 		a, b := findShard(m, idx[0]), findShard(m, idx[1])
 		ra, rb := shardRange(a), shardRange(b)
-		union := hashkey.Range{Start: ra.Start, End: rb.End}
-		if !adjacent(ra, rb) {
-			union = hashkey.Range{Start: rb.Start, End: ra.End}
-		}
+		union := hashkey.Range{Start: ra.Start, End: rb.End} // b lies directly above a (checked)
 		s.closeShard(a, now)
 		s.closeShard(b, now)
 		newShard(union, a.id(), b.id())

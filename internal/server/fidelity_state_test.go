@@ -53,7 +53,6 @@ func TestFidelityDeleteStreamWithConsumers(t *testing.T) {
 // "should return InvalidArgumentException if adjacency is inverted": AWS
 // merges ShardToMerge with the shard directly above it only.
 func TestFidelityMergeShardsInvertedAdjacency(t *testing.T) {
-	t.Skip("needs reshard.go: see report (MergeShards accepts adjacency in either order)")
 	ts := newServer(t)
 	ts.createStream(t, fidelityStream, 3)
 	r := ts.raw(t, "MergeShards", `{"StreamName":"`+fidelityStream+`","ShardToMerge":"x-1","AdjacentShardToMerge":"x-0"}`)
