@@ -45,6 +45,10 @@ const (
 	OpTruncate
 	// OpRead is File.ReadAt.
 	OpRead
+	// OpAllocate is File.Allocate (Allocator).
+	OpAllocate
+	// OpAdvise is File.DontNeed (Advisor).
+	OpAdvise
 
 	numOps // not an Op; the size of the counter array
 )
@@ -59,6 +63,8 @@ var opNames = [numOps]string{
 	OpSyncDir:  "syncdir",
 	OpTruncate: "truncate",
 	OpRead:     "read",
+	OpAllocate: "allocate",
+	OpAdvise:   "advise",
 }
 
 // String returns the lower-case name of the operation, such as "sync".
@@ -124,6 +130,12 @@ type fault struct {
 //     survive a crash; call ClearFaults before recovery if it should succeed.
 //   - As with os, a file removed or renamed over while open stays readable
 //     and writable through its open handles.
+//   - File handles implement Datasyncer, Allocator and Advisor. Datasync is
+//     Sync (counted and failed as OpSync, so a fault on syncs catches both).
+//     Allocate records a reservation (see Allocated) and changes nothing
+//     else; Truncate releases the reservation past the new size; a crash
+//     keeps the reservation (not modelled: it is a hint). DontNeed changes
+//     nothing (there is no page cache) but is counted and can be failed.
 //
 // Divergences from OS: Open of a directory fails (os.Open succeeds); Stat of a
 // directory reports size 0; a path through a file (such as "f/x") reports
@@ -153,6 +165,7 @@ type inode struct {
 	perm    fs.FileMode // permission bits: 0644 unless set by CreatePerm; not crash-modelled
 	data    []byte      // current content
 	durable []byte      // content as of the last Sync; len == cap
+	alloc   int         // end of the space reserved by Allocate (0: none)
 	// shared reports that data[:len(durable)] may alias durable's backing
 	// array, so data must be copied before any byte below len(durable) is
 	// modified. Sharing keeps Sync O(1), so syncing after every append of a
@@ -567,8 +580,10 @@ func (n *inode) writeAt(p []byte, off int) {
 	copy(n.data[off:], p)
 }
 
-// truncate sets the length, zero-filling when it grows.
+// truncate sets the length, zero-filling when it grows, and releases the
+// reservation past it.
 func (n *inode) truncate(size int) {
+	n.alloc = min(n.alloc, size)
 	if size <= len(n.data) {
 		n.data = n.data[:size]
 		return
@@ -707,6 +722,67 @@ func (f *memFile) Truncate(size int64) error {
 	}
 	f.ino.truncate(int(size))
 	return nil
+}
+
+var (
+	_ Datasyncer = (*memFile)(nil)
+	_ Allocator  = (*memFile)(nil)
+	_ Advisor    = (*memFile)(nil)
+)
+
+// Datasync implements Datasyncer: in MemFS it is Sync (the content and its
+// length become durable), counted and failed as OpSync.
+func (f *memFile) Datasync() error { return f.Sync() }
+
+// Allocate implements Allocator: it records that [off, off+n) is reserved
+// (see MemFS.Allocated) and changes neither the size nor the content.
+func (f *memFile) Allocate(off, n int64) error {
+	f.fs.mu.Lock()
+	defer f.fs.mu.Unlock()
+	if err := f.checkLocked("fallocate"); err != nil {
+		return err
+	}
+	if err := f.fs.faultLocked(OpAllocate, f.path); err != nil {
+		return &fs.PathError{Op: "fallocate", Path: f.name, Err: err}
+	}
+	if f.readOnly {
+		return &fs.PathError{Op: "fallocate", Path: f.name, Err: syscall.EBADF}
+	}
+	if off < 0 || n <= 0 {
+		return &fs.PathError{Op: "fallocate", Path: f.name, Err: syscall.EINVAL}
+	}
+	f.ino.alloc = max(f.ino.alloc, int(off+n))
+	return nil
+}
+
+// DontNeed implements Advisor. MemFS has no page cache: it only checks its
+// arguments and counts (and may fail) an OpAdvise.
+func (f *memFile) DontNeed(off, n int64) error {
+	f.fs.mu.Lock()
+	defer f.fs.mu.Unlock()
+	if err := f.checkLocked("fadvise"); err != nil {
+		return err
+	}
+	if err := f.fs.faultLocked(OpAdvise, f.path); err != nil {
+		return &fs.PathError{Op: "fadvise", Path: f.name, Err: err}
+	}
+	if off < 0 || n < 0 {
+		return &fs.PathError{Op: "fadvise", Path: f.name, Err: syscall.EINVAL}
+	}
+	return nil
+}
+
+// Allocated reports the disk space the file name takes: its size, or the
+// end of the space reserved by Allocate if that is larger.
+func (m *MemFS) Allocated(name string) (int64, error) {
+	p := filepath.Clean(name)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ino, err := m.fileLocked(p)
+	if err != nil {
+		return 0, &fs.PathError{Op: "stat", Path: name, Err: err}
+	}
+	return int64(max(len(ino.data), ino.alloc)), nil
 }
 
 // Size implements File.

@@ -334,6 +334,36 @@ var conformance = []struct {
 		writeFile(t, fsys, name, "new", false)
 		wantContent(t, fsys, name, "new")
 	}},
+	{"OptionalInterfaces", func(t *testing.T, fsys FS, root string) {
+		// Datasync, Allocate and DontNeed change nothing a reader sees:
+		// Allocate keeps the size, appends land at the end as before,
+		// DontNeed keeps the content, Truncate to the size keeps it too.
+		name := filepath.Join(root, "f")
+		writeFile(t, fsys, name, "", false)
+		f, err := fsys.OpenAppend(name)
+		mustOK(t, err)
+		defer f.Close()
+		mustWrite(t, f, "head")
+		if err := Allocate(f, 0, 1<<20); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+			t.Fatalf("Allocate: %v", err)
+		}
+		if n, _ := f.Size(); n != 4 {
+			t.Fatalf("Size after Allocate = %d, want 4", n)
+		}
+		mustWrite(t, f, "+tail")
+		mustOK(t, Datasync(f))
+		if err := DontNeed(f, 0, 0); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+			t.Fatalf("DontNeed: %v", err)
+		}
+		if err := DontNeed(f, 2, 3); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+			t.Fatalf("DontNeed of a range: %v", err)
+		}
+		mustOK(t, f.Truncate(9))
+		wantContent(t, fsys, name, "head+tail")
+		if n, _ := fsys.Stat(name); n != 9 {
+			t.Fatalf("Stat = %d, want 9", n)
+		}
+	}},
 	{"HandlesShareFile", func(t *testing.T, fsys FS, root string) {
 		name := filepath.Join(root, "f")
 		w, err := fsys.Create(name)
@@ -807,6 +837,95 @@ func TestFaultSeveralMatchCountIndependently(t *testing.T) {
 
 // TestFaultEachOp checks that a fault on each Op fires for that operation and
 // leaves the filesystem unchanged.
+// TestCrashDatasync checks that Datasync is as durable as Sync: what it
+// covered survives a crash, later writes do not.
+func TestCrashDatasync(t *testing.T) {
+	m := NewMemFS()
+	mustOK(t, m.MkdirAll("/d"))
+	f, err := m.Create("/d/f")
+	mustOK(t, err)
+	mustOK(t, m.SyncDir("/d"))
+	mustWrite(t, f, "abc")
+	mustOK(t, Datasync(f))
+	mustWrite(t, f, "def")
+	m.Crash()
+	wantContent(t, m, "/d/f", "abc")
+}
+
+// TestAllocated checks MemFS's model of reserved space: Allocate reserves
+// without changing the size, Truncate releases what lies past the new size,
+// Create of an existing file releases it all, and a read-only handle or a
+// bad range is refused.
+func TestAllocated(t *testing.T) {
+	m := NewMemFS()
+	f, err := m.Create("/f")
+	mustOK(t, err)
+	mustWrite(t, f, "abc")
+	mustOK(t, Allocate(f, 0, 100))
+	if n, _ := m.Allocated("/f"); n != 100 {
+		t.Fatalf("Allocated = %d, want 100", n)
+	}
+	if n, _ := m.Stat("/f"); n != 3 {
+		t.Fatalf("Stat = %d, want 3", n)
+	}
+	mustWrite(t, f, "def")
+	mustOK(t, f.Truncate(6)) // to the size: the reservation past it goes
+	if n, _ := m.Allocated("/f"); n != 6 {
+		t.Fatalf("Allocated after Truncate = %d, want 6", n)
+	}
+	mustOK(t, Allocate(f, 50, 50))
+	if _, err := m.Create("/f"); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := m.Allocated("/f"); n != 0 {
+		t.Fatalf("Allocated after Create = %d, want 0", n)
+	}
+	if err := Allocate(f, -1, 10); err == nil {
+		t.Error("Allocate at a negative offset succeeded")
+	}
+	if err := DontNeed(f, 0, -1); err == nil {
+		t.Error("DontNeed of a negative length succeeded")
+	}
+	r, err := m.Open("/f")
+	mustOK(t, err)
+	if err := Allocate(r, 0, 10); err == nil {
+		t.Error("Allocate through a read-only handle succeeded")
+	}
+	if _, err := m.Allocated("/missing"); !IsNotExist(err) {
+		t.Errorf("Allocated of a missing file: %v", err)
+	}
+	m.Crash()
+	if err := Allocate(f, 0, 10); !errors.Is(err, ErrCrashed) {
+		t.Errorf("Allocate after a crash: %v", err)
+	}
+	if err := DontNeed(f, 0, 0); !errors.Is(err, ErrCrashed) {
+		t.Errorf("DontNeed after a crash: %v", err)
+	}
+}
+
+// plainFile is a File with none of the optional interfaces.
+type plainFile struct{ File }
+
+// TestOptionalFallbacks checks the helpers on a file without the optional
+// interfaces: Datasync syncs, the hints report ErrUnsupported.
+func TestOptionalFallbacks(t *testing.T) {
+	m := NewMemFS()
+	f, err := m.Create("/f")
+	mustOK(t, err)
+	mustOK(t, m.SyncDir("/"))
+	p := plainFile{f}
+	mustWrite(t, p, "abc")
+	mustOK(t, Datasync(p))
+	m.Crash()
+	wantContent(t, m, "/f", "abc")
+	if err := Allocate(p, 0, 10); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("Allocate = %v, want ErrUnsupported", err)
+	}
+	if err := DontNeed(p, 0, 0); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("DontNeed = %v, want ErrUnsupported", err)
+	}
+}
+
 func TestFaultEachOp(t *testing.T) {
 	setup := func(t *testing.T) (*MemFS, File) {
 		m := NewMemFS()
@@ -843,6 +962,16 @@ func TestFaultEachOp(t *testing.T) {
 		{OpTruncate, func(t *testing.T, m *MemFS, f File) error { return f.Truncate(1) },
 			func(t *testing.T, m *MemFS) { wantContent(t, m, "/d/f", "abc") }},
 		{OpRead, func(t *testing.T, m *MemFS, f File) error { _, err := f.ReadAt(make([]byte, 1), 0); return err }, nil},
+		{OpSync, func(t *testing.T, m *MemFS, f File) error { mustWrite(t, f, "x"); return Datasync(f) },
+			func(t *testing.T, m *MemFS) { m.Crash(); wantContent(t, m, "/d/f", "abc") }},
+		{OpAllocate, func(t *testing.T, m *MemFS, f File) error { return Allocate(f, 0, 100) },
+			func(t *testing.T, m *MemFS) {
+				if n, _ := m.Allocated("/d/f"); n != 3 {
+					t.Fatalf("Allocated = %d after a failed Allocate, want 3", n)
+				}
+			}},
+		{OpAdvise, func(t *testing.T, m *MemFS, f File) error { return DontNeed(f, 0, 0) },
+			func(t *testing.T, m *MemFS) { wantContent(t, m, "/d/f", "abc") }},
 	} {
 		t.Run(c.op.String(), func(t *testing.T) {
 			m, f := setup(t)
@@ -919,11 +1048,14 @@ func TestOpsCounters(t *testing.T) {
 	f, _ := m.Create("/c")
 	_ = f.Truncate(3)
 	_, _ = f.ReadAt(make([]byte, 3), 0)
+	_ = Allocate(f, 0, 10)
+	_ = DontNeed(f, 0, 0)
+	_ = Datasync(f) // counted as a sync
 	_ = f.Close()
 	_, _ = f.Write([]byte("x")) // closed handle: not counted
 	want := map[Op]int{
-		OpCreate: 2, OpWrite: 1, OpSync: 1, OpOpen: 2, OpRename: 1,
-		OpRemove: 1, OpSyncDir: 1, OpTruncate: 1, OpRead: 1,
+		OpCreate: 2, OpWrite: 1, OpSync: 2, OpOpen: 2, OpRename: 1,
+		OpRemove: 1, OpSyncDir: 1, OpTruncate: 1, OpRead: 1, OpAllocate: 1, OpAdvise: 1,
 	}
 	for op, n := range want {
 		if got := m.Ops(op); got != n {

@@ -6,7 +6,9 @@ import (
 	"sort"
 )
 
-// OS is the real filesystem.
+// OS is the real filesystem. On Linux its files also implement Datasyncer,
+// Allocator and Advisor (os_linux.go); elsewhere Datasync falls back to Sync
+// and Allocate and DontNeed report errors.ErrUnsupported.
 type OS struct{}
 
 type osFile struct{ *os.File }
