@@ -229,7 +229,7 @@ func (m *MemFS) Ops(op Op) int {
 func (m *MemFS) Crash() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.crashLocked(nil)
+	m.crashLocked(nil, false)
 }
 
 // CrashKeepingSome is Crash, except that a file whose current content extends
@@ -242,10 +242,24 @@ func (m *MemFS) Crash() {
 func (m *MemFS) CrashKeepingSome(rng *rand.Rand) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.crashLocked(rng)
+	m.crashLocked(rng, false)
 }
 
-func (m *MemFS) crashLocked(rng *rand.Rand) {
+// CrashZeroingSome is CrashKeepingSome, except that of the unsynced tail a
+// file keeps (a random length, none to all), only a random prefix holds the
+// bytes written and the rest reads as zeros: the file's new size reached
+// the disk before all of its data, as when appends into reserved (or
+// unwritten) blocks are written back partly. Files and directories are
+// visited in sorted order, so a seeded rng gives reproducible results.
+func (m *MemFS) CrashZeroingSome(rng *rand.Rand) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.crashLocked(rng, true)
+}
+
+// crashLocked is Crash with rng nil, CrashKeepingSome with zero false, and
+// CrashZeroingSome with zero true.
+func (m *MemFS) crashLocked(rng *rand.Rand, zero bool) {
 	m.epoch++
 	done := make(map[*inode]bool)
 	for _, dp := range slices.Sorted(maps.Keys(m.dirs)) {
@@ -258,8 +272,14 @@ func (m *MemFS) crashLocked(rng *rand.Rand) {
 			done[ino] = true
 			keep := len(ino.durable)
 			if rng != nil && len(ino.data) > keep && bytes.HasPrefix(ino.data, ino.durable) {
+				synced := keep
 				keep += rng.IntN(len(ino.data) - keep + 1)
 				ino.data = ino.data[:keep]
+				if zero && keep > synced {
+					// data[:synced] may alias durable; the bytes after it
+					// are the file's own.
+					clear(ino.data[synced+rng.IntN(keep-synced+1):])
+				}
 			} else {
 				ino.data = ino.durable
 			}

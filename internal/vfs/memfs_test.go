@@ -751,6 +751,48 @@ func TestCrashKeepingSome(t *testing.T) {
 	}
 }
 
+// TestCrashZeroingSome checks that a zeroing crash keeps the synced
+// content, then a prefix of the unsynced bytes, then zeros, for a length
+// between the synced and the written one; and that a synced file, or one
+// shared with its durable content, is not disturbed.
+func TestCrashZeroingSome(t *testing.T) {
+	const durable, full = "abc", "abcdefghijklmnop"
+	setup := func(t *testing.T) *MemFS {
+		m := NewMemFS()
+		f, err := m.Create("/wal")
+		mustOK(t, err)
+		mustWrite(t, f, durable)
+		mustOK(t, f.Sync())
+		mustWrite(t, f, full[len(durable):])
+		writeFile(t, m, "/synced", "12345", true)
+		mustOK(t, m.SyncDir("/"))
+		return m
+	}
+	zeroed := false
+	lengths := make(map[int]bool)
+	for seed := range uint64(32) {
+		m := setup(t)
+		m.CrashZeroingSome(rand.New(rand.NewPCG(seed, 0)))
+		got, err := readFile(m, "/wal")
+		mustOK(t, err)
+		real := strings.TrimRight(got, "\x00")
+		if len(real) < len(durable) || !strings.HasPrefix(full, real) || len(got) > len(full) {
+			t.Fatalf("seed %d: /wal = %q, want %q, a prefix of the rest of %q, then zeros", seed, got, durable, full)
+		}
+		zeroed = zeroed || len(real) < len(got)
+		lengths[len(got)] = true
+		wantContent(t, m, "/synced", "12345")
+		m.Crash()
+		wantContent(t, m, "/wal", got)
+		m2 := setup(t)
+		m2.CrashZeroingSome(rand.New(rand.NewPCG(seed, 0)))
+		wantContent(t, m2, "/wal", got)
+	}
+	if !zeroed || len(lengths) < 3 {
+		t.Fatalf("32 seeds: zeros seen %v, lengths %v", zeroed, lengths)
+	}
+}
+
 func TestFaultFiresAfterCount(t *testing.T) {
 	m := NewMemFS()
 	f, err := m.Create("/wal")
