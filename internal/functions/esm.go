@@ -561,6 +561,7 @@ func (s *Service) deliver(ctx context.Context, m *Mapping, shard string, recs []
 		}
 		if failedFrom < 0 {
 			s.setResult(m, "OK")
+			s.cfg.Observer.Batch(m.UUID, len(batch), "ok", s.cfg.Now().Sub(batch[len(batch)-1].ArrivalTime).Milliseconds())
 			pending = pending[1:]
 			attempts = 0
 			continue
@@ -624,6 +625,7 @@ func seqLess(a, b string) bool {
 }
 
 func (s *Service) giveUp(m *Mapping, shard string, recs []SourceRecord, condition string) {
+	s.cfg.Observer.Batch(m.UUID, len(recs), condition, 0)
 	s.cfg.Logger.Warn("event source mapping: records given up", "uuid", m.UUID, "shard", shard, "condition", condition,
 		"first", recs[0].SequenceNumber, "last", recs[len(recs)-1].SequenceNumber, "count", len(recs))
 }

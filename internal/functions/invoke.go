@@ -36,6 +36,8 @@ func (s *Service) Invoke(ctx context.Context, sc Scope, ref string, payload []by
 	}
 	reqID := newID()
 	start := s.cfg.Now()
+	s.cfg.Observer.Running(f.Name, 1)
+	defer s.cfg.Observer.Running(f.Name, -1)
 	deadline := time.Duration(f.Timeout) * time.Second
 	ictx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
@@ -60,6 +62,7 @@ func (s *Service) Invoke(ctx context.Context, sc Scope, ref string, payload []by
 		res = Result{Payload: errorObject(fmt.Sprintf("Response payload size (%d bytes) exceeded maximum allowed payload size (%d bytes).", len(res.Payload), MaxPayload), "Function.ResponseSizeTooLarge"), FunctionError: "Unhandled"}
 	}
 	took := s.cfg.Now().Sub(start)
+	s.cfg.Observer.Invocation(f.Name, res.FunctionError != "", took)
 	ms := float64(took.Microseconds()) / 1000
 	res.Log = fmt.Sprintf("START RequestId: %s Version: $LATEST\n%sEND RequestId: %s\nREPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: 0 MB\t\n",
 		reqID, logs, reqID, reqID, ms, int64(ms)+1, f.MemorySize)

@@ -58,6 +58,8 @@ type Config struct {
 	// Endpoint, if set, returns the server's URL, given to handlers as
 	// AWS_ENDPOINT_URL so that SDK calls inside them reach Rheos.
 	Endpoint func() string
+	// Observer receives metrics; nil: none.
+	Observer Observer
 	// Streams is what event source mappings read (the server adapts Data
 	// Streams); nil: no mappings can be created.
 	Streams StreamSource
@@ -65,6 +67,26 @@ type Config struct {
 	// Default "rheos"/"rheos" (accepted when authentication is off).
 	AccessKeyID, SecretAccessKey string
 }
+
+// Observer receives the functions' metrics (internal/metrics.Functions
+// implements it). Calls are made on the invocation path and must be cheap
+// and safe for concurrent use.
+type Observer interface {
+	// Invocation reports a finished invocation (failed: a function error).
+	Invocation(function string, failed bool, d time.Duration)
+	// Running adds delta to the invocations in progress of a function.
+	Running(function string, delta int)
+	// Batch reports a batch an event source mapping finished: records,
+	// outcome ("ok", "RetryAttemptsExhausted", "MaximumRecordAgeExceeded")
+	// and, for "ok", the age of its last record.
+	Batch(mapping string, records int, outcome string, iteratorAgeMs int64)
+}
+
+type noObserver struct{}
+
+func (noObserver) Invocation(string, bool, time.Duration) {}
+func (noObserver) Running(string, int)                    {}
+func (noObserver) Batch(string, int, string, int64)       {}
 
 // Service is the function registry and invoker. It is safe for concurrent
 // use.
@@ -98,6 +120,9 @@ func New(cfg Config, meta MetaStore) *Service {
 	}
 	if cfg.MaxCodeBytes == 0 {
 		cfg.MaxCodeBytes = 50 << 20
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
 	}
 	if cfg.MaxProcesses <= 0 {
 		cfg.MaxProcesses = 4

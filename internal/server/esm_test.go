@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -159,8 +160,11 @@ func TestEventSourceMappingKinesis(t *testing.T) {
 	}
 	batchesBefore := len(sink.batches)
 	// The next batch reports its third record as failed once.
-	failedOnce := ""
+	failedOnce := "" // guarded by failMu: the two shards' batches arrive concurrently
+	var failMu sync.Mutex
 	sink.respond = func(ev kinesisEvent) (int, string) {
+		failMu.Lock()
+		defer failMu.Unlock()
 		if failedOnce == "" && len(ev.Records) >= 3 {
 			failedOnce = ev.Records[2].Kinesis.SequenceNumber
 			return 200, `{"batchItemFailures":[{"itemIdentifier":"` + failedOnce + `"}]}`
@@ -170,16 +174,27 @@ func TestEventSourceMappingKinesis(t *testing.T) {
 	sink.mu.Unlock()
 	put(1000, 200)
 	waitDelivered(1200)
+	failMu.Lock()
+	failed := failedOnce
+	failMu.Unlock()
 	sink.mu.Lock()
 	redelivered := false
 	for _, ev := range sink.batches[batchesBefore:] {
-		if len(ev.Records) > 0 && ev.Records[0].Kinesis.SequenceNumber == failedOnce {
+		if len(ev.Records) > 0 && ev.Records[0].Kinesis.SequenceNumber == failed {
 			redelivered = true
 		}
 	}
 	sink.mu.Unlock()
-	if failedOnce == "" || !redelivered {
-		t.Fatalf("the reported failure %q was not redelivered from that record", failedOnce)
+	if failed == "" || !redelivered {
+		t.Fatalf("the reported failure %q was not redelivered from that record", failed)
+	}
+	if resp, err := http.Get(ts.url + "/metrics"); err == nil {
+		mb, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(mb), `rheos_lambda_event_source_records_total{mapping="`+aws.ToString(created.UUID)+`",outcome="ok"}`) ||
+			!strings.Contains(string(mb), `rheos_lambda_event_source_iterator_age_milliseconds{mapping="`+aws.ToString(created.UUID)+`"}`) {
+			t.Errorf("event source mapping metrics missing")
+		}
 	}
 	if m, err := lc.GetEventSourceMapping(ctx, &lambda.GetEventSourceMappingInput{UUID: created.UUID}); err != nil || aws.ToString(m.State) != "Enabled" {
 		t.Fatalf("get: %+v %v", m, err)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/rheos/rheos/internal/datastream"
+	"github.com/rheos/rheos/internal/metrics"
 
 	"github.com/rheos/rheos/internal/functions"
 	"github.com/rheos/rheos/internal/lambdaapi"
@@ -31,7 +32,8 @@ func (s *Server) wireFunctions(context.Context) error {
 			return "http://" + s.ln.Addr().String()
 		},
 		AccessKeyID: s.cfg.RootAccessKeyID, SecretAccessKey: s.cfg.RootSecretAccessKey,
-		Streams: kinesisSource{svc: s.kinesis, changed: s.store.log.Changed},
+		Streams:  kinesisSource{svc: s.kinesis, changed: s.store.log.Changed},
+		Observer: metrics.NewFunctions(s.registry),
 	}, s.store.meta)
 	if s.cfg.FunctionsExec {
 		if err := os.MkdirAll(filepath.Join(s.cfg.DataDir, "functions"), 0o700); err != nil {

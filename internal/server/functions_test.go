@@ -98,6 +98,19 @@ func TestLambdaJQFunction(t *testing.T) {
 	if dry, err := lc.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("adder"), InvocationType: types.InvocationTypeDryRun}); err != nil || dry.StatusCode != 204 {
 		t.Fatalf("dry run: %+v %v", dry, err)
 	}
+	// CloudWatch's Invocations and Errors, as Prometheus counters.
+	resp, err := http.Get(ts.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`rheos_lambda_invocations_total{function="adder",outcome="success"} 4`, `rheos_lambda_invocations_total{function="adder",outcome="error"} 1`,
+		`rheos_lambda_duration_seconds_count{function="adder"} 5`} {
+		if !strings.Contains(string(mb), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 	got, err := lc.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("adder")})
 	if err != nil || aws.ToInt32(got.Configuration.Timeout) != 10 || aws.ToString(got.Configuration.Handler) != "fail.jq" ||
 		got.Configuration.Environment.Variables["K"] != "V" {

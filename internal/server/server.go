@@ -36,13 +36,14 @@ import (
 
 // Server is a running Rheos node.
 type Server struct {
-	cfg     config.Config
-	log     *slog.Logger
-	now     func() time.Time
-	opts    Options
-	store   *storage
-	metrics *metrics.Metrics
-	router  *awsproto.Router
+	cfg      config.Config
+	log      *slog.Logger
+	now      func() time.Time
+	opts     Options
+	store    *storage
+	metrics  *metrics.Metrics
+	registry *prometheus.Registry // the one registry every service's metrics join
+	router   *awsproto.Router
 	// policies maps a service's signing name to its resource-policy lookup
 	// (authorization reads them for ARNs of that service).
 	policies map[string]func(ctx context.Context, arn string) (string, error)
@@ -118,6 +119,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		policies: map[string]func(context.Context, string) (string, error){}}
 	start := time.Now()
 	registry := prometheus.NewRegistry()
+	s.registry = registry
 	s.metrics = metrics.New(registry, cfg.DataDir)
 	if s.store, err = openStorage(ctx, cfg, opts, now, s.metrics); err != nil {
 		return nil, err
