@@ -24,8 +24,9 @@ import (
 //  3. <id>.seg.tmp is renamed over <id>.seg, and the directory fsynced;
 //  4. the index of generation g+1 replaces <id>.idx (vfs.WriteFileAtomic:
 //     <id>.idx.tmp, fsync, rename, directory fsync);
-//  5. the new segment replaces the old one in memory; readers holding the
-//     old one keep reading its open files until they release it.
+//  5. the new segment replaces the old one in memory (its cached pages
+//     dropped: they are cold); readers holding the old one keep reading its
+//     open files until they release it.
 //
 // A crash at any point leaves the old segment or the new one under the id,
 // never both and never neither: before 3 the old pair is intact; after 3
@@ -248,6 +249,10 @@ func (l *Log) compact(p *segPlan) (int64, error) {
 		return 0, err
 	}
 	nseg.ndir = len(dir)
+	// Its records are old (compaction rewrites sealed segments) and all
+	// durable: like a sealed segment out of the cached window, its pages
+	// would only grow the page cache.
+	l.dropPages(nseg.f, nseg.id)
 	byShard := make(map[uint64]dirEntry, len(dir))
 	for _, d := range dir {
 		byShard[d.shard] = d

@@ -9,6 +9,12 @@
 // disk once; the per-segment index (.idx) adds 32 bytes per shard section and
 // is written when a segment is sealed.
 //
+// The pages of sealed segments outside a small cached window
+// (Options.CachedSegments) and of compacted segments are dropped from the
+// page cache (vfs.DontNeed) once they are durable, so that the page cache,
+// and the kernel's cost of growing and reclaiming it, does not grow by every
+// byte written (docs/PERFORMANCE.md).
+//
 // Reading: Read returns whole records, copied into memory; ReadStream opens
 // one record and streams its data from the segment file (large records such
 // as video fragments), checking the section checksum as it goes.
@@ -108,6 +114,16 @@ type Options struct {
 	// one sweep. Default 0.5; a negative value disables compaction (segments
 	// with nothing live are still deleted).
 	CompactBelow float64
+	// CachedSegments is how many of the newest segments, the active one
+	// included, keep their pages in the OS page cache. When a segment is
+	// sealed, the one that falls out of this window has its cached pages
+	// dropped (vfs.DontNeed): they are synced, and left to the kernel they
+	// grow the page cache by every byte written, whose allocation, LRU
+	// upkeep and reclaim cost the writer more kernel CPU the longer it runs.
+	// Readers within the window read from the cache; older records are read
+	// from disk. Default 2 (the active segment and the newest sealed one);
+	// a negative value never drops pages.
+	CachedSegments int
 }
 
 // Event is a notable occurrence in the log.
@@ -319,6 +335,9 @@ func Open(opts Options) (*Log, error) {
 	}
 	if opts.CompactBelow == 0 {
 		opts.CompactBelow = 0.5
+	}
+	if opts.CachedSegments == 0 {
+		opts.CachedSegments = 2
 	}
 	l := &Log{
 		opts:    opts,
@@ -1160,9 +1179,29 @@ func (l *Log) seal() error {
 	l.segments = append(l.segments, old)
 	l.active = next
 	l.actSize = segHeaderSize
+	// The sealed segment that falls out of the cached window, held so that
+	// a sweep cannot close it while its pages are dropped.
+	var drop *segment
+	if keep := l.opts.CachedSegments - 1; l.opts.CachedSegments > 0 && len(l.segments) > keep {
+		drop = l.segments[len(l.segments)-1-keep]
+		drop.acquire()
+	}
 	l.mu.Unlock()
 	l.event(Event{Kind: "segment-sealed", Segment: old.id})
+	if drop != nil {
+		l.dropPages(drop.f, drop.id)
+		drop.release()
+	}
 	return nil
+}
+
+// dropPages drops the cached pages of a segment file whose bytes are all
+// durable (see Options.CachedSegments). It is a hint: a failure is logged
+// and otherwise ignored.
+func (l *Log) dropPages(f vfs.File, id uint64) {
+	if err := vfs.DontNeed(f, 0, 0); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+		l.log.Debug("streamlog: dropping cached pages", "segment", id, "err", err)
+	}
 }
 
 // Close stops the writer (failing queued appends with ErrClosed) and closes
