@@ -656,7 +656,16 @@ func (h *crashHarness) run(round int, l *Log) {
 	h.nModes[mode]++
 	defer func() { h.trace.note(round, fmt.Sprintf("crash (mode %d)", mode), "", nil) }()
 	crash := func() { h.proc.crash(h.fs.Crash) }
-	crashKeepingSome := func() { h.proc.crash(func() { h.fs.CrashKeepingSome(rng) }) }
+	// A torn write keeps a prefix of the unsynced bytes, or (a filesystem
+	// whose size update reached the disk before the data, as with reserved
+	// blocks) a prefix of them followed by zeros.
+	crashKeepingSome := func() {
+		if rng.IntN(2) == 0 {
+			h.proc.crash(func() { h.fs.CrashKeepingSome(rng) })
+		} else {
+			h.proc.crash(func() { h.fs.CrashZeroingSome(rng) })
+		}
+	}
 	switch mode {
 	case 0:
 		crashed.Store(true)
@@ -674,7 +683,7 @@ func (h *crashHarness) run(round int, l *Log) {
 		crashKeepingSome()
 	default:
 		faulted.Store(true)
-		ops := []vfs.Op{vfs.OpWrite, vfs.OpSync, vfs.OpCreate, vfs.OpOpen, vfs.OpRename, vfs.OpRemove, vfs.OpSyncDir, vfs.OpRead}
+		ops := []vfs.Op{vfs.OpWrite, vfs.OpSync, vfs.OpCreate, vfs.OpOpen, vfs.OpRename, vfs.OpRemove, vfs.OpSyncDir, vfs.OpRead, vfs.OpAllocate, vfs.OpAdvise}
 		h.fs.Inject(vfs.Fault{
 			Op:           ops[rng.IntN(len(ops))],
 			PathContains: []string{"", ".seg", ".idx", ".ckpt"}[rng.IntN(4)],

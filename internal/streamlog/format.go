@@ -1,6 +1,7 @@
 package streamlog
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -209,8 +210,13 @@ func findNextFrame(data []byte, from int) int {
 	var m [4]byte
 	le.PutUint32(m[:], frameMagic)
 	for p := from; p+frameHeaderLen <= len(data); p++ {
-		if data[p] != m[0] || data[p+1] != m[1] || data[p+2] != m[2] || data[p+3] != m[3] {
-			continue
+		// Skip to the next magic (a long zero tail is passed at memory speed).
+		i := bytes.Index(data[p:], m[:])
+		if i < 0 {
+			return -1
+		}
+		if p += i; p+frameHeaderLen > len(data) {
+			return -1
 		}
 		if _, _, _, err := parseFrame(data[p:], uint32(p)); err == nil {
 			return p

@@ -9,11 +9,14 @@
 // disk once; the per-segment index (.idx) adds 32 bytes per shard section and
 // is written when a segment is sealed.
 //
-// The pages of sealed segments outside a small cached window
-// (Options.CachedSegments) and of compacted segments are dropped from the
-// page cache (vfs.DontNeed) once they are durable, so that the page cache,
-// and the kernel's cost of growing and reclaiming it, does not grow by every
-// byte written (docs/PERFORMANCE.md).
+// The kernel's side of writing is kept flat on long runs (docs/PERFORMANCE.md):
+// the active segment's disk blocks are reserved when it is created
+// (vfs.Allocate, which leaves the file's size at the end of its last frame,
+// so the format and recovery are unchanged), a commit is made durable with
+// fdatasync (vfs.Datasync), and the pages of sealed segments outside a small
+// cached window (Options.CachedSegments) and of compacted segments are
+// dropped from the page cache (vfs.DontNeed) once they are durable, so the
+// page cache does not grow by every byte written.
 //
 // Reading: Read returns whole records, copied into memory; ReadStream opens
 // one record and streams its data from the segment file (large records such
@@ -466,12 +469,17 @@ func (l *Log) recover() error {
 		if err := l.createActive(next); err != nil {
 			return err
 		}
-	} else if err := l.active.f.Sync(); err != nil {
-		// The active segment may hold frames whose fsync failed before the
-		// restart (the page cache kept them): they are served now, so they
-		// must be durable before anything that depends on them (a seal's
-		// index, later acknowledged frames) is.
-		return fmt.Errorf("streamlog: syncing the active segment: %w", err)
+	} else {
+		if err := l.active.f.Sync(); err != nil {
+			// The active segment may hold frames whose fsync failed before
+			// the restart (the page cache kept them): they are served now,
+			// so they must be durable before anything that depends on them
+			// (a seal's index, later acknowledged frames) is.
+			return fmt.Errorf("streamlog: syncing the active segment: %w", err)
+		}
+		// After a cut (a truncation releases the reservation past the new
+		// end) or a crash (a reservation need not survive one).
+		l.preallocate(l.active)
 	}
 	return nil
 }
@@ -758,7 +766,21 @@ func (l *Log) newSegment(id uint64) (*segment, error) {
 	if f, err = l.fs.OpenAppend(name); err != nil {
 		return nil, err
 	}
-	return &segment{id: id, f: f, created: created}, nil
+	seg := &segment{id: id, f: f, created: created}
+	l.preallocate(seg)
+	return seg, nil
+}
+
+// preallocate reserves the disk blocks of the active segment up to
+// SegmentBytes without changing its size (vfs.Allocate, FORMAT.md): the
+// filesystem then allocates no blocks as frames are appended and written
+// back, which is kernel CPU on every commit. The file's size stays the end
+// of its last frame, so nothing else changes. It is a hint: a filesystem
+// that cannot reserve is logged and otherwise ignored.
+func (l *Log) preallocate(seg *segment) {
+	if err := vfs.Allocate(seg.f, 0, l.opts.SegmentBytes); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+		l.log.Debug("streamlog: preallocating the active segment", "segment", seg.id, "err", err)
+	}
 }
 
 // SetFence sets the fence token appends must carry. Appends with another
@@ -995,7 +1017,7 @@ func (l *Log) commit(group []*appendReq) {
 		l.fail(fmt.Errorf("write segment %d: %w", l.active.id, err))
 	} else {
 		t0 := time.Now()
-		if err := l.active.f.Sync(); err != nil {
+		if err := vfs.Datasync(l.active.f); err != nil {
 			l.fail(fmt.Errorf("fsync segment %d: %w", l.active.id, err))
 		} else if l.opts.OnCommit != nil {
 			l.opts.OnCommit(len(buf), len(flat), time.Since(t0))
@@ -1096,6 +1118,7 @@ func (l *Log) tryRecover() error {
 	l.mu.Lock()
 	l.actSize = size + frameHeaderLen
 	l.mu.Unlock()
+	l.preallocate(seg) // the truncation released the reservation
 	if err := l.fs.SyncDir(l.opts.Dir); err != nil {
 		return fmt.Errorf("streamlog: recover: %w", err)
 	}
@@ -1139,6 +1162,14 @@ func (l *Log) Changed() <-chan struct{} {
 // Called by the writer only.
 func (l *Log) seal() error {
 	old := l.active
+	if l.actSize < l.opts.SegmentBytes {
+		// Sealed before it was full (by age or Roll): release the blocks
+		// reserved past its end (preallocate). Truncating to the size it
+		// has changes no byte. A failure costs only disk space.
+		if err := old.f.Truncate(l.actSize); err != nil {
+			l.log.Debug("streamlog: releasing the reservation of a sealed segment", "segment", old.id, "err", err)
+		}
+	}
 	l.mu.RLock()
 	entries := shardEntries{}
 	for key, s := range l.shards {
