@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"sync/atomic"
 	"testing"
 
@@ -38,6 +39,12 @@ type countingFile struct {
 }
 
 func (f countingFile) Sync() error { f.syncs.Add(1); return f.File.Sync() }
+
+// The optional interfaces pass through, so the log takes the same paths as
+// on the bare filesystem.
+func (f countingFile) Datasync() error             { f.syncs.Add(1); return vfs.Datasync(f.File) }
+func (f countingFile) Allocate(off, n int64) error { return vfs.Allocate(f.File, off, n) }
+func (f countingFile) DontNeed(off, n int64) error { return vfs.DontNeed(f.File, off, n) }
 
 func (c *countingFS) Create(name string) (vfs.File, error) {
 	f, err := c.FS.Create(name)
@@ -162,12 +169,14 @@ func benchAppend(b *testing.B, size, shards int, parallel bool) {
 // each of two interleaved shards, in 4 MiB segments (so most of it is
 // sealed): the whole shard from the start in pages of 1000 records, and tail
 // reads of the newest 10 records, first in the active segment, then, after
-// a roll, through a sealed segment's index. The files are in the page cache:
-// this measures the read path, not the disk.
+// a roll, through a sealed segment's index. The files are in the page cache
+// (CachedSegments -1 keeps every page): this measures the read path, not
+// the disk; sequential/uncached drops every segment's pages before each
+// read, as CachedSegments does for segments out of its window.
 func BenchmarkRead(b *testing.B) {
 	const perShard, size = 20000, 1 << 10
 	dir := b.TempDir()
-	l, err := Open(Options{Dir: dir, SegmentBytes: 4 << 20, Logger: quietLogger()})
+	l, err := Open(Options{Dir: dir, SegmentBytes: 4 << 20, CachedSegments: -1, Logger: quietLogger()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -183,9 +192,21 @@ func BenchmarkRead(b *testing.B) {
 	}
 	const shard = 1
 
-	b.Run("sequential", func(b *testing.B) {
+	sequential := func(b *testing.B, uncached bool) {
 		b.SetBytes(perShard * (size + int64(len(benchKey))))
 		for b.Loop() {
+			if uncached {
+				b.StopTimer()
+				l.mu.RLock()
+				segs := append(slices.Clone(l.segments), l.active)
+				l.mu.RUnlock()
+				for _, s := range segs {
+					if err := vfs.DontNeed(s.f, 0, 0); err != nil {
+						b.Skipf("cannot drop cached pages here: %v", err)
+					}
+				}
+				b.StartTimer()
+			}
 			n := 0
 			from := uint64(0)
 			for {
@@ -204,7 +225,9 @@ func BenchmarkRead(b *testing.B) {
 			}
 		}
 		b.ReportMetric(float64(b.N*perShard)/b.Elapsed().Seconds(), "records/s")
-	})
+	}
+	b.Run("sequential", func(b *testing.B) { sequential(b, false) })
+	b.Run("sequential/uncached", func(b *testing.B) { sequential(b, true) })
 	tail := func(b *testing.B) {
 		from := l.Bounds(shard).Next - 10
 		for b.Loop() {
