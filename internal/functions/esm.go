@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -232,20 +233,29 @@ func (s *Service) ListMappings(ctx context.Context, sc Scope, streamARN, functio
 		}
 		fnARN = "arn:aws:lambda:" + fsc.Region + ":" + fsc.Account + ":function:" + name
 	}
+	// Collect the keys first: the store's Scan holds a read transaction,
+	// inside which another read (GetMapping) must not be opened.
+	var uuids []string
+	if err := s.meta.Scan(ctx, prefixESM, func(key string, _ []byte, _ uint64) error {
+		uuids = append(uuids, strings.TrimPrefix(key, prefixESM))
+		return nil
+	}); err != nil {
+		return nil, "", &Error{Kind: KindInternal, Err: err}
+	}
 	var out []*Mapping
-	err := s.meta.Scan(ctx, prefixESM, func(key string, _ []byte, _ uint64) error {
-		m, _, err := s.GetMapping(ctx, strings.TrimPrefix(key, prefixESM))
+	for _, u := range uuids {
+		m, _, err := s.GetMapping(ctx, u)
 		if err != nil {
-			return err
+			var de *Error
+			if errors.As(err, &de) && de.Kind == KindNotFound {
+				continue // deleted meanwhile
+			}
+			return nil, "", err
 		}
 		if m.Account != sc.Account || (streamARN != "" && m.EventSourceARN != streamARN) || (fnARN != "" && m.FunctionARN != fnARN) || m.UUID <= marker {
-			return nil
+			continue
 		}
 		out = append(out, m)
-		return nil
-	})
-	if err != nil {
-		return nil, "", err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].UUID < out[j].UUID })
 	if max <= 0 || max > 100 {

@@ -21,7 +21,9 @@ import (
 )
 
 // MetaStore is the durable metadata the registry needs (metastore.Store
-// satisfies it): revisioned keys changed by compare-and-swap commits.
+// satisfies it): revisioned keys changed by compare-and-swap commits. A
+// Scan callback must not call the store (it may run inside a read
+// transaction).
 type MetaStore interface {
 	// Get returns a value and its revision, or (nil, 0, nil) when absent.
 	Get(ctx context.Context, key string) ([]byte, uint64, error)
