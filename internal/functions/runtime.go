@@ -265,6 +265,10 @@ func (s *Service) invokeZip(ctx context.Context, f *Function, reqID string, payl
 	inv := &invocation{id: reqID, arn: f.ARN(), payload: payload, deadline: dl, result: make(chan invResult, 1)}
 	keep := false
 	defer func() {
+		s.poolsMu.Lock()
+		current := s.pools[f.ARN()] == pl
+		s.poolsMu.Unlock()
+		keep = keep && current // a deleted or updated function's process is not reused
 		pl.mu.Lock()
 		if keep {
 			pl.idle = append(pl.idle, pr)
@@ -427,6 +431,18 @@ func (pr *proc) runtimeAPI() http.Handler {
 		w.WriteHeader(http.StatusAccepted)
 	})
 	return mux
+}
+
+// dropPool stops the idle processes of a deleted function; busy ones are
+// stopped when their invocation ends (the pool is no longer found).
+func (s *Service) dropPool(arn string) {
+	s.poolsMu.Lock()
+	p := s.pools[arn]
+	delete(s.pools, arn)
+	s.poolsMu.Unlock()
+	if p != nil {
+		p.stopIdle()
+	}
 }
 
 // Close stops every function process.

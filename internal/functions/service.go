@@ -391,6 +391,7 @@ func (s *Service) Delete(ctx context.Context, sc Scope, ref string) error {
 	if !ok {
 		return errorf(KindConflict, "The function %s was changed while being deleted; retry.", name)
 	}
+	s.dropPool(f.ARN())
 	return nil
 }
 
