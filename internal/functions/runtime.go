@@ -210,16 +210,17 @@ func (s *Service) shimPath(name string) (string, error) {
 func (s *Service) poolFor(f *Function) *pool {
 	key := f.ARN() + "#" + f.RevisionID
 	s.poolsMu.Lock()
-	defer s.poolsMu.Unlock()
-	if p := s.pools[f.ARN()]; p != nil {
-		if p.key == key {
-			return p
-		}
-		go p.stopIdle() // bounded: kills and waits for idle processes only
+	old := s.pools[f.ARN()]
+	if old != nil && old.key == key {
+		s.poolsMu.Unlock()
+		return old
 	}
-	n := s.cfg.MaxProcesses
-	p := &pool{key: key, slots: make(chan struct{}, n), all: map[*proc]bool{}}
+	p := &pool{key: key, slots: make(chan struct{}, s.cfg.MaxProcesses), all: map[*proc]bool{}}
 	s.pools[f.ARN()] = p
+	s.poolsMu.Unlock()
+	if old != nil {
+		old.stopIdle() // the previous revision's idle processes; busy ones stop when done
+	}
 	return p
 }
 
