@@ -136,6 +136,11 @@ type Storage struct {
 	// per owner. Default 0.5 (at most 2× space amplification); 0 or less
 	// never compacts (segments are still deleted once nothing in them lives).
 	CompactBelow float64 `json:"compactBelow"`
+	// CachedSegments is how many of the newest log segments (the active one
+	// included) keep their pages in the kernel's page cache; older sealed
+	// segments have theirs dropped, so long runs do not pay the cache's
+	// cost for data readers rarely need. Default 2.
+	CachedSegments int `json:"cachedSegments"`
 }
 
 // KMS is where the data keys of encrypted resources are wrapped.
@@ -205,7 +210,7 @@ func Default() Config {
 		Server: Server{Addr: "127.0.0.1:4566", Account: "000000000000", Region: "us-east-1", LogLevel: "info",
 			ShutdownTimeout: Duration(10 * time.Second)},
 		Storage: Storage{DataDir: "./rheos-data", SweepInterval: Duration(time.Minute), SegmentBytes: 64 << 20,
-			SegmentAge: Duration(time.Hour), CompactBelow: 0.5},
+			SegmentAge: Duration(time.Hour), CompactBelow: 0.5, CachedSegments: 2},
 		Kinesis: Kinesis{CreateDelay: Duration(500 * time.Millisecond), DeleteDelay: Duration(500 * time.Millisecond),
 			UpdateDelay: Duration(500 * time.Millisecond), ShardLimit: 500, ThroughputMode: "off", ThroughputScale: 10},
 		Functions: Functions{MaxProcesses: 4},

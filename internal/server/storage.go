@@ -85,7 +85,7 @@ func openStorage(ctx context.Context, cfg config.Config, opts Options, now func(
 	}
 	rlog, err := streamlog.Open(streamlog.Options{
 		FS: fs, Dir: filepath.Join(cfg.DataDir, "log"), SegmentBytes: cfg.SegmentBytes,
-		SegmentAge: time.Duration(cfg.SegmentAge), CompactBelow: compactBelow(cfg.CompactBelow), Now: now, Logger: opts.logger,
+		SegmentAge: time.Duration(cfg.SegmentAge), CompactBelow: compactBelow(cfg.CompactBelow), CachedSegments: cfg.CachedSegments, Now: now, Logger: opts.logger,
 		OnEvent: func(e streamlog.Event) { met.LogEvent(e.Kind) }, OnCommit: met.Commit,
 	})
 	if err != nil {
