@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -729,14 +730,16 @@ func sweepCases(t *testing.T, stream, arn, iterator string) []badReq {
 		return m
 	}
 	for name, b := range map[string][]byte{
-		"PutRecord: Data 10× the stream's record size":       putRecord(map[string]any{"Data": b64(10 << 20)}),
-		"PutRecord: Data 1 MiB + 3 bytes":                    putRecord(map[string]any{"Data": b64(1<<20 + 3)}),
-		"PutRecord: PartitionKey 10× too long":               putRecord(map[string]any{"PartitionKey": strings.Repeat("p", 2560)}),
-		"PutRecord: PartitionKey empty":                      putRecord(map[string]any{"PartitionKey": ""}),
-		"PutRecord: ExplicitHashKey 2^128":                   putRecord(map[string]any{"ExplicitHashKey": "340282366920938463463374607431768211456"}),
-		"PutRecord: ExplicitHashKey 10× too long":            putRecord(map[string]any{"ExplicitHashKey": "1" + strings.Repeat("0", 389)}),
-		"PutRecord: ExplicitHashKey negative":                putRecord(map[string]any{"ExplicitHashKey": "-1"}),
-		"PutRecord: SequenceNumberForOrdering garbage":       putRecord(map[string]any{"SequenceNumberForOrdering": "1"}),
+		"PutRecord: Data 10× the stream's record size": putRecord(map[string]any{"Data": b64(10 << 20)}),
+		"PutRecord: Data 1 MiB + 3 bytes":              putRecord(map[string]any{"Data": b64(1<<20 + 3)}),
+		"PutRecord: PartitionKey 10× too long":         putRecord(map[string]any{"PartitionKey": strings.Repeat("p", 2560)}),
+		"PutRecord: PartitionKey empty":                putRecord(map[string]any{"PartitionKey": ""}),
+		"PutRecord: ExplicitHashKey 2^128":             putRecord(map[string]any{"ExplicitHashKey": "340282366920938463463374607431768211456"}),
+		"PutRecord: ExplicitHashKey 10× too long":      putRecord(map[string]any{"ExplicitHashKey": "1" + strings.Repeat("0", 389)}),
+		"PutRecord: ExplicitHashKey negative":          putRecord(map[string]any{"ExplicitHashKey": "-1"}),
+		// "1" is a valid version-0 number to AWS (kinesalite's parse, which
+		// its AWS recordings pass); all f is refused.
+		"PutRecord: SequenceNumberForOrdering garbage":       putRecord(map[string]any{"SequenceNumberForOrdering": hexDecimal("2ffffffffff7fffffffffffffff000000000007fffffff2")}),
 		"PutRecord: SequenceNumberForOrdering 10× too long":  putRecord(map[string]any{"SequenceNumberForOrdering": "1" + strings.Repeat("0", 1290)}),
 		"PutRecord: SequenceNumberForOrdering in the future": putRecord(map[string]any{"SequenceNumberForOrdering": "49999999999999999999999999999999999999999999999999999999"}),
 		"PutRecords: 10× the records":                        putRecords(many(5000, rec)),
@@ -1375,4 +1378,10 @@ func TestBadInputSweep(t *testing.T) {
 	if bytes.Contains(logb, []byte("panic")) {
 		t.Errorf("the server log mentions a panic:\n%s", logb)
 	}
+}
+
+// hexDecimal returns the decimal form of a hexadecimal number.
+func hexDecimal(h string) string {
+	n, _ := new(big.Int).SetString(h, 16)
+	return n.String()
 }

@@ -235,8 +235,10 @@ type tracer struct {
 // when=N per traced thread, and Go moves goroutines between threads, so a
 // count given at startup does not name one particular fsync of the log
 // writer; attaching at a chosen moment with when=1+ (every call) and
-// detaching to clear the fault makes the fault window exact. bbolt's
-// fdatasync is traced, not failed.
+// detaching to clear the fault makes the fault window exact. The log
+// commits with fdatasync (fsync for renames and checkpoints), so both fail;
+// nothing writes the metadata store (bbolt, also fdatasync) while a fault
+// is armed.
 func attachFsyncFault(t *testing.T, pid int, dir string) *tracer {
 	t.Helper()
 	out := filepath.Join(dir, fmt.Sprintf("strace-%d.out", time.Now().UnixNano()))
@@ -246,7 +248,7 @@ func attachFsyncFault(t *testing.T, pid int, dir string) *tracer {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("strace", "-f", "-p", strconv.Itoa(pid), "-o", out,
-		"-e", "trace=fsync,fdatasync", "-e", "inject=fsync:error=EIO:when=1+")
+		"-e", "trace=fsync,fdatasync", "-e", "inject=fsync,fdatasync:error=EIO:when=1+")
 	cmd.Stdout, cmd.Stderr = errf, errf
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("strace: %v", err)
