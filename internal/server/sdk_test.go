@@ -51,7 +51,7 @@ type testServer struct {
 
 // startServer serves dir on a loopback port until the test ends or stop is
 // called. mut may adjust the configuration.
-func startServer(t *testing.T, dir string, mut func(*config.Config)) *testServer {
+func startServer(t testing.TB, dir string, mut func(*config.Config)) *testServer {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Addr = "127.0.0.1:0"
@@ -96,10 +96,10 @@ func startServer(t *testing.T, dir string, mut func(*config.Config)) *testServer
 	return ts
 }
 
-func newServer(t *testing.T) *testServer { return startServer(t, t.TempDir(), nil) }
+func newServer(t testing.TB) *testServer { return startServer(t, t.TempDir(), nil) }
 
 // createStream creates a provisioned stream and waits until it is ACTIVE.
-func (ts *testServer) createStream(t *testing.T, name string, shards int32) {
+func (ts *testServer) createStream(t testing.TB, name string, shards int32) {
 	t.Helper()
 	_, err := ts.kc.CreateStream(context.Background(), &kinesis.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(shards)})
 	if err != nil {
@@ -109,7 +109,7 @@ func (ts *testServer) createStream(t *testing.T, name string, shards int32) {
 }
 
 // waitActive polls DescribeStreamSummary until the stream is ACTIVE.
-func (ts *testServer) waitActive(t *testing.T, name string) *types.StreamDescriptionSummary {
+func (ts *testServer) waitActive(t testing.TB, name string) *types.StreamDescriptionSummary {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
