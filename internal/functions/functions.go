@@ -33,6 +33,7 @@ const (
 	KindInvalidParameter
 	KindUnsupported // valid on AWS, not served by this Rheos
 	KindTooLarge
+	KindThrottled // reserved concurrency 0: every invocation is refused
 	KindInternal
 )
 
@@ -82,6 +83,9 @@ type Function struct {
 	RevisionID            string
 	LastModified          time.Time
 	Tags                  map[string]string
+	// ReservedConcurrency, when set, sizes the function's process pool
+	// (PutFunctionConcurrency); 0 throttles every invocation.
+	ReservedConcurrency *int `json:",omitempty"`
 }
 
 // ARN is the function's ARN.

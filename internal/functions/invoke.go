@@ -31,6 +31,9 @@ func (s *Service) Invoke(ctx context.Context, sc Scope, ref string, payload []by
 	if err != nil {
 		return Result{}, err
 	}
+	if f.ReservedConcurrency != nil && *f.ReservedConcurrency == 0 {
+		return Result{}, errorf(KindThrottled, "Rate Exceeded.")
+	}
 	if len(payload) > MaxPayload {
 		return Result{}, errorf(KindTooLarge, "Request must be smaller than %d bytes for the InvokeFunction operation", MaxPayload)
 	}

@@ -215,7 +215,11 @@ func (s *Service) poolFor(f *Function) *pool {
 		s.poolsMu.Unlock()
 		return old
 	}
-	p := &pool{key: key, slots: make(chan struct{}, s.cfg.MaxProcesses), all: map[*proc]bool{}}
+	size := s.cfg.MaxProcesses
+	if f.ReservedConcurrency != nil && *f.ReservedConcurrency > 0 {
+		size = *f.ReservedConcurrency
+	}
+	p := &pool{key: key, slots: make(chan struct{}, size), all: map[*proc]bool{}}
 	s.pools[f.ARN()] = p
 	s.poolsMu.Unlock()
 	if old != nil {

@@ -459,6 +459,31 @@ func (s *Service) UpdateConfiguration(ctx context.Context, sc Scope, ref string,
 	}, nil)
 }
 
+// SetConcurrency sets (n != nil) or removes a function's reserved
+// concurrency: the size of its process pool; 0 throttles it.
+func (s *Service) SetConcurrency(ctx context.Context, sc Scope, ref string, n *int) (*Function, error) {
+	return s.update(ctx, sc, ref, func(f *Function) error {
+		f.ReservedConcurrency = n
+		return nil
+	}, nil)
+}
+
+// Tag adds tags to and removes keys from a function (by ARN or name).
+func (s *Service) Tag(ctx context.Context, sc Scope, ref string, add map[string]string, remove []string) (*Function, error) {
+	return s.update(ctx, sc, ref, func(f *Function) error {
+		if f.Tags == nil {
+			f.Tags = map[string]string{}
+		}
+		for k, v := range add {
+			f.Tags[k] = v
+		}
+		for _, k := range remove {
+			delete(f.Tags, k)
+		}
+		return nil
+	}, nil)
+}
+
 // UpdateCode replaces a function's code (a zip for jq, a URL for url).
 func (s *Service) UpdateCode(ctx context.Context, sc Scope, ref string, zipFile []byte, imageURI string) (*Function, error) {
 	var code []byte

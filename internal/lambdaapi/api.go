@@ -28,7 +28,7 @@ import (
 const SigningName = "lambda"
 
 // PathPrefixes route unsigned requests to Lambda.
-var PathPrefixes = []string{"/2015-03-31/functions", "/2015-03-31/event-source-mappings", "/2017-03-31/tags", "/2017-10-31/functions"}
+var PathPrefixes = []string{"/2015-03-31/functions", "/2015-03-31/event-source-mappings", "/2017-03-31/tags", "/2017-10-31/functions", "/2019-09-30/functions"}
 
 // exception returns the model's exception with its REST status.
 func exception(name string) awserr.Exception {
@@ -45,10 +45,11 @@ var (
 	exInvalidParameterValue = exception("InvalidParameterValueException")
 	exRequestTooLarge       = exception("RequestTooLargeException")
 	exService               = exception("ServiceException")
+	exTooManyRequests       = exception("TooManyRequestsException")
 )
 
 // Exceptions is the catalog of the exceptions this API answers.
-var Exceptions = awserr.NewCatalog(SigningName, exResourceNotFound, exResourceConflict, exInvalidParameterValue, exRequestTooLarge, exService)
+var Exceptions = awserr.NewCatalog(SigningName, exResourceNotFound, exResourceConflict, exInvalidParameterValue, exRequestTooLarge, exService, exTooManyRequests)
 
 // exceptionOf is the one table from domain error kinds to exceptions.
 var exceptionOf = map[functions.Kind]awserr.Exception{
@@ -57,6 +58,7 @@ var exceptionOf = map[functions.Kind]awserr.Exception{
 	functions.KindInvalidParameter: exInvalidParameterValue,
 	functions.KindUnsupported:      exInvalidParameterValue,
 	functions.KindTooLarge:         exRequestTooLarge,
+	functions.KindThrottled:        exTooManyRequests,
 	functions.KindInternal:         exService,
 }
 
@@ -103,6 +105,12 @@ func New(svc *functions.Service, defaultAccount string) *restjson.Service {
 		"ListEventSourceMappings":     a.listEventSourceMappings,
 		"UpdateEventSourceMapping":    a.updateEventSourceMapping,
 		"DeleteEventSourceMapping":    a.deleteEventSourceMapping,
+		"PutFunctionConcurrency":      a.putFunctionConcurrency,
+		"GetFunctionConcurrency":      a.getFunctionConcurrency,
+		"DeleteFunctionConcurrency":   a.deleteFunctionConcurrency,
+		"TagResource":                 a.tagResource,
+		"UntagResource":               a.untagResource,
+		"ListTags":                    a.listTags,
 	}
 	for op, h := range handlers {
 		handlers[op] = a.wrap(op, h)
@@ -136,7 +144,11 @@ func (a *API) wrap(op string, h restjson.Handler) restjson.Handler {
 	return func(ctx context.Context, c *awsproto.Call) (any, error) {
 		if c.Authorize != nil {
 			resource := "*"
-			if name, _ := c.Input["FunctionName"].(string); name != "" {
+			name, _ := c.Input["FunctionName"].(string)
+			if name == "" {
+				name, _ = c.Input["Resource"].(string) // the tags operations
+			}
+			if name != "" {
 				sc, n, derr := functions.ResolveName(a.scope(c), name)
 				if derr == nil {
 					resource = "arn:aws:lambda:" + sc.Region + ":" + sc.Account + ":function:" + n
@@ -491,4 +503,57 @@ func (a *API) deleteEventSourceMapping(ctx context.Context, c *awsproto.Call) (a
 		return nil, err
 	}
 	return mappingOut(m), nil
+}
+
+func (a *API) putFunctionConcurrency(ctx context.Context, c *awsproto.Call) (any, error) {
+	n, _ := intOf(c.Input, "ReservedConcurrentExecutions")
+	if _, err := a.svc.SetConcurrency(ctx, a.scope(c), str(c, "FunctionName"), &n); err != nil {
+		return nil, err
+	}
+	return map[string]int{"ReservedConcurrentExecutions": n}, nil
+}
+
+func (a *API) getFunctionConcurrency(ctx context.Context, c *awsproto.Call) (any, error) {
+	f, err := a.svc.Get(ctx, a.scope(c), str(c, "FunctionName"))
+	if err != nil {
+		return nil, err
+	}
+	if f.ReservedConcurrency == nil {
+		return map[string]any{}, nil
+	}
+	return map[string]int{"ReservedConcurrentExecutions": *f.ReservedConcurrency}, nil
+}
+
+func (a *API) deleteFunctionConcurrency(ctx context.Context, c *awsproto.Call) (any, error) {
+	_, err := a.svc.SetConcurrency(ctx, a.scope(c), str(c, "FunctionName"), nil)
+	return nil, err
+}
+
+func (a *API) tagResource(ctx context.Context, c *awsproto.Call) (any, error) {
+	_, err := a.svc.Tag(ctx, a.scope(c), str(c, "Resource"), strMap(c.Input["Tags"]), nil)
+	return nil, err
+}
+
+func (a *API) untagResource(ctx context.Context, c *awsproto.Call) (any, error) {
+	var keys []string
+	if l, ok := c.Input["TagKeys"].([]any); ok {
+		for _, x := range l {
+			k, _ := x.(string)
+			keys = append(keys, k)
+		}
+	}
+	_, err := a.svc.Tag(ctx, a.scope(c), str(c, "Resource"), nil, keys)
+	return nil, err
+}
+
+func (a *API) listTags(ctx context.Context, c *awsproto.Call) (any, error) {
+	f, err := a.svc.Get(ctx, a.scope(c), str(c, "Resource"))
+	if err != nil {
+		return nil, err
+	}
+	tags := f.Tags
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	return map[string]any{"Tags": tags}, nil
 }

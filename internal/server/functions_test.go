@@ -95,6 +95,31 @@ func TestLambdaJQFunction(t *testing.T) {
 	if err != nil || aws.ToString(out.FunctionError) != "Unhandled" || !strings.Contains(string(out.Payload), `"errorMessage":"boom"`) || out.StatusCode != 200 {
 		t.Fatalf("failing invoke: %+v %s %v", out, out.Payload, err)
 	}
+	// Reserved concurrency 0 throttles every invocation, as on AWS.
+	if _, err := lc.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{FunctionName: aws.String("adder"), ReservedConcurrentExecutions: aws.Int32(0)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = lc.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("adder"), Payload: []byte(`{}`)})
+	var throttled *types.TooManyRequestsException
+	if !errors.As(err, &throttled) {
+		t.Fatalf("invoke at reserved concurrency 0: %v", err)
+	}
+	if gc, err := lc.GetFunctionConcurrency(ctx, &lambda.GetFunctionConcurrencyInput{FunctionName: aws.String("adder")}); err != nil || aws.ToInt32(gc.ReservedConcurrentExecutions) != 0 || gc.ReservedConcurrentExecutions == nil {
+		t.Fatalf("get concurrency: %+v %v", gc, err)
+	}
+	if _, err := lc.DeleteFunctionConcurrency(ctx, &lambda.DeleteFunctionConcurrencyInput{FunctionName: aws.String("adder")}); err != nil {
+		t.Fatal(err)
+	}
+	arn := "arn:aws:lambda:us-east-1:000000000000:function:adder"
+	if _, err := lc.TagResource(ctx, &lambda.TagResourceInput{Resource: aws.String(arn), Tags: map[string]string{"team": "a", "env": "dev"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lc.UntagResource(ctx, &lambda.UntagResourceInput{Resource: aws.String(arn), TagKeys: []string{"env"}}); err != nil {
+		t.Fatal(err)
+	}
+	if tags, err := lc.ListTags(ctx, &lambda.ListTagsInput{Resource: aws.String(arn)}); err != nil || len(tags.Tags) != 1 || tags.Tags["team"] != "a" {
+		t.Fatalf("tags: %+v %v", tags, err)
+	}
 	if dry, err := lc.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("adder"), InvocationType: types.InvocationTypeDryRun}); err != nil || dry.StatusCode != 204 {
 		t.Fatalf("dry run: %+v %v", dry, err)
 	}

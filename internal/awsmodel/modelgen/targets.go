@@ -37,10 +37,12 @@ var Targets = []Target{
 			"Invoke",
 			"CreateEventSourceMapping", "GetEventSourceMapping", "ListEventSourceMappings",
 			"UpdateEventSourceMapping", "DeleteEventSourceMapping",
+			"PutFunctionConcurrency", "GetFunctionConcurrency", "DeleteFunctionConcurrency",
+			"TagResource", "UntagResource", "ListTags",
 		},
 		Why: "the functions Firehose's data transformation and Analytics' preprocessing invoke " +
-			"(create, read, update, delete, Invoke) and the event source mappings that read " +
-			"Kinesis streams",
+			"(create, read, update, delete, Invoke, concurrency, tags) and the event source " +
+			"mappings that read Kinesis streams",
 	},
 	{
 		Service: "glue", Version: "2017-03-31", Package: "gluemodel",
