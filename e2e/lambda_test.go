@@ -96,4 +96,9 @@ print("ok")
 	if err != nil || strings.TrimSpace(string(out)) != "ok" {
 		t.Fatalf("boto3: %v\n%s", err, out)
 	}
+	// The built-in view lists it.
+	out, err = exec.Command(rheosBinary(t), "functions", "list", "--endpoint", "http://"+addr).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "boto\tnodejs20.x\tindex.handler\t3s\tActive") {
+		t.Fatalf("rheos functions list: %v\n%s", err, out)
+	}
 }

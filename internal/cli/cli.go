@@ -43,6 +43,8 @@ Usage:
   rheos kinesis streams delete NAME
   rheos kinesis put STREAM KEY [DATA]  (without DATA: one record per stdin line)
   rheos kinesis tail STREAM [--from trim-horizon|latest|timestamp] [--timestamp RFC3339]
+  rheos functions list                (name, runtime or kind, handler, timeout, state)
+  rheos functions mappings            (event source mappings: uuid, function, source, state, last result)
   rheos bench [--client lean|sdk] [--duration 10s] [--server-pid PID] ...   (load tool; bench -h)
   rheos bench-sink [--addr 127.0.0.1:4566]   (a do-nothing endpoint: the client-bound ceiling for bench)
 
@@ -78,6 +80,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err, _ = kinesisCmd(args[0], args[1:], stdin, stdout)
 	case "bench":
 		err = loadtest.Command(args[1:], stdout, stderr)
+	case "functions":
+		err = functionsCmd(args[1:], stdout)
 	case "config":
 		err = configCmd(args[1:], stdout)
 	case "bench-sink":

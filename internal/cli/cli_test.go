@@ -16,9 +16,10 @@ func TestHelpEverywhere(t *testing.T) {
 		"kinesis streams": "rheos kinesis streams delete",
 		"streams":         "rheos kinesis streams list",
 		"config":          "rheos config print",
+		"functions":       "rheos functions mappings",
 	}
 	leaves := []string{"serve", "config print", "kinesis streams create", "kinesis streams list", "kinesis streams describe",
-		"kinesis streams delete", "kinesis put", "kinesis tail", "streams create", "put", "tail", "bench", "bench-sink"}
+		"kinesis streams delete", "kinesis put", "kinesis tail", "streams create", "put", "tail", "bench", "bench-sink", "functions list", "functions mappings"}
 	for _, flag := range []string{"-h", "--help"} {
 		for cmd, want := range groups {
 			var out, errOut bytes.Buffer
