@@ -60,6 +60,12 @@ type Config struct {
 	// Endpoint, if set, returns the server's URL, given to handlers as
 	// AWS_ENDPOINT_URL so that SDK calls inside them reach Rheos.
 	Endpoint func() string
+	// AsyncRetries is how many times an asynchronous invocation that failed
+	// is retried (Lambda's default MaximumRetryAttempts). Default 2.
+	AsyncRetries int
+	// AsyncRetryDelay spaces the retries: the n-th waits n times it
+	// (Lambda waits about 1 and 2 minutes). Default 1 minute.
+	AsyncRetryDelay time.Duration
 	// Observer receives metrics; nil: none.
 	Observer Observer
 	// Streams is what event source mappings read (the server adapts Data
@@ -103,6 +109,8 @@ type Service struct {
 	poolsMu sync.Mutex // guards pools (zip functions' processes by ARN)
 	pools   map[string]*pool
 
+	asyncWake chan struct{} // an item was queued (buffered 1)
+
 	runMu      sync.Mutex // guards runCtx, runners and lastResult
 	runCtx     context.Context
 	runners    map[string]*runner // running mappings by UUID
@@ -123,6 +131,12 @@ func New(cfg Config, meta MetaStore) *Service {
 	if cfg.MaxCodeBytes == 0 {
 		cfg.MaxCodeBytes = 50 << 20
 	}
+	if cfg.AsyncRetries == 0 {
+		cfg.AsyncRetries = 2
+	}
+	if cfg.AsyncRetryDelay == 0 {
+		cfg.AsyncRetryDelay = time.Minute
+	}
 	if cfg.Observer == nil {
 		cfg.Observer = noObserver{}
 	}
@@ -133,7 +147,7 @@ func New(cfg Config, meta MetaStore) *Service {
 		cfg.AccessKeyID, cfg.SecretAccessKey = "rheos", "rheos"
 	}
 	return &Service{cfg: cfg, meta: meta, jq: map[string]*jqProgram{}, pools: map[string]*pool{},
-		runners: map[string]*runner{}, lastResult: map[string]string{}}
+		runners: map[string]*runner{}, lastResult: map[string]string{}, asyncWake: make(chan struct{}, 1)}
 }
 
 // Metadata keys (part of the stored format).

@@ -349,7 +349,11 @@ func (a *API) invoke(ctx context.Context, c *awsproto.Call) (any, error) {
 		}
 		return &restjson.Response{Status: http.StatusNoContent}, nil
 	case "Event":
-		return nil, &functions.Error{Kind: functions.KindUnsupported, Msg: "InvocationType Event (asynchronous invocation with a durable queue and retries) is not served by this endpoint yet; invoke with RequestResponse."}
+		payload, _ := c.Input["Payload"].([]byte)
+		if err := a.svc.Enqueue(ctx, a.scope(c), name, payload); err != nil {
+			return nil, err
+		}
+		return &restjson.Response{Status: http.StatusAccepted}, nil
 	}
 	payload, _ := c.Input["Payload"].([]byte)
 	res, err := a.svc.Invoke(ctx, a.scope(c), name, payload, functions.InvokeOptions{ClientContext: str(c, "ClientContext")})

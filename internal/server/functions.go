@@ -43,7 +43,8 @@ func (s *Server) wireFunctions(context.Context) error {
 	}
 	s.router.Register(lambdaapi.New(svc, s.cfg.Account).Endpoint())
 	s.closers = append(s.closers, svc.Close)
-	s.daemons = append(s.daemons, daemon{name: "functions-event-source-mappings", run: svc.Run})
+	s.daemons = append(s.daemons, daemon{name: "functions-event-source-mappings", run: svc.Run},
+		daemon{name: "functions-async-invocations", run: svc.RunAsync})
 	return nil
 }
 

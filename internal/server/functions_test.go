@@ -176,12 +176,16 @@ func TestLambdaJQFunction(t *testing.T) {
 // server speaking the Invoke API (here on the Runtime Interface
 // Emulator's path) and times out as Lambda does.
 func TestLambdaURLFunction(t *testing.T) {
+	asyncGot := make(chan string, 1)
 	rie := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/2015-03-31/functions/function/invocations" {
 			http.NotFound(w, r)
 			return
 		}
 		b, _ := io.ReadAll(r.Body)
+		if bytes.Contains(b, []byte("async")) {
+			asyncGot <- string(b)
+		}
 		if bytes.Contains(b, []byte("slow")) {
 			select {
 			case <-time.After(5 * time.Second):
@@ -202,6 +206,18 @@ func TestLambdaURLFunction(t *testing.T) {
 	out, err := lc.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("remote"), Payload: []byte(`{"x":"y"}`)})
 	if err != nil || string(out.Payload) != `{"X":"Y"}` || out.FunctionError != nil {
 		t.Fatalf("invoke: %+v %v", out, err)
+	}
+	// An Event invocation is queued durably (202) and delivered.
+	if ev, err := lc.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("remote"), InvocationType: types.InvocationTypeEvent, Payload: []byte(`{"async":1}`)}); err != nil || ev.StatusCode != 202 {
+		t.Fatalf("event invoke: %+v %v", ev, err)
+	}
+	select {
+	case got := <-asyncGot:
+		if got != `{"async":1}` {
+			t.Fatalf("async payload %s", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the Event invocation never reached the function")
 	}
 	start := time.Now()
 	out, err = lc.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("remote"), Payload: []byte(`"slow"`)})
