@@ -25,6 +25,9 @@ type StreamSource interface {
 	Read(ctx context.Context, iterator string, limit int) (recs []SourceRecord, next string, err error)
 	// Changed returns a channel closed at the next append to any stream.
 	Changed() <-chan struct{}
+	// Put appends one record to a stream (failure records of OnFailure
+	// destinations).
+	Put(ctx context.Context, streamARN, partitionKey string, data []byte) error
 }
 
 // SourceShard is a shard and its parents.
@@ -52,6 +55,10 @@ type Mapping struct {
 	State, StateTransitionReason, LastProcessingResult  string
 	LastModified                                        time.Time
 	Tags                                                map[string]string
+	// OnFailure is the ARN of the stream that receives a failure record
+	// for every batch given up (a Rheos extension of DestinationConfig:
+	// AWS sends them to SQS, SNS or S3).
+	OnFailure string `json:",omitempty"`
 }
 
 // ARN is the mapping's ARN.
@@ -85,6 +92,8 @@ type MappingInput struct {
 	BisectBatchOnFunctionError                      *bool
 	FunctionResponseTypes                           []string
 	Tags                                            map[string]string
+	// OnFailure, when non-nil, replaces the destination ("" removes it).
+	OnFailure *string
 }
 
 // streamARNParts checks a Kinesis stream ARN.
@@ -191,6 +200,12 @@ func (m *Mapping) apply(in MappingInput) error {
 	}
 	if in.FunctionResponseTypes != nil {
 		m.FunctionResponseTypes = in.FunctionResponseTypes
+	}
+	if in.OnFailure != nil {
+		if d := *in.OnFailure; d != "" && !streamARNParts(d) {
+			return errorf(KindUnsupported, "DestinationConfig.OnFailure.Destination %s: this endpoint sends failure records to a Kinesis stream of its own (an extension); SQS, SNS and S3 destinations are not served.", d)
+		}
+		m.OnFailure = *in.OnFailure
 	}
 	return nil
 }
@@ -551,7 +566,7 @@ func (s *Service) deliver(ctx context.Context, m *Mapping, shard string, recs []
 				i++
 			}
 			if i > 0 {
-				s.giveUp(m, shard, batch[:i], "MaximumRecordAgeExceeded")
+				s.giveUp(ctx, m, shard, batch[:i], "MaximumRecordAgeExceeded", 0, "")
 				batch = batch[i:]
 			}
 			if len(batch) == 0 {
@@ -585,7 +600,7 @@ func (s *Service) deliver(ctx context.Context, m *Mapping, shard string, recs []
 		}
 		attempts++
 		if m.MaximumRetryAttempts >= 0 && attempts > m.MaximumRetryAttempts {
-			s.giveUp(m, shard, retry, "RetryAttemptsExhausted")
+			s.giveUp(ctx, m, shard, retry, "RetryAttemptsExhausted", attempts, res.FunctionError)
 			pending = pending[1:]
 			attempts = 0
 			continue
@@ -634,10 +649,40 @@ func seqLess(a, b string) bool {
 	return a < b
 }
 
-func (s *Service) giveUp(m *Mapping, shard string, recs []SourceRecord, condition string) {
+// giveUp discards records after retries or by age: it logs them, counts
+// them, and sends a failure record to the mapping's OnFailure stream.
+func (s *Service) giveUp(ctx context.Context, m *Mapping, shard string, recs []SourceRecord, condition string, invokes int, functionError string) {
 	s.cfg.Observer.Batch(m.UUID, len(recs), condition, 0)
 	s.cfg.Logger.Warn("event source mapping: records given up", "uuid", m.UUID, "shard", shard, "condition", condition,
 		"first", recs[0].SequenceNumber, "last", recs[len(recs)-1].SequenceNumber, "count", len(recs))
+	if m.OnFailure == "" {
+		return
+	}
+	if err := s.cfg.Streams.Put(ctx, m.OnFailure, shard, failureRecord(m, shard, recs, condition, invokes, functionError, s.cfg.Now())); err != nil {
+		s.cfg.Logger.Warn("event source mapping: failure record not delivered", "uuid", m.UUID, "destination", m.OnFailure, "err", err)
+	}
+}
+
+// failureRecord is the record Lambda sends to an OnFailure destination for
+// a Kinesis batch it gave up.
+func failureRecord(m *Mapping, shard string, recs []SourceRecord, condition string, invokes int, functionError string, now time.Time) []byte {
+	iso := func(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+	status := 200
+	rc := map[string]any{"statusCode": status, "executedVersion": "$LATEST"}
+	if functionError != "" {
+		rc["functionError"] = functionError
+	}
+	b, _ := json.Marshal(map[string]any{
+		"requestContext": map[string]any{"requestId": newID(), "functionArn": m.FunctionARN, "condition": condition,
+			"approximateInvokeCount": invokes},
+		"responseContext": rc,
+		"version":         "1.0",
+		"timestamp":       iso(now),
+		"KinesisBatchInfo": map[string]any{"shardId": shard, "startSequenceNumber": recs[0].SequenceNumber,
+			"endSequenceNumber": recs[len(recs)-1].SequenceNumber, "approximateArrivalOfFirstRecord": iso(recs[0].ArrivalTime),
+			"approximateArrivalOfLastRecord": iso(recs[len(recs)-1].ArrivalTime), "batchSize": len(recs), "streamArn": m.EventSourceARN},
+	})
+	return b
 }
 
 func (s *Service) setResult(m *Mapping, result string) {

@@ -382,7 +382,7 @@ func mappingOut(m *functions.Mapping) map[string]any {
 		"ParallelizationFactor": m.ParallelizationFactor, "EventSourceArn": m.EventSourceARN, "FunctionArn": m.FunctionARN,
 		"LastModified": float64(m.LastModified.UnixMilli()) / 1000, "LastProcessingResult": m.LastProcessingResult,
 		"State": m.State, "StateTransitionReason": m.StateTransitionReason,
-		"DestinationConfig": map[string]any{"OnFailure": map[string]any{}}, "MaximumRecordAgeInSeconds": m.MaximumRecordAgeInSeconds,
+		"DestinationConfig": destinationOut(m.OnFailure), "MaximumRecordAgeInSeconds": m.MaximumRecordAgeInSeconds,
 		"BisectBatchOnFunctionError": m.BisectBatchOnFunctionError, "MaximumRetryAttempts": m.MaximumRetryAttempts,
 		"TumblingWindowInSeconds": 0, "FunctionResponseTypes": m.FunctionResponseTypes,
 		"StartingPosition": m.StartingPosition, "EventSourceMappingArn": m.ARN(),
@@ -391,6 +391,14 @@ func mappingOut(m *functions.Mapping) map[string]any {
 		out["StartingPositionTimestamp"] = float64(m.StartingPositionTimestamp.UnixMilli()) / 1000
 	}
 	return out
+}
+
+func destinationOut(onFailure string) map[string]any {
+	d := map[string]any{}
+	if onFailure != "" {
+		d["Destination"] = onFailure
+	}
+	return map[string]any{"OnFailure": d}
 }
 
 // mappingInput reads the settings common to Create and Update.
@@ -424,7 +432,17 @@ func mappingInput(c *awsproto.Call) (functions.MappingInput, error) {
 			in.FunctionResponseTypes = append(in.FunctionResponseTypes, s)
 		}
 	}
-	for _, k := range []string{"FilterCriteria", "TumblingWindowInSeconds", "DestinationConfig", "Topics", "Queues",
+	if dc, ok := c.Input["DestinationConfig"].(map[string]any); ok {
+		dest := ""
+		if of, ok := dc["OnFailure"].(map[string]any); ok {
+			dest, _ = of["Destination"].(string)
+		}
+		if _, success := dc["OnSuccess"]; success {
+			return in, &functions.Error{Kind: functions.KindInvalidParameter, Msg: "Unsupported DestinationConfig parameter for given event source mapping type."}
+		}
+		in.OnFailure = &dest
+	}
+	for _, k := range []string{"FilterCriteria", "TumblingWindowInSeconds", "Topics", "Queues",
 		"SourceAccessConfigurations", "SelfManagedEventSource", "AmazonManagedKafkaEventSourceConfig",
 		"SelfManagedKafkaEventSourceConfig", "ScalingConfig", "DocumentDBEventSourceConfig", "ProvisionedPollerConfig"} {
 		v, set := c.Input[k]
@@ -434,22 +452,12 @@ func mappingInput(c *awsproto.Call) (functions.MappingInput, error) {
 		if n, ok := v.(int64); ok && n == 0 {
 			continue // TumblingWindowInSeconds 0 is the default
 		}
-		if m, ok := v.(map[string]any); ok && len(m) == 0 || k == "DestinationConfig" && emptyDestination(v) {
+		if m, ok := v.(map[string]any); ok && len(m) == 0 {
 			continue
 		}
 		return in, &functions.Error{Kind: functions.KindUnsupported, Msg: k + " is not served by this endpoint's event source mappings yet."}
 	}
 	return in, nil
-}
-
-func emptyDestination(v any) bool {
-	m, _ := v.(map[string]any)
-	for _, x := range m {
-		if d, _ := x.(map[string]any); len(d) > 0 {
-			return false
-		}
-	}
-	return true
 }
 
 func (a *API) createEventSourceMapping(ctx context.Context, c *awsproto.Call) (any, error) {

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -302,3 +303,111 @@ func TestEventSourceMappingFollowsLineage(t *testing.T) {
 }
 
 func base64Decode(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
+
+// TestEventSourceMappingOnFailure: a poison record fails its batch; after
+// MaximumRetryAttempts the batch is given up and a failure record with its
+// KinesisBatchInfo goes to the OnFailure stream (a Rheos stream: an
+// extension), and the shard moves on.
+func TestEventSourceMappingOnFailure(t *testing.T) {
+	sink := &batchSink{respond: func(ev kinesisEvent) (int, string) { // the poison's error body
+		for _, r := range ev.Records {
+			if d, _ := base64Decode(r.Kinesis.Data); string(d) == "poison" {
+				return 200, `{"errorMessage":"poisoned","errorType":"Error"}`
+			}
+		}
+		return 0, ""
+	}}
+	fnSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var ev kinesisEvent
+		json.Unmarshal(body, &ev)
+		for _, rec := range ev.Records {
+			if d, _ := base64Decode(rec.Kinesis.Data); string(d) == "poison" {
+				w.Header().Set("X-Amz-Function-Error", "Unhandled")
+			}
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		sink.ServeHTTP(w, r)
+	}))
+	defer fnSrv.Close()
+	ts := newServer(t)
+	ctx := context.Background()
+	lc := lambdaClient(ts.url)
+	ts.createStream(t, "src", 1)
+	ts.createStream(t, "dlq", 1)
+	if _, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("sink"), PackageType: types.PackageTypeImage,
+		Role: aws.String("arn:aws:iam::000000000000:role/r"), Code: &types.FunctionCode{ImageUri: aws.String(fnSrv.URL)}}); err != nil {
+		t.Fatal(err)
+	}
+	var poisonSeq string
+	for _, d := range []string{"a", "poison", "b"} {
+		out, err := ts.kc.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("src"), PartitionKey: aws.String("k"), Data: []byte(d)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d == "poison" {
+			poisonSeq = aws.ToString(out.SequenceNumber)
+		}
+	}
+	m, err := lc.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{FunctionName: aws.String("sink"),
+		EventSourceArn: aws.String(streamARN("src")), StartingPosition: types.EventSourcePositionTrimHorizon, BatchSize: aws.Int32(1),
+		MaximumRetryAttempts: aws.Int32(2), DestinationConfig: &types.DestinationConfig{OnFailure: &types.OnFailure{Destination: aws.String(streamARN("dlq"))}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(m.DestinationConfig.OnFailure.Destination) != streamARN("dlq") {
+		t.Fatalf("destination %+v", m.DestinationConfig)
+	}
+	// The record after the poison arrives once the poison is given up.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got := map[string]int{}
+		sink.mu.Lock()
+		for _, ev := range sink.batches {
+			for _, r := range ev.Records {
+				d, _ := base64Decode(r.Kinesis.Data)
+				got[string(d)]++
+			}
+		}
+		sink.mu.Unlock()
+		if got["b"] > 0 {
+			if got["poison"] != 3 || got["a"] != 1 {
+				t.Fatalf("deliveries %v: want a once, poison 3 times (1 + 2 retries), then b", got)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deliveries %v: b never arrived", got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	it := ts.iterator(t, &kinesis.GetShardIteratorInput{StreamName: aws.String("dlq"), ShardId: aws.String("shardId-000000000000"), ShardIteratorType: ktypes.ShardIteratorTypeTrimHorizon})
+	recs := ts.readAll(t, it)
+	if len(recs) != 1 {
+		t.Fatalf("%d failure records, want 1", len(recs))
+	}
+	var fr struct {
+		RequestContext struct {
+			Condition              string
+			ApproximateInvokeCount int
+			FunctionArn            string
+		}
+		ResponseContext  struct{ FunctionError string }
+		Version          string
+		KinesisBatchInfo struct {
+			ShardID                                string
+			StartSequenceNumber, EndSequenceNumber string
+			BatchSize                              int
+			StreamArn                              string
+		}
+	}
+	if err := json.Unmarshal(recs[0].Data, &fr); err != nil {
+		t.Fatal(err)
+	}
+	bi := fr.KinesisBatchInfo
+	if fr.RequestContext.Condition != "RetryAttemptsExhausted" || fr.RequestContext.ApproximateInvokeCount != 3 || fr.ResponseContext.FunctionError != "Unhandled" ||
+		fr.Version != "1.0" || bi.ShardID != "shardId-000000000000" || bi.StartSequenceNumber != poisonSeq || bi.EndSequenceNumber != poisonSeq ||
+		bi.BatchSize != 1 || bi.StreamArn != streamARN("src") {
+		t.Fatalf("failure record %s", recs[0].Data)
+	}
+}

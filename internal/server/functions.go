@@ -104,3 +104,12 @@ func (k kinesisSource) Read(ctx context.Context, it string, limit int) ([]functi
 }
 
 func (k kinesisSource) Changed() <-chan struct{} { return k.changed() }
+
+func (k kinesisSource) Put(ctx context.Context, arn, partitionKey string, data []byte) error {
+	sc, name, err := k.stream(arn)
+	if err != nil {
+		return err
+	}
+	_, err = k.svc.Put(ctx, sc, name, []datastream.PutEntry{{PartitionKey: partitionKey, Data: data}}, datastream.PutOptions{Single: true})
+	return err
+}
