@@ -59,6 +59,8 @@ type Mapping struct {
 	// for every batch given up (a Rheos extension of DestinationConfig:
 	// AWS sends them to SQS, SNS or S3).
 	OnFailure string `json:",omitempty"`
+	// FilterPatterns are the FilterCriteria patterns (filter.go).
+	FilterPatterns []string `json:",omitempty"`
 }
 
 // ARN is the mapping's ARN.
@@ -94,6 +96,8 @@ type MappingInput struct {
 	Tags                                            map[string]string
 	// OnFailure, when non-nil, replaces the destination ("" removes it).
 	OnFailure *string
+	// FilterPatterns, when non-nil, replaces the filters.
+	FilterPatterns *[]string
 }
 
 // streamARNParts checks a Kinesis stream ARN.
@@ -200,6 +204,12 @@ func (m *Mapping) apply(in MappingInput) error {
 	}
 	if in.FunctionResponseTypes != nil {
 		m.FunctionResponseTypes = in.FunctionResponseTypes
+	}
+	if in.FilterPatterns != nil {
+		if _, err := parseFilters(*in.FilterPatterns); err != nil {
+			return err
+		}
+		m.FilterPatterns = *in.FilterPatterns
 	}
 	if in.OnFailure != nil {
 		if d := *in.OnFailure; d != "" && !streamARNParts(d) {
@@ -466,6 +476,7 @@ func (s *Service) saveCheckpoint(ctx context.Context, uuid, shard string, c chec
 // or ctx does.
 func (s *Service) runShard(ctx context.Context, m *Mapping, shard string, isChild bool) {
 	c := s.loadCheckpoint(ctx, m.UUID, shard)
+	filters, _ := parseFilters(m.FilterPatterns) // checked at create and update
 	open := func() (string, error) {
 		switch {
 		case c.Seq != "":
@@ -512,10 +523,19 @@ func (s *Service) runShard(ctx context.Context, m *Mapping, shard string, isChil
 			}
 		}
 		if len(recs) > 0 {
-			if !s.deliver(ctx, m, shard, recs) {
+			kept := recs
+			if len(filters) > 0 {
+				kept = make([]SourceRecord, 0, len(recs))
+				for _, r := range recs {
+					if matches(filters, r) {
+						kept = append(kept, r)
+					}
+				}
+			}
+			if len(kept) > 0 && !s.deliver(ctx, m, shard, kept) {
 				return // ctx ended mid-retry: the checkpoint is unchanged
 			}
-			c.Seq = recs[len(recs)-1].SequenceNumber
+			c.Seq = recs[len(recs)-1].SequenceNumber // filtered-out records are checkpointed too
 			if err := s.saveCheckpoint(ctx, m.UUID, shard, c); err != nil {
 				s.cfg.Logger.Warn("event source mapping: checkpoint failed", "uuid", m.UUID, "shard", shard, "err", err)
 			}

@@ -387,6 +387,13 @@ func mappingOut(m *functions.Mapping) map[string]any {
 		"TumblingWindowInSeconds": 0, "FunctionResponseTypes": m.FunctionResponseTypes,
 		"StartingPosition": m.StartingPosition, "EventSourceMappingArn": m.ARN(),
 	}
+	if len(m.FilterPatterns) > 0 {
+		filters := make([]any, len(m.FilterPatterns))
+		for i, p := range m.FilterPatterns {
+			filters[i] = map[string]string{"Pattern": p}
+		}
+		out["FilterCriteria"] = map[string]any{"Filters": filters}
+	}
 	if m.StartingPositionTimestamp != nil {
 		out["StartingPositionTimestamp"] = float64(m.StartingPositionTimestamp.UnixMilli()) / 1000
 	}
@@ -442,7 +449,19 @@ func mappingInput(c *awsproto.Call) (functions.MappingInput, error) {
 		}
 		in.OnFailure = &dest
 	}
-	for _, k := range []string{"FilterCriteria", "TumblingWindowInSeconds", "Topics", "Queues",
+	if fc, ok := c.Input["FilterCriteria"].(map[string]any); ok {
+		patterns := []string{}
+		if l, ok := fc["Filters"].([]any); ok {
+			for _, x := range l {
+				f, _ := x.(map[string]any)
+				if p, _ := f["Pattern"].(string); p != "" {
+					patterns = append(patterns, p)
+				}
+			}
+		}
+		in.FilterPatterns = &patterns
+	}
+	for _, k := range []string{"TumblingWindowInSeconds", "Topics", "Queues",
 		"SourceAccessConfigurations", "SelfManagedEventSource", "AmazonManagedKafkaEventSourceConfig",
 		"SelfManagedKafkaEventSourceConfig", "ScalingConfig", "DocumentDBEventSourceConfig", "ProvisionedPollerConfig"} {
 		v, set := c.Input[k]

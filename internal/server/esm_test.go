@@ -411,3 +411,57 @@ func TestEventSourceMappingOnFailure(t *testing.T) {
 		t.Fatalf("failure record %s", recs[0].Data)
 	}
 }
+
+// TestEventSourceMappingFilters: only records whose JSON data matches the
+// FilterCriteria reach the function (the rest are skipped, checkpointed
+// with them); an invalid pattern is refused at create.
+func TestEventSourceMappingFilters(t *testing.T) {
+	sink := &batchSink{}
+	fnSrv := httptest.NewServer(sink)
+	defer fnSrv.Close()
+	ts := newServer(t)
+	ctx := context.Background()
+	lc := lambdaClient(ts.url)
+	ts.createStream(t, "f", 1)
+	if _, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("sink"), PackageType: types.PackageTypeImage,
+		Role: aws.String("arn:aws:iam::000000000000:role/r"), Code: &types.FunctionCode{ImageUri: aws.String(fnSrv.URL)}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := lc.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{FunctionName: aws.String("sink"),
+		EventSourceArn: aws.String(streamARN("f")), StartingPosition: types.EventSourcePositionTrimHorizon,
+		FilterCriteria: &types.FilterCriteria{Filters: []types.Filter{{Pattern: aws.String(`{"data": "order"}`)}}}})
+	wantAPIError(t, err, "InvalidParameterValueException", "Invalid filter pattern definition")
+	for _, d := range []string{`{"kind":"order","n":1}`, `{"kind":"refund"}`, `not json`, `{"kind":"order","n":2}`} {
+		if _, err := ts.kc.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("f"), PartitionKey: aws.String("k"), Data: []byte(d)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := lc.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{FunctionName: aws.String("sink"),
+		EventSourceArn: aws.String(streamARN("f")), StartingPosition: types.EventSourcePositionTrimHorizon,
+		FilterCriteria: &types.FilterCriteria{Filters: []types.Filter{{Pattern: aws.String(`{"data": {"kind": ["order"]}}`)}}}})
+	if err != nil || len(m.FilterCriteria.Filters) != 1 {
+		t.Fatalf("create: %+v %v", m, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var got []string
+		sink.mu.Lock()
+		for _, ev := range sink.batches {
+			for _, r := range ev.Records {
+				d, _ := base64Decode(r.Kinesis.Data)
+				got = append(got, string(d))
+			}
+		}
+		sink.mu.Unlock()
+		if len(got) >= 2 {
+			if len(got) != 2 || got[0] != `{"kind":"order","n":1}` || got[1] != `{"kind":"order","n":2}` {
+				t.Fatalf("delivered %q, want the two orders", got)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("delivered %q", got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
