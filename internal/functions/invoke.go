@@ -21,6 +21,9 @@ const MaxPayload = 6 << 20
 type InvokeOptions struct {
 	// ClientContext is passed through to url functions (base64 JSON).
 	ClientContext string
+	// Tail asks for the invocation's complete log (LogType Tail): a zip
+	// function's output is then awaited until its pipe goes quiet.
+	Tail bool
 }
 
 // Invoke runs the function on payload (the event JSON) and returns its
@@ -52,7 +55,7 @@ func (s *Service) Invoke(ctx context.Context, sc Scope, ref string, payload []by
 	case KindURL:
 		res, logs = s.invokeURL(ictx, f, reqID, payload, opts)
 	case KindZip:
-		res, logs = s.invokeZip(ictx, f, reqID, payload)
+		res, logs = s.invokeZip(ictx, f, reqID, payload, opts.Tail)
 	default:
 		return Result{}, errorf(KindUnsupported, "Function %s has kind %q, which this endpoint cannot run.", f.Name, f.Kind)
 	}

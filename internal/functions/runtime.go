@@ -101,11 +101,55 @@ func (l *logBuffer) Write(p []byte) (int, error) {
 
 func (l *logBuffer) mark() int64 { l.mu.Lock(); defer l.mu.Unlock(); return l.total }
 
+// endMarker is the line the runtime clients write to stdout and stderr
+// after an invocation's output (stripped from the log).
+func endMarker(reqID string) string { return "\x00rheos-end " + reqID + "\n" }
+
+// waitMarkers waits until marker was written n times, at most max.
+func (l *logBuffer) waitMarkers(marker string, n int, max time.Duration) {
+	deadline := time.Now().Add(max)
+	for time.Now().Before(deadline) {
+		l.mu.Lock()
+		c := strings.Count(string(l.buf), marker)
+		l.mu.Unlock()
+		if c >= n {
+			return
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+}
+
+// settle waits until nothing has been written for quiet, at most max.
+func (l *logBuffer) settle(quiet, max time.Duration) {
+	deadline := time.Now().Add(max)
+	last := l.mark()
+	for time.Now().Before(deadline) {
+		time.Sleep(quiet)
+		n := l.mark()
+		if n == last {
+			return
+		}
+		last = n
+	}
+}
+
 func (l *logBuffer) since(m int64) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	n := min(l.total-m, int64(len(l.buf)))
-	return string(l.buf[int64(len(l.buf))-n:])
+	out := string(l.buf[int64(len(l.buf))-n:])
+	// Drop the runtime clients' end markers.
+	for {
+		i := strings.Index(out, "\x00rheos-end ")
+		if i < 0 {
+			return out
+		}
+		j := strings.IndexByte(out[i:], '\n')
+		if j < 0 {
+			return out[:i]
+		}
+		out = out[:i] + out[i+j+1:]
+	}
 }
 
 // codeDir unpacks f's code zip once into CodeDir/<digest> and returns the
@@ -241,7 +285,7 @@ func (p *pool) stopIdle() {
 // invokeZip runs one invocation on a warm process of f's pool, starting
 // one when none is idle; a process that timed out, failed to start or
 // exited is discarded (the next invocation starts cold).
-func (s *Service) invokeZip(ctx context.Context, f *Function, reqID string, payload []byte) (Result, string) {
+func (s *Service) invokeZip(ctx context.Context, f *Function, reqID string, payload []byte, tail bool) (Result, string) {
 	pl := s.poolFor(f)
 	select {
 	case pl.slots <- struct{}{}:
@@ -300,6 +344,18 @@ func (s *Service) invokeZip(ctx context.Context, f *Function, reqID string, payl
 		res := Result{Payload: r.payload}
 		if r.failed {
 			res.FunctionError = "Unhandled"
+		}
+		if tail {
+			// The handler's output was written before it answered, but the
+			// copy from its pipes may lag: the Node and Python clients end
+			// each invocation's output with a marker line on stdout and
+			// stderr; a custom runtime's output gets until its pipes go
+			// quiet.
+			if interp, _, _ := interpreter(f.Runtime); interp != "" {
+				pr.logs.waitMarkers(endMarker(reqID), 2, time.Second)
+			} else {
+				pr.logs.settle(10*time.Millisecond, 100*time.Millisecond)
+			}
 		}
 		return res, pr.logs.since(mark)
 	case <-pr.exited:

@@ -77,7 +77,8 @@ func TestLambdaSubprocessHandlers(t *testing.T) {
 					t.Fatalf("invoke %d: %s", i, res.Payload)
 				}
 				logs, _ := base64.StdEncoding.DecodeString(aws.ToString(res.LogResult))
-				if !strings.Contains(string(logs), tc.greeting) || !strings.Contains(string(logs), "REPORT RequestId: "+out.RequestID) {
+				if !strings.Contains(string(logs), tc.greeting) || !strings.Contains(string(logs), "REPORT RequestId: "+out.RequestID) ||
+					strings.Contains(string(logs), "rheos-end") {
 					t.Fatalf("log tail %q", logs)
 				}
 			}

@@ -81,14 +81,23 @@ function isModule(file) {
       callbackWaitsForEmptyEventLoop: true,
       getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     };
+    let result, failure;
     try {
-      const result = await new Promise((resolve, reject) => {
+      result = await new Promise((resolve, reject) => {
         const r = handler(event, context, (err, val) => (err ? reject(err) : resolve(val)));
         if (r && typeof r.then === "function") r.then(resolve, reject);
       });
-      await post(api + "/invocation/" + id + "/response", result);
     } catch (err) {
-      await post(api + "/invocation/" + id + "/error", errorObject(err), { "Lambda-Runtime-Function-Error-Type": "Unhandled" });
+      failure = err;
+    }
+    // The end of this invocation's output (the server strips these lines).
+    const marker = "\0rheos-end " + id + "\n";
+    await new Promise((r) => process.stdout.write(marker, r));
+    await new Promise((r) => process.stderr.write(marker, r));
+    if (failure === undefined) {
+      await post(api + "/invocation/" + id + "/response", result);
+    } else {
+      await post(api + "/invocation/" + id + "/error", errorObject(failure), { "Lambda-Runtime-Function-Error-Type": "Unhandled" });
     }
   }
 })();

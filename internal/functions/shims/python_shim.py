@@ -65,8 +65,12 @@ def main():
             body, error_type = result, None
         except Exception as exc:
             body, error_type = error_object(exc, skip=1), "Unhandled"
-        # The output belongs to this invocation's log: flush it first.
+        # The end of this invocation's output (the server strips these
+        # lines), flushed before the answer.
+        marker = "\0rheos-end " + ctx.aws_request_id + "\n"
+        sys.stdout.write(marker)
         sys.stdout.flush()
+        sys.stderr.write(marker)
         sys.stderr.flush()
         if error_type:
             post(API + "/invocation/" + ctx.aws_request_id + "/error", body, error_type)
