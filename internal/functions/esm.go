@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sort"
 	"strings"
 	"sync"
@@ -184,10 +185,7 @@ func (m *Mapping) apply(in MappingInput) error {
 		m.MaximumBatchingWindowInSeconds = *in.MaximumBatchingWindowInSeconds
 	}
 	if in.ParallelizationFactor != nil {
-		if *in.ParallelizationFactor != 1 {
-			return errorf(KindUnsupported, "ParallelizationFactor %d is not served by this endpoint yet (1: one batch in flight per shard).", *in.ParallelizationFactor)
-		}
-		m.ParallelizationFactor = 1
+		m.ParallelizationFactor = *in.ParallelizationFactor // 1..10, checked by the model
 	}
 	if in.MaximumRetryAttempts != nil {
 		m.MaximumRetryAttempts = *in.MaximumRetryAttempts
@@ -499,7 +497,7 @@ func (s *Service) runShard(ctx context.Context, m *Mapping, shard string, isChil
 			continue
 		}
 		changed := s.cfg.Streams.Changed()
-		recs, next, rerr := s.cfg.Streams.Read(ctx, it, m.BatchSize)
+		recs, next, rerr := s.cfg.Streams.Read(ctx, it, m.BatchSize*max(m.ParallelizationFactor, 1))
 		if rerr != nil {
 			err = rerr // an expired iterator reopens from the checkpoint
 			continue
@@ -532,7 +530,7 @@ func (s *Service) runShard(ctx context.Context, m *Mapping, shard string, isChil
 					}
 				}
 			}
-			if len(kept) > 0 && !s.deliver(ctx, m, shard, kept) {
+			if len(kept) > 0 && !s.deliverParallel(ctx, m, shard, kept) {
 				return // ctx ended mid-retry: the checkpoint is unchanged
 			}
 			c.Seq = recs[len(recs)-1].SequenceNumber // filtered-out records are checkpointed too
@@ -564,6 +562,50 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-time.After(d):
 		return true
 	}
+}
+
+// deliverParallel spreads records over ParallelizationFactor batchers by
+// partition key (so each key's records stay in order in one batcher),
+// delivers the batchers' batches concurrently, each batcher's in order and
+// at most BatchSize at a time, and returns when all are done: the caller
+// then checkpoints past every record. It returns false when ctx ended.
+func (s *Service) deliverParallel(ctx context.Context, m *Mapping, shard string, recs []SourceRecord) bool {
+	pf := max(m.ParallelizationFactor, 1)
+	parts := make([][]SourceRecord, pf)
+	if pf == 1 {
+		parts[0] = recs
+	} else {
+		for _, r := range recs {
+			h := fnv.New32a()
+			h.Write([]byte(r.PartitionKey))
+			i := int(h.Sum32() % uint32(pf))
+			parts[i] = append(parts[i], r)
+		}
+	}
+	var wg sync.WaitGroup
+	ok := make([]bool, pf)
+	for i, part := range parts {
+		ok[i] = true
+		if len(part) == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() { // joined below: deliverParallel returns only after every batcher
+			defer wg.Done()
+			for len(part) > 0 && ok[i] {
+				n := min(len(part), m.BatchSize)
+				ok[i] = s.deliver(ctx, m, shard, part[:n])
+				part = part[n:]
+			}
+		}()
+	}
+	wg.Wait()
+	for _, b := range ok {
+		if !b {
+			return false
+		}
+	}
+	return true
 }
 
 // deliver invokes the function with a batch until it succeeds, honouring

@@ -465,3 +465,78 @@ func TestEventSourceMappingFilters(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestEventSourceMappingParallelizationFactor: with ParallelizationFactor 4
+// one shard has several batches in flight at once, and each partition key's
+// records still arrive in order.
+func TestEventSourceMappingParallelizationFactor(t *testing.T) {
+	var mu sync.Mutex
+	inFlight, maxInFlight := 0, 0
+	last := map[string]int{}
+	delivered := 0
+	var orderErr string
+	fnSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev kinesisEvent
+		b, _ := io.ReadAll(r.Body)
+		json.Unmarshal(b, &ev)
+		mu.Lock()
+		inFlight++
+		maxInFlight = max(maxInFlight, inFlight)
+		mu.Unlock()
+		time.Sleep(50 * time.Millisecond)
+		mu.Lock()
+		inFlight--
+		for _, rec := range ev.Records {
+			d, _ := base64Decode(rec.Kinesis.Data)
+			var n int
+			fmt.Sscanf(string(d), "%d", &n)
+			if prev, ok := last[rec.Kinesis.PartitionKey]; ok && n < prev && orderErr == "" {
+				orderErr = fmt.Sprintf("key %s: %d after %d", rec.Kinesis.PartitionKey, n, prev)
+			}
+			last[rec.Kinesis.PartitionKey] = n
+			delivered++
+		}
+		mu.Unlock()
+		io.WriteString(w, "null")
+	}))
+	defer fnSrv.Close()
+	ts := newServer(t)
+	ctx := context.Background()
+	lc := lambdaClient(ts.url)
+	ts.createStream(t, "pf", 1)
+	if _, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("slow"), PackageType: types.PackageTypeImage,
+		Role: aws.String("arn:aws:iam::000000000000:role/r"), Code: &types.FunctionCode{ImageUri: aws.String(fnSrv.URL)}}); err != nil {
+		t.Fatal(err)
+	}
+	recs := make([]ktypes.PutRecordsRequestEntry, 400)
+	for i := range recs {
+		recs[i] = ktypes.PutRecordsRequestEntry{PartitionKey: aws.String(fmt.Sprintf("key-%d", i%16)), Data: []byte(fmt.Sprint(i))}
+	}
+	if _, err := ts.kc.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("pf"), Records: recs}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lc.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{FunctionName: aws.String("slow"),
+		EventSourceArn: aws.String(streamARN("pf")), StartingPosition: types.EventSourcePositionTrimHorizon,
+		BatchSize: aws.Int32(20), ParallelizationFactor: aws.Int32(4)}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		mu.Lock()
+		d, m, oe := delivered, maxInFlight, orderErr
+		mu.Unlock()
+		if oe != "" {
+			t.Fatal(oe)
+		}
+		if d >= 400 {
+			if m < 2 {
+				t.Fatalf("at most %d batch in flight with ParallelizationFactor 4", m)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 400 delivered", d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
