@@ -54,10 +54,7 @@ func BenchmarkEventSourceMapping(b *testing.B) {
 		for _, s := range []string{"light", "bulk"} {
 			ts.createStream(b, s, 4)
 		}
-		if _, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("noop"), PackageType: types.PackageTypeImage,
-			Role: aws.String("arn:aws:iam::000000000000:role/r"), Code: &types.FunctionCode{ImageUri: aws.String(fn.URL)}}); err != nil {
-			b.Fatal(err)
-		}
+		createURLFunction(b, lc, "noop", fn.URL)
 		mapping := func(stream string, batch int32) {
 			if _, err := lc.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{FunctionName: aws.String("noop"),
 				EventSourceArn: aws.String(streamARN(stream)), StartingPosition: types.EventSourcePositionTrimHorizon, BatchSize: aws.Int32(batch)}); err != nil {

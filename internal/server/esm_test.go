@@ -85,10 +85,7 @@ func TestEventSourceMappingKinesis(t *testing.T) {
 	ctx := context.Background()
 	lc := lambdaClient(ts.url)
 	ts.createStream(t, "src", 2)
-	if _, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("sink"), PackageType: types.PackageTypeImage,
-		Role: aws.String("arn:aws:iam::000000000000:role/r"), Code: &types.FunctionCode{ImageUri: aws.String(fnSrv.URL)}}); err != nil {
-		t.Fatal(err)
-	}
+	createURLFunction(t, lc, "sink", fnSrv.URL)
 	put := func(from, n int) {
 		for i := from; i < from+n; i += 100 {
 			recs := make([]ktypes.PutRecordsRequestEntry, 0, 100)
@@ -238,10 +235,7 @@ func TestEventSourceMappingFollowsLineage(t *testing.T) {
 	ctx := context.Background()
 	lc := lambdaClient(ts.url)
 	ts.createStream(t, "re", 2)
-	if _, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("sink"), PackageType: types.PackageTypeImage,
-		Role: aws.String("arn:aws:iam::000000000000:role/r"), Code: &types.FunctionCode{ImageUri: aws.String(fnSrv.URL)}}); err != nil {
-		t.Fatal(err)
-	}
+	createURLFunction(t, lc, "sink", fnSrv.URL)
 	n := 0
 	put := func(count int) {
 		for i := 0; i < count; i++ {
@@ -335,10 +329,7 @@ func TestEventSourceMappingOnFailure(t *testing.T) {
 	lc := lambdaClient(ts.url)
 	ts.createStream(t, "src", 1)
 	ts.createStream(t, "dlq", 1)
-	if _, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("sink"), PackageType: types.PackageTypeImage,
-		Role: aws.String("arn:aws:iam::000000000000:role/r"), Code: &types.FunctionCode{ImageUri: aws.String(fnSrv.URL)}}); err != nil {
-		t.Fatal(err)
-	}
+	createURLFunction(t, lc, "sink", fnSrv.URL)
 	var poisonSeq string
 	for _, d := range []string{"a", "poison", "b"} {
 		out, err := ts.kc.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("src"), PartitionKey: aws.String("k"), Data: []byte(d)})
@@ -423,10 +414,7 @@ func TestEventSourceMappingFilters(t *testing.T) {
 	ctx := context.Background()
 	lc := lambdaClient(ts.url)
 	ts.createStream(t, "f", 1)
-	if _, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("sink"), PackageType: types.PackageTypeImage,
-		Role: aws.String("arn:aws:iam::000000000000:role/r"), Code: &types.FunctionCode{ImageUri: aws.String(fnSrv.URL)}}); err != nil {
-		t.Fatal(err)
-	}
+	createURLFunction(t, lc, "sink", fnSrv.URL)
 	_, err := lc.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{FunctionName: aws.String("sink"),
 		EventSourceArn: aws.String(streamARN("f")), StartingPosition: types.EventSourcePositionTrimHorizon,
 		FilterCriteria: &types.FilterCriteria{Filters: []types.Filter{{Pattern: aws.String(`{"data": "order"}`)}}}})
@@ -504,10 +492,7 @@ func TestEventSourceMappingParallelizationFactor(t *testing.T) {
 	ctx := context.Background()
 	lc := lambdaClient(ts.url)
 	ts.createStream(t, "pf", 1)
-	if _, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("slow"), PackageType: types.PackageTypeImage,
-		Role: aws.String("arn:aws:iam::000000000000:role/r"), Code: &types.FunctionCode{ImageUri: aws.String(fnSrv.URL)}}); err != nil {
-		t.Fatal(err)
-	}
+	createURLFunction(t, lc, "slow", fnSrv.URL)
 	recs := make([]ktypes.PutRecordsRequestEntry, 400)
 	for i := range recs {
 		recs[i] = ktypes.PutRecordsRequestEntry{PartitionKey: aws.String(fmt.Sprintf("key-%d", i%16)), Data: []byte(fmt.Sprint(i))}
@@ -538,5 +523,14 @@ func TestEventSourceMappingParallelizationFactor(t *testing.T) {
 			t.Fatalf("%d of 400 delivered", d)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// createURLFunction creates a url function forwarding to a test server.
+func createURLFunction(t testing.TB, lc *lambda.Client, name, url string) {
+	t.Helper()
+	if _, err := lc.CreateFunction(context.Background(), &lambda.CreateFunctionInput{FunctionName: aws.String(name), PackageType: types.PackageTypeImage,
+		Role: aws.String("arn:aws:iam::000000000000:role/r"), Code: &types.FunctionCode{ImageUri: aws.String(url)}}); err != nil {
+		t.Fatal(err)
 	}
 }
