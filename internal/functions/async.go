@@ -3,6 +3,7 @@ package functions
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -114,7 +115,7 @@ func (s *Service) drainAsync(ctx context.Context) (next time.Time) {
 		e.item.Attempts++
 		failed := err != nil || res.FunctionError != ""
 		var notFound *Error
-		gone := err != nil && asError(err, &notFound) && notFound.Kind == KindNotFound
+		gone := errors.As(err, &notFound) && notFound.Kind == KindNotFound
 		if !failed || gone || e.item.Attempts > s.cfg.AsyncRetries {
 			if failed {
 				s.cfg.Logger.Warn("asynchronous invocation given up", "function", e.item.Function, "attempts", e.item.Attempts,
@@ -131,12 +132,4 @@ func (s *Service) drainAsync(ctx context.Context) (next time.Time) {
 		}
 	}
 	return next
-}
-
-func asError(err error, target **Error) bool {
-	e, ok := err.(*Error)
-	if ok {
-		*target = e
-	}
-	return ok
 }
