@@ -49,6 +49,11 @@ type Call struct {
 	HTTP      *http.Request
 }
 
+// SetIdentity records who signed the call.
+func (c *Call) SetIdentity(id Identity) {
+	c.Region, c.AccessKey, c.Account, c.Authorize = id.Region, id.AccessKey, id.Account, id.Authorize
+}
+
 // Identity is who signed a request.
 type Identity struct {
 	Region    string

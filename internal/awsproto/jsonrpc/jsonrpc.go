@@ -185,7 +185,7 @@ func authenticate(env *awsproto.Env, r *http.Request, body []byte, service strin
 	if aerr != nil {
 		return aerr
 	}
-	c.Region, c.AccessKey, c.Account, c.Authorize = id.Region, id.AccessKey, id.Account, id.Authorize
+	c.SetIdentity(id)
 	return nil
 }
 

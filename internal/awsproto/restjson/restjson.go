@@ -232,7 +232,7 @@ func (s *Service) ServeAWS(w http.ResponseWriter, r *http.Request, req *awsproto
 		writeError(w, aerr)
 		return
 	}
-	call.Region, call.AccessKey, call.Account, call.Authorize = id.Region, id.AccessKey, id.Account, id.Authorize
+	call.SetIdentity(id)
 	if aerr := bindRequest(route, r, labels, input); aerr != nil {
 		writeError(w, aerr)
 		return
