@@ -45,7 +45,7 @@ type logOwner struct {
 }
 
 // openStorage opens the data directory's stores. On error nothing stays open.
-func openStorage(ctx context.Context, cfg config.Config, opts Options, now func() time.Time, met *metrics.Metrics) (*storage, error) {
+func openStorage(ctx context.Context, cfg config.Config, opts Options, now func() time.Time, met *metrics.Metrics) (_ *storage, err error) {
 	fs := opts.FS
 	if fs == nil {
 		fs = vfs.OS{}
@@ -57,15 +57,22 @@ func openStorage(ctx context.Context, cfg config.Config, opts Options, now func(
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			lock.unlock()
+		}
+	}()
 	meta, err := metastore.Open(cfg.DataDir)
 	if err != nil {
-		lock.unlock()
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			meta.Close()
+		}
+	}()
 	fence, err := nextEpoch(ctx, meta)
 	if err != nil {
-		meta.Close()
-		lock.unlock()
 		return nil, err
 	}
 	var keys envelope.KeyProvider
@@ -75,11 +82,9 @@ func openStorage(ctx context.Context, cfg config.Config, opts Options, now func(
 		}
 		keys = newKMSProvider(cfg)
 	} else {
-		kr, err := envelope.OpenKeyring(filepath.Join(cfg.DataDir, "keyring.json"))
-		if err != nil {
-			meta.Close()
-			lock.unlock()
-			return nil, err
+		kr, kerr := envelope.OpenKeyring(filepath.Join(cfg.DataDir, "keyring.json"))
+		if kerr != nil {
+			return nil, kerr
 		}
 		keys = kr
 	}
@@ -89,8 +94,6 @@ func openStorage(ctx context.Context, cfg config.Config, opts Options, now func(
 		OnEvent: func(e streamlog.Event) { met.LogEvent(e.Kind) }, OnCommit: met.Commit,
 	})
 	if err != nil {
-		meta.Close()
-		lock.unlock()
 		return nil, fmt.Errorf("opening record log: %w", err)
 	}
 	rlog.SetFence(fence)
