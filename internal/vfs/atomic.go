@@ -34,7 +34,7 @@ const TempSuffix = ".tmp"
 // all of data, never a mix; once it returns nil the new content survives
 // power loss. It writes name+TempSuffix in the same directory, syncs and
 // closes it, renames it over name and syncs the directory. A new file gets
-// the FS's default permissions (0644 before the umask on OS).
+// the FS's default permissions (FilePerm, 0600).
 //
 // Callers serialize writes to the same name: two concurrent calls share the
 // temporary file, which is removed first if a crash left it behind. On error the temporary file is removed (best effort) and

@@ -230,9 +230,13 @@ func TestWriteFileAtomicFaults(t *testing.T) {
 
 func TestWriteFileAtomicPerm(t *testing.T) {
 	m, name := newAtomicFS(t)
-	mustOK(t, WriteFileAtomic(m, name, []byte("public")))
-	if p, err := m.Perm(name); err != nil || p != 0o644 {
-		t.Fatalf("Perm after WriteFileAtomic = %v, %v; want 0644", p, err)
+	mustOK(t, WriteFileAtomic(m, name, []byte("private")))
+	if p, err := m.Perm(name); err != nil || p != FilePerm {
+		t.Fatalf("Perm after WriteFileAtomic = %v, %v; want 0600", p, err)
+	}
+	mustOK(t, WriteFileAtomicPerm(m, name, []byte("shared"), 0o640))
+	if p, err := m.Perm(name); err != nil || p != 0o640 {
+		t.Fatalf("Perm after WriteFileAtomicPerm = %v, %v; want 0640", p, err)
 	}
 	mustOK(t, WriteFileAtomicPerm(m, name, []byte("secret"), 0o600))
 	if p, err := m.Perm(name); err != nil || p != 0o600 {

@@ -162,7 +162,7 @@ type memDir struct {
 
 // inode is one file's data. Every field is guarded by MemFS.mu.
 type inode struct {
-	perm    fs.FileMode // permission bits: 0644 unless set by CreatePerm; not crash-modelled
+	perm    fs.FileMode // permission bits: FilePerm unless set by CreatePerm; not crash-modelled
 	data    []byte      // current content
 	durable []byte      // content as of the last Sync; len == cap
 	alloc   int         // end of the space reserved by Allocate (0: none)
@@ -345,7 +345,7 @@ func (m *MemFS) fileLocked(p string) (*inode, error) {
 	return ino, nil
 }
 
-// Create implements FS. A new file gets permission bits 0644.
+// Create implements FS. A new file gets permission bits FilePerm.
 func (m *MemFS) Create(name string) (File, error) {
 	return m.create(name, 0, false)
 }
@@ -388,7 +388,7 @@ func (m *MemFS) create(name string, perm fs.FileMode, setPerm bool) (File, error
 	base := filepath.Base(p)
 	ino := d.files[base]
 	if ino == nil {
-		ino = &inode{perm: 0o644}
+		ino = &inode{perm: FilePerm}
 		d.files[base] = ino
 	} else {
 		ino.truncate(0)

@@ -22,9 +22,9 @@ func (f osFile) Size() (int64, error) {
 	return st.Size(), nil
 }
 
-// Create implements FS.
+// Create implements FS. A new file is private to its owner (0600).
 func (OS) Create(name string) (File, error) {
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, FilePerm)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +49,7 @@ var _ PermFS = OS{}
 
 // OpenAppend implements FS.
 func (OS) OpenAppend(name string) (File, error) {
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_APPEND, FilePerm)
 	if err != nil {
 		return nil, err
 	}
@@ -71,8 +71,9 @@ func (OS) Remove(name string) error { return os.Remove(name) }
 // Rename implements FS.
 func (OS) Rename(oldname, newname string) error { return os.Rename(oldname, newname) }
 
-// MkdirAll implements FS.
-func (OS) MkdirAll(dir string) error { return os.MkdirAll(dir, 0o755) }
+// MkdirAll implements FS. New directories are private to their owner
+// (0700); existing ones keep their mode.
+func (OS) MkdirAll(dir string) error { return os.MkdirAll(dir, DirPerm) }
 
 // ReadDir implements FS.
 func (OS) ReadDir(dir string) ([]string, error) {

@@ -28,7 +28,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+)
+
+// FilePerm and DirPerm are the permission bits of the files and
+// directories an FS creates: private to the user running the server, since
+// they hold other people's records (not every stream is encrypted).
+const (
+	FilePerm fs.FileMode = 0o600
+	DirPerm  fs.FileMode = 0o700
 )
 
 // File is an open file. Implementations are safe for use by one goroutine at a
@@ -108,7 +117,8 @@ func DontNeed(f File, off, n int64) error {
 // FS is the filesystem interface. Paths use the host separator; callers join
 // them with path/filepath.
 type FS interface {
-	// Create creates or truncates a file for writing (and reading).
+	// Create creates (with FilePerm) or truncates a file for writing (and
+	// reading).
 	Create(name string) (File, error)
 	// OpenAppend opens an existing file for appending; writes go to the end.
 	OpenAppend(name string) (File, error)
@@ -118,7 +128,7 @@ type FS interface {
 	Remove(name string) error
 	// Rename atomically replaces newname with oldname. Durable after SyncDir.
 	Rename(oldname, newname string) error
-	// MkdirAll creates a directory and its parents.
+	// MkdirAll creates a directory and its parents (with DirPerm).
 	MkdirAll(dir string) error
 	// ReadDir lists the names (not paths) of the entries in dir, sorted.
 	ReadDir(dir string) ([]string, error)
