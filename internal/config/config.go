@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -68,7 +69,9 @@ type Functions struct {
 
 // Server is the node's own settings: where it listens and who it is.
 type Server struct {
-	// Addr is the listen address (HTTP/1.1 and h2c) of every service. Default "127.0.0.1:4566". Env RHEOS_ADDR.
+	// Addr is the listen address (HTTP/1.1 and h2c) of every service.
+	// Default "127.0.0.1:4566". Env RHEOS_ADDR. "off" (or "" in the file)
+	// turns the plain listener off; tls.addr must then be set.
 	Addr string `json:"addr"`
 	// Account is the AWS account id of resources created by unauthenticated
 	// callers and the root credential. Default "000000000000". Env RHEOS_ACCOUNT.
@@ -80,11 +83,16 @@ type Server struct {
 	// ShutdownTimeout bounds graceful shutdown. Default "10s".
 	ShutdownTimeout Duration `json:"shutdownTimeout"`
 	// AdminAddr, if set, serves /healthz, /readyz and /metrics on their own
-	// listener instead of the API port. Default "" (the API port). Env
+	// listener instead of the API port. Default "" (the API port) with auth
+	// mode none; with auth mode verify the API port never serves them and
+	// Load defaults AdminAddr to DefaultAdminAddr (metrics name every
+	// account's streams, and the admin listener is unauthenticated). Env
 	// RHEOS_ADMIN_ADDR.
 	AdminAddr string `json:"adminAddr"`
-	// PprofAddr, if set, serves net/http/pprof there (profiling; keep it on
-	// loopback). Default "" (off). Env RHEOS_PPROF_ADDR.
+	// PprofAddr, if set, serves net/http/pprof there (profiling). It is
+	// unauthenticated and exposes the process's internals, so it must be a
+	// loopback address: Validate refuses any other. Default "" (off). Env
+	// RHEOS_PPROF_ADDR.
 	PprofAddr string `json:"pprofAddr"`
 }
 
@@ -92,8 +100,9 @@ type Server struct {
 type Auth struct {
 	// AuthMode is "none" (accept any well-formed signature: local
 	// development) or "verify" (SigV4 verification against the credentials
-	// below). Default: "none" when Addr is a loopback address, "verify"
-	// otherwise. Env RHEOS_AUTH.
+	// below). Default (EffectiveAuthMode): "none" when every listener (Addr,
+	// TLSAddr, AdminAddr; PprofAddr must be loopback anyway) is on a
+	// loopback address, "verify" as soon as one is not. Env RHEOS_AUTH.
 	AuthMode string `json:"mode"`
 	// RootAccessKeyID and RootSecretAccessKey are a root credential (account
 	// Account). Env RHEOS_ROOT_ACCESS_KEY_ID / RHEOS_ROOT_SECRET_ACCESS_KEY.
@@ -145,9 +154,16 @@ type Storage struct {
 
 // KMS is where the data keys of encrypted resources are wrapped.
 type KMS struct {
+	// Keyring is the local keyring's file (master keys, created 0600).
+	// Default "" (<dataDir>/keyring.json). Against theft of the disk or its
+	// backups, put it elsewhere (another disk, a secrets mount) or use
+	// KMSEndpoint: a keyring beside the data protects nothing. Its
+	// directory is created (0700) if missing. Flag --keyring, env
+	// RHEOS_KEYRING. Not allowed together with KMSEndpoint.
+	Keyring string `json:"keyring"`
 	// KMSEndpoint, if set, is an endpoint speaking the AWS KMS API that
-	// wraps the data keys of encrypted streams (instead of the local keyring
-	// <dataDir>/keyring.json). Env RHEOS_KMS_ENDPOINT. KMSRegion defaults to
+	// wraps the data keys of encrypted streams (instead of the local
+	// keyring). Env RHEOS_KMS_ENDPOINT. KMSRegion defaults to
 	// Region; the credentials are KMSAccessKeyID/KMSSecretAccessKey (env
 	// RHEOS_KMS_ACCESS_KEY_ID, RHEOS_KMS_SECRET_ACCESS_KEY) or the AWS SDK's
 	// usual chain.
@@ -204,6 +220,69 @@ type Principal struct {
 	Policies []json.RawMessage `json:"policies,omitempty"`
 }
 
+// DefaultAdminAddr is where Load puts the admin listener (health and
+// metrics) when auth mode is verify and no admin address is given.
+const DefaultAdminAddr = "127.0.0.1:9566"
+
+// AddrOff reports whether the plain listener is turned off (Addr "off" or
+// empty).
+func (s Server) AddrOff() bool { return s.Addr == "" || s.Addr == "off" }
+
+// KeyringPath is the local keyring's file: Keyring, or keyring.json in the
+// data directory.
+func (c Config) KeyringPath() string {
+	if c.Keyring != "" {
+		return c.Keyring
+	}
+	return filepath.Join(c.DataDir, "keyring.json")
+}
+
+// EffectiveAuthMode is AuthMode, or its default when it is empty: "verify"
+// as soon as one listener (API, TLS, admin) is off loopback, else "none".
+// (pprof is not counted: Validate refuses it off loopback.)
+func (c Config) EffectiveAuthMode() string {
+	if c.AuthMode != "" {
+		return c.AuthMode
+	}
+	if len(c.exposedListeners()) > 0 {
+		return "verify"
+	}
+	return "none"
+}
+
+// exposedListeners names the configured listeners whose address is not a
+// loopback address.
+func (c Config) exposedListeners() []string {
+	var out []string
+	for _, l := range []struct{ name, addr string }{
+		{"server.addr", c.Addr}, {"tls.addr", c.TLSAddr}, {"server.adminAddr", c.AdminAddr},
+	} {
+		if l.addr == "" || l.name == "server.addr" && c.AddrOff() {
+			continue
+		}
+		if !IsLoopback(l.addr) {
+			out = append(out, l.name)
+		}
+	}
+	return out
+}
+
+// IsLoopback reports whether the listen address addr (host:port) binds
+// only loopback interfaces: "localhost" or a loopback IP. An empty host
+// (":4566"), an unspecified address (0.0.0.0, ::), any other IP or host
+// name, or an address that does not parse is not loopback.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // Default returns the defaults.
 func Default() Config {
 	return Config{
@@ -220,8 +299,23 @@ func Default() Config {
 // Validate checks the configuration.
 func (c Config) Validate() error {
 	var errs []error
-	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+	if c.AddrOff() {
+		if c.TLSAddr == "" {
+			errs = append(errs, errors.New("no listener: server.addr is off and tls.addr is not set"))
+		}
+	} else if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("server.addr %q: %w", c.Addr, err))
+	}
+	if c.AdminAddr != "" {
+		if _, _, err := net.SplitHostPort(c.AdminAddr); err != nil {
+			errs = append(errs, fmt.Errorf("server.adminAddr %q: %w", c.AdminAddr, err))
+		}
+	}
+	if c.PprofAddr != "" && !IsLoopback(c.PprofAddr) {
+		errs = append(errs, fmt.Errorf("server.pprofAddr %q: pprof is unauthenticated and exposes the process's memory and goroutines; bind it to a loopback address (127.0.0.1:6060) and reach it through an SSH tunnel or kubectl port-forward", c.PprofAddr))
+	}
+	if c.Keyring != "" && c.KMSEndpoint != "" {
+		errs = append(errs, errors.New("kms.keyring and kms.endpoint exclude each other: data keys are wrapped by one of them"))
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("storage.dataDir must be set"))
@@ -255,11 +349,19 @@ func (c Config) Validate() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, errors.New("tls.cert and tls.key go together"))
 	}
-	switch c.AuthMode {
-	case "", "none":
+	switch c.EffectiveAuthMode() {
+	case "none":
 	case "verify":
 		if c.RootAccessKeyID == "" && len(c.Principals) == 0 {
-			errs = append(errs, errors.New("authMode verify needs credentials: set RHEOS_ROOT_ACCESS_KEY_ID and RHEOS_ROOT_SECRET_ACCESS_KEY or auth.principals in the config file (or --auth none on a trusted network)"))
+			why := "auth.mode verify"
+			if exposed := c.exposedListeners(); c.AuthMode == "" {
+				verb := " is not a loopback address"
+				if len(exposed) > 1 {
+					verb = " are not loopback addresses"
+				}
+				why = "auth.mode defaults to verify because " + strings.Join(exposed, ", ") + verb + ", and it"
+			}
+			errs = append(errs, errors.New(why+" needs credentials: set RHEOS_ROOT_ACCESS_KEY_ID and RHEOS_ROOT_SECRET_ACCESS_KEY or auth.principals in the config file (or --auth none on a trusted network)"))
 		}
 	default:
 		errs = append(errs, fmt.Errorf("auth.mode %q: want none or verify", c.AuthMode))
@@ -295,7 +397,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	c := Default()
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	file := fs.String("config", getenv("RHEOS_CONFIG"), "JSON configuration file")
-	addr := fs.String("addr", "", "listen address (default 127.0.0.1:4566)")
+	addr := fs.String("addr", "", "listen address (default 127.0.0.1:4566; off: no plain listener, TLS only)")
 	dataDir := fs.String("data-dir", "", "data directory (default ./rheos-data)")
 	account := fs.String("account", "", "account id (default 000000000000)")
 	region := fs.String("region", "", "default region (default us-east-1)")
@@ -304,13 +406,14 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	deleteDelay := fs.Duration("delete-delay", 0, "time a stream stays DELETING (default 500ms)")
 	shardLimit := fs.Int("shard-limit", 0, "open shard limit per account and region (default 500)")
 	pprofAddr := fs.String("pprof-addr", "", "serve net/http/pprof on this address (off by default)")
-	adminAddr := fs.String("admin-addr", "", "serve /healthz, /readyz and /metrics on this address instead of the API port")
+	adminAddr := fs.String("admin-addr", "", "serve /healthz, /readyz and /metrics on this address instead of the API port (default with --auth verify: "+DefaultAdminAddr+")")
 	tlsAddr := fs.String("tls-addr", "", "HTTPS listen address (off by default)")
 	throughput := fs.String("throughput", "", "per-shard throughput limits: off, aws or scaled (default off)")
-	authMode := fs.String("auth", "", "none or verify (default: none on loopback, verify otherwise)")
+	authMode := fs.String("auth", "", "none or verify (default: none when every listener is on loopback, verify otherwise)")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate PEM file (default: self-signed)")
 	tlsKey := fs.String("tls-key", "", "TLS private key PEM file")
 	tlsClientCA := fs.String("tls-client-ca", "", "require client certificates signed by these CAs (PEM)")
+	keyring := fs.String("keyring", "", "local keyring file (default <data-dir>/keyring.json; keep it off the data disk)")
 	functionsExec := fs.Bool("functions-exec", false, "allow functions whose handler runs as a subprocess (nodejs*, python3*, provided*): remote code execution by design")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -342,6 +445,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	env("RHEOS_THROUGHPUT", &c.ThroughputMode)
 	env("RHEOS_AUTH", &c.AuthMode)
 	env("RHEOS_KMS_ENDPOINT", &c.KMSEndpoint)
+	env("RHEOS_KEYRING", &c.Keyring)
 	env("RHEOS_KMS_ACCESS_KEY_ID", &c.KMSAccessKeyID)
 	env("RHEOS_KMS_SECRET_ACCESS_KEY", &c.KMSSecretAccessKey)
 	env("RHEOS_ROOT_ACCESS_KEY_ID", &c.RootAccessKeyID)
@@ -375,17 +479,13 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	set(*tlsAddr, &c.TLSAddr)
 	set(*throughput, &c.ThroughputMode)
 	set(*authMode, &c.AuthMode)
-	if c.AuthMode == "" {
-		c.AuthMode = "verify"
-		if host, _, err := net.SplitHostPort(c.Addr); err == nil {
-			if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
-				c.AuthMode = "none"
-			}
-		}
-	}
 	set(*tlsCert, &c.TLSCert)
 	set(*tlsKey, &c.TLSKey)
 	set(*tlsClientCA, &c.TLSClientCA)
+	set(*keyring, &c.Keyring)
+	if c.Addr == "off" {
+		c.Addr = ""
+	}
 	if *createDelay > 0 {
 		c.CreateDelay = Duration(*createDelay)
 	}
@@ -398,7 +498,16 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	if *functionsExec {
 		c.FunctionsExec = true
 	}
-	return c, c.Validate()
+	// Validate first, so that an error can say why verification is on. The
+	// auth default looks at every listener; with verification on, health
+	// and metrics leave the API port for a loopback admin listener unless
+	// one is given.
+	err := c.Validate()
+	c.AuthMode = c.EffectiveAuthMode()
+	if c.AuthMode == "verify" && c.AdminAddr == "" {
+		c.AdminAddr = DefaultAdminAddr
+	}
+	return c, err
 }
 
 // movedHint explains an unknown key that belongs to a section now.

@@ -72,3 +72,131 @@ func TestValidateNamesSections(t *testing.T) {
 		t.Errorf("Validate: %v", err)
 	}
 }
+
+// TestAuthDefaultEveryListener: without --auth, verification is on as soon
+// as any listener (API, TLS, admin) is off loopback, and then the admin
+// listener (health, metrics) defaults to loopback; without credentials such
+// a configuration is refused, naming the listener that turned verification
+// on.
+func TestAuthDefaultEveryListener(t *testing.T) {
+	creds := map[string]string{"RHEOS_ROOT_ACCESS_KEY_ID": "AK", "RHEOS_ROOT_SECRET_ACCESS_KEY": "SK"}
+	for _, tc := range []struct {
+		args      []string
+		mode      string
+		adminAddr string
+	}{
+		{nil, "none", ""},
+		{[]string{"--addr", "localhost:4566", "--tls-addr", "[::1]:4567", "--admin-addr", "127.0.0.2:9566"}, "none", "127.0.0.2:9566"},
+		{[]string{"--tls-addr", "0.0.0.0:4567"}, "verify", DefaultAdminAddr},
+		{[]string{"--tls-addr", ":4567"}, "verify", DefaultAdminAddr},
+		{[]string{"--addr", ":4566"}, "verify", DefaultAdminAddr},
+		{[]string{"--addr", "[::]:4566"}, "verify", DefaultAdminAddr},
+		{[]string{"--addr", "10.0.0.5:4566"}, "verify", DefaultAdminAddr},
+		{[]string{"--addr", "rheos.internal:4566"}, "verify", DefaultAdminAddr},
+		{[]string{"--admin-addr", "0.0.0.0:9566"}, "verify", "0.0.0.0:9566"},
+		{[]string{"--auth", "verify"}, "verify", DefaultAdminAddr},
+		{[]string{"--auth", "verify", "--admin-addr", "127.0.0.1:1"}, "verify", "127.0.0.1:1"},
+		{[]string{"--auth", "none", "--tls-addr", "0.0.0.0:4567"}, "none", ""},
+	} {
+		c, err := Load(tc.args, func(k string) string { return creds[k] })
+		if err != nil {
+			t.Errorf("%v: %v", tc.args, err)
+			continue
+		}
+		if c.AuthMode != tc.mode || c.AdminAddr != tc.adminAddr {
+			t.Errorf("%v: mode %q admin %q, want %q %q", tc.args, c.AuthMode, c.AdminAddr, tc.mode, tc.adminAddr)
+		}
+	}
+	// The same listeners without credentials: startup is refused.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--tls-addr", "0.0.0.0:4567"}, "auth.mode defaults to verify because tls.addr is not a loopback address"},
+		{[]string{"--addr", ":4566", "--admin-addr", "0.0.0.0:9566"}, "because server.addr, server.adminAddr are not loopback addresses"},
+		{[]string{"--auth", "verify"}, "auth.mode verify needs credentials"},
+	} {
+		_, err := Load(tc.args, noEnv)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "RHEOS_ROOT_ACCESS_KEY_ID") {
+			t.Errorf("%v without credentials: %v, want %q", tc.args, err, tc.want)
+		}
+	}
+	// A configuration built in Go (not by Load) gets the same default.
+	c := Default()
+	c.TLSAddr = "0.0.0.0:4567"
+	if c.EffectiveAuthMode() != "verify" || c.Validate() == nil {
+		t.Errorf("Default() with tls.addr 0.0.0.0: mode %s, Validate %v", c.EffectiveAuthMode(), c.Validate())
+	}
+}
+
+func TestIsLoopback(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"127.0.0.1:4566": true, "127.1.2.3:1": true, "[::1]:4566": true, "localhost:4566": true,
+		":4566": false, "0.0.0.0:4566": false, "[::]:4566": false, "192.168.1.2:4566": false,
+		"example.com:4566": false, "127.0.0.1": false, "": false,
+	} {
+		if got := IsLoopback(addr); got != want {
+			t.Errorf("IsLoopback(%q) = %v, want %v", addr, got, want)
+		}
+	}
+}
+
+// TestPprofLoopbackOnly: pprof is unauthenticated, so it is refused off
+// loopback.
+func TestPprofLoopbackOnly(t *testing.T) {
+	if _, err := Load([]string{"--pprof-addr", "127.0.0.1:6060"}, noEnv); err != nil {
+		t.Errorf("loopback pprof: %v", err)
+	}
+	for _, addr := range []string{"0.0.0.0:6060", ":6060", "10.1.2.3:6060"} {
+		if _, err := Load([]string{"--pprof-addr", addr}, noEnv); err == nil || !strings.Contains(err.Error(), "server.pprofAddr") {
+			t.Errorf("pprof on %s: %v", addr, err)
+		}
+	}
+}
+
+// TestPlainListenerOff: --addr off (RHEOS_ADDR=off, or "" in the file)
+// leaves only the TLS listener; no listener at all is refused.
+func TestPlainListenerOff(t *testing.T) {
+	c, err := Load([]string{"--addr", "off", "--tls-addr", "127.0.0.1:4567"}, noEnv)
+	if err != nil || !c.AddrOff() || c.Addr != "" || c.AuthMode != "none" {
+		t.Errorf("--addr off with TLS: %+v, %v", c.Server, err)
+	}
+	env := map[string]string{"RHEOS_ADDR": "off", "RHEOS_TLS_ADDR": "127.0.0.1:4567"}
+	if c, err := Load(nil, func(k string) string { return env[k] }); err != nil || !c.AddrOff() {
+		t.Errorf("RHEOS_ADDR=off: %+v, %v", c.Server, err)
+	}
+	p := writeFile(t, `{"server": {"addr": ""}, "tls": {"addr": "127.0.0.1:4567"}}`)
+	if c, err := Load([]string{"--config", p}, noEnv); err != nil || !c.AddrOff() {
+		t.Errorf("empty addr in the file: %+v, %v", c.Server, err)
+	}
+	for _, args := range [][]string{{"--addr", "off"}, {"--config", writeFile(t, `{"server": {"addr": ""}}`)}} {
+		if _, err := Load(args, noEnv); err == nil || !strings.Contains(err.Error(), "no listener") {
+			t.Errorf("%v: %v, want no listener", args, err)
+		}
+	}
+}
+
+// TestKeyringPath: the keyring defaults to the data directory and may be
+// moved off it; it cannot be combined with a KMS endpoint.
+func TestKeyringPath(t *testing.T) {
+	c, err := Load([]string{"--data-dir", "/data"}, noEnv)
+	if err != nil || c.KeyringPath() != "/data/keyring.json" {
+		t.Errorf("default keyring %q, %v", c.KeyringPath(), err)
+	}
+	c, err = Load([]string{"--data-dir", "/data", "--keyring", "/run/secrets/rheos/keyring.json"}, noEnv)
+	if err != nil || c.KeyringPath() != "/run/secrets/rheos/keyring.json" {
+		t.Errorf("--keyring: %q, %v", c.KeyringPath(), err)
+	}
+	env := map[string]string{"RHEOS_KEYRING": "/mnt/keys/k.json"}
+	if c, err := Load(nil, func(k string) string { return env[k] }); err != nil || c.KeyringPath() != "/mnt/keys/k.json" {
+		t.Errorf("RHEOS_KEYRING: %q, %v", c.KeyringPath(), err)
+	}
+	p := writeFile(t, `{"kms": {"keyring": "/mnt/keys/k.json"}}`)
+	if c, err := Load([]string{"--config", p}, noEnv); err != nil || c.Keyring != "/mnt/keys/k.json" {
+		t.Errorf("kms.keyring in the file: %q, %v", c.Keyring, err)
+	}
+	p = writeFile(t, `{"kms": {"keyring": "/mnt/keys/k.json", "endpoint": "http://kms"}}`)
+	if _, err := Load([]string{"--config", p}, noEnv); err == nil || !strings.Contains(err.Error(), "kms.keyring and kms.endpoint") {
+		t.Errorf("keyring with a KMS endpoint: %v", err)
+	}
+}
