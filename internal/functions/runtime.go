@@ -182,7 +182,9 @@ func (s *Service) codeDir(ctx context.Context, f *Function) (string, error) {
 	return dir, nil
 }
 
-// unzip extracts a zip into dir, refusing paths that leave it.
+// unzip extracts a zip into dir, refusing paths that leave it. What it
+// writes is the server user's alone (directories 0700, files 0600,
+// executables 0700): the code sits in the data directory.
 func unzip(code []byte, dir string) error {
 	zr, err := zip.NewReader(bytes.NewReader(code), int64(len(code)))
 	if err != nil {
@@ -195,17 +197,17 @@ func unzip(code []byte, dir string) error {
 		}
 		dst := filepath.Join(dir, name)
 		if zf.FileInfo().IsDir() {
-			if err := os.MkdirAll(dst, 0o755); err != nil {
+			if err := os.MkdirAll(dst, 0o700); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
 			return err
 		}
-		mode := os.FileMode(0o644)
+		mode := os.FileMode(0o600)
 		if zf.Mode()&0o111 != 0 || filepath.Base(name) == "bootstrap" {
-			mode = 0o755
+			mode = 0o700
 		}
 		rc, err := zf.Open()
 		if err != nil {
@@ -235,7 +237,7 @@ func (s *Service) shimPath(name string) (string, error) {
 		return "", err
 	}
 	dir := filepath.Join(s.cfg.CodeDir, ".shims")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
 	p := filepath.Join(dir, name)
@@ -243,7 +245,7 @@ func (s *Service) shimPath(name string) (string, error) {
 		return p, nil
 	}
 	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
 		return "", err
 	}
 	return p, os.Rename(tmp, p)
