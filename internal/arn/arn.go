@@ -26,15 +26,28 @@ func New(service string, sc Scope, resource string) ARN {
 	return ARN{Partition: Partition, Service: service, Region: sc.Region, Account: sc.Account, Resource: resource}
 }
 
-// Parse splits s into its parts. It checks the shape only (six colon-
-// separated parts, "arn" first, service and resource non-empty); services
-// check their own resource paths.
+// Parse splits s into its parts. It checks the shape (six colon-separated
+// parts, "arn" first, service and resource non-empty) and the partition:
+// Rheos lives in the aws partition, so an ARN of another one (aws-cn,
+// aws-us-gov, anything else) names nothing here and does not parse.
+// Services check their own resource paths. A parsed ARN's String is the
+// canonical form every lookup and authorization uses.
 func Parse(s string) (ARN, bool) {
 	parts := strings.SplitN(s, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[2] == "" || parts[5] == "" {
+	if len(parts) != 6 || parts[0] != "arn" || parts[1] != Partition || parts[2] == "" || parts[5] == "" {
 		return ARN{}, false
 	}
 	return ARN{Partition: parts[1], Service: parts[2], Region: parts[3], Account: parts[4], Resource: parts[5]}, true
+}
+
+// ForeignPartition reports whether s has the shape of an ARN but names a
+// partition other than Rheos's (for the error that says so).
+func ForeignPartition(s string) (string, bool) {
+	parts := strings.SplitN(s, ":", 3)
+	if len(parts) == 3 && parts[0] == "arn" && parts[1] != Partition {
+		return parts[1], true
+	}
+	return "", false
 }
 
 // Scope returns the account and region of the ARN.

@@ -9,17 +9,26 @@ func TestParseRoundTrip(t *testing.T) {
 		"arn:aws:firehose:eu-west-1:111122223333:deliverystream/d",
 		"arn:aws:lambda:us-east-1:111122223333:function:f:1",
 		"arn:aws:iam::111122223333:user/app",
-		"arn:aws-cn:kinesis:cn-north-1:111122223333:stream/x",
 	} {
 		a, ok := Parse(s)
 		if !ok || a.String() != s {
 			t.Errorf("%s: %+v %v", s, a, ok)
 		}
 	}
-	for _, s := range []string{"", "arn", "arn:aws:kinesis:us-east-1:111122223333", "arn:aws::r:a:x", "nra:aws:kinesis:r:a:stream/x", "arn:aws:kinesis:r:a:"} {
+	for _, s := range []string{"", "arn", "arn:aws:kinesis:us-east-1:111122223333", "arn:aws::r:a:x", "nra:aws:kinesis:r:a:stream/x", "arn:aws:kinesis:r:a:",
+		// Foreign partitions name nothing here (issue 20: arn:aws-cn:... slipped
+		// past a Deny written for arn:aws:...).
+		"arn:aws-cn:kinesis:cn-north-1:111122223333:stream/x", "arn:aws-us-gov:kinesis:us-gov-west-1:111122223333:stream/x",
+		"arn:awsX:kinesis:us-east-1:111122223333:stream/x", "arn:AWS:kinesis:us-east-1:111122223333:stream/x"} {
 		if a, ok := Parse(s); ok {
 			t.Errorf("%q parsed as %+v", s, a)
 		}
+	}
+	if p, ok := ForeignPartition("arn:aws-cn:kinesis:r:1:stream/x"); !ok || p != "aws-cn" {
+		t.Errorf("ForeignPartition: %q %v", p, ok)
+	}
+	if _, ok := ForeignPartition("arn:aws:kinesis:r:1:stream/x"); ok {
+		t.Error("ForeignPartition: aws is ours")
 	}
 	a := New("kinesis", Scope{Account: "111122223333", Region: "us-east-1"}, "stream/orders")
 	if a.String() != "arn:aws:kinesis:us-east-1:111122223333:stream/orders" || a.Scope() != (Scope{"111122223333", "us-east-1"}) {

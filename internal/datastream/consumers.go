@@ -146,12 +146,45 @@ func (s *Service) DescribeConsumer(sc Scope, stream, name string) (ConsumerInfo,
 	return s.consumerInfo(st, c, s.now()), nil
 }
 
-// DeregisterConsumer starts deleting a consumer (DELETING, then gone).
+// ConsumerByARN resolves a consumer ARN to the consumer it names: the
+// stream's scope and name and the consumer's name. The ARN must be the
+// consumer's exactly, creation time included: a consumer deregistered and
+// registered again under the same name is another consumer, and an ARN
+// with any other timestamp names nothing (KindNotFound).
+func (s *Service) ConsumerByARN(consumerARNStr string) (Scope, string, string, error) {
+	sc, stream, name, ok := ResolveConsumerARN(consumerARNStr)
+	if !ok {
+		return sc, "", "", errorf(KindInvalidArgument, "Invalid ConsumerARN %s.", consumerARNStr)
+	}
+	st, c, err := s.findConsumer(sc, stream, name)
+	if err != nil {
+		return sc, "", "", err
+	}
+	if consumerARN(st.arn, c.Name, c.CreatedMs) != consumerARNStr {
+		return sc, "", "", errorf(KindNotFound, "Consumer %s not found.", consumerARNStr)
+	}
+	return sc, stream, name, nil
+}
+
+// ConsumerARN returns the ARN of a live consumer of a stream, and false
+// when there is none.
+func (s *Service) ConsumerARN(sc Scope, stream, name string) (string, bool) {
+	st, c, err := s.findConsumer(sc, stream, name)
+	if err != nil {
+		return "", false
+	}
+	return consumerARN(st.arn, c.Name, c.CreatedMs), true
+}
+
+// DeregisterConsumer starts deleting a consumer (DELETING, then gone); its
+// resource policy goes with it.
 func (s *Service) DeregisterConsumer(ctx context.Context, sc Scope, stream, name string) error {
 	sc = s.scope(sc)
-	if _, _, err := s.findConsumer(sc, stream, name); err != nil {
+	st, c, err := s.findConsumer(sc, stream, name)
+	if err != nil {
 		return err
 	}
+	policy := prefixPolicy + consumerARN(st.arn, c.Name, c.CreatedMs)
 	return s.mutate(ctx, sc, stream, func(m *streamMeta, status string) error {
 		now := s.now()
 		m.Consumers = liveConsumers(m, now)
@@ -166,7 +199,7 @@ func (s *Service) DeregisterConsumer(ctx context.Context, sc Scope, stream, name
 			}
 		}
 		return errorf(KindNotFound, "Consumer %s under stream %s not found for account %s.", name, stream, sc.Account)
-	})
+	}, policy)
 }
 
 // ListConsumers lists a stream's consumers by name after exclusiveStart.

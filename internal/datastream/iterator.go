@@ -145,3 +145,28 @@ func (s *Service) StreamARN(sc Scope, name string) string {
 	sc = s.scope(sc)
 	return streamARN(sc.Region, sc.Account, name)
 }
+
+// tokenAD is the associated data of sealed NextTokens: a token can never
+// be opened as an iterator, nor an iterator as a token.
+var tokenAD = []byte("rheos next-token v1")
+
+// SealToken seals an opaque pagination token (ListShards, ListStreams,
+// ListStreamConsumers NextTokens) under the iterator secret: what a token
+// names (a stream, an account, a position) cannot be read or forged by a
+// client, so a token can only continue the listing it was issued for.
+func (s *Service) SealToken(plain []byte) string {
+	nonce := make([]byte, iterNonceLen)
+	rand.Read(nonce)
+	out := s.iter.aead.Seal(nonce, nonce, plain, tokenAD)
+	return base64.RawURLEncoding.EncodeToString(out)
+}
+
+// OpenToken opens a token from SealToken; ok is false for anything else.
+func (s *Service) OpenToken(tok string) ([]byte, bool) {
+	raw, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || len(raw) < iterNonceLen+iterTagLen {
+		return nil, false
+	}
+	pt, err := s.iter.aead.Open(nil, raw[:iterNonceLen], raw[iterNonceLen:], tokenAD)
+	return pt, err == nil
+}

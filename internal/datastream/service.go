@@ -390,7 +390,7 @@ func (s *Service) lookupGated(sc Scope, name string) (*streamState, string) {
 // commit stores m (new revision) with a compare on the old revision and
 // installs the new snapshot. extraCmp/extraPuts join the same transaction.
 // Called with ctl held.
-func (s *Service) commit(ctx context.Context, key string, oldRev uint64, m *streamMeta, extraCmp map[string]uint64, extraPuts map[string][]byte) (*streamState, error) {
+func (s *Service) commit(ctx context.Context, key string, oldRev uint64, m *streamMeta, extraCmp map[string]uint64, extraPuts map[string][]byte, deletes ...string) (*streamState, error) {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return nil, err
@@ -403,7 +403,7 @@ func (s *Service) commit(ctx context.Context, key string, oldRev uint64, m *stre
 	for k, v := range extraPuts {
 		puts[k] = v
 	}
-	ok, rev, err := s.meta.Commit(ctx, cmp, puts, nil)
+	ok, rev, err := s.meta.Commit(ctx, cmp, puts, deletes)
 	if err != nil {
 		return nil, &Error{Kind: KindInternal, Msg: "metadata commit failed", Err: err}
 	}
@@ -562,8 +562,31 @@ func (s *Service) CreateStream(ctx context.Context, sc Scope, in CreateStreamInp
 			CreatedMs: created,
 		})
 	}
-	_, err = s.commit(ctx, key, rev, m, nil, nil)
+	// A resource policy belongs to the stream it was put on: one left by a
+	// deleted stream of the same name never applies to this one.
+	stale, err := s.policyKeys(ctx, streamARN(sc.Region, sc.Account, in.Name))
+	if err != nil {
+		return err
+	}
+	_, err = s.commit(ctx, key, rev, m, nil, nil, stale...)
 	return err
+}
+
+// policyKeys returns the metadata keys of the resource policies of a stream
+// ARN and of its consumers.
+func (s *Service) policyKeys(ctx context.Context, streamARN string) ([]string, error) {
+	var keys []string
+	own := prefixPolicy + streamARN
+	err := s.meta.Scan(ctx, own, func(k string, _ []byte, _ uint64) error {
+		if k == own || strings.HasPrefix(k, own+"/consumer/") {
+			keys = append(keys, k)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, &Error{Kind: KindInternal, Msg: "metadata read failed", Err: err}
+	}
+	return keys, nil
 }
 
 // DeleteStream moves a stream to DELETING; it disappears after the delay and
@@ -591,7 +614,12 @@ func (s *Service) DeleteStream(ctx context.Context, sc Scope, name string, enfor
 	}
 	m := cloneMeta(st.meta)
 	m.Status, m.TransitionAt = StatusDeleting, s.now().Add(s.cfg.DeleteDelay).UnixMilli()
-	_, err := s.commit(ctx, streamKey(sc, name), st.rev, m, nil, nil)
+	// The stream's resource policies and its consumers' go with it.
+	policies, err := s.policyKeys(ctx, st.arn)
+	if err != nil {
+		return err
+	}
+	_, err = s.commit(ctx, streamKey(sc, name), st.rev, m, nil, nil, policies...)
 	return err
 }
 
@@ -666,7 +694,7 @@ func (s *Service) ListStreams(sc Scope, exclusiveStart string, limit int) (out [
 
 // mutate applies fn to a copy of an existing stream's metadata and commits it.
 // fn sees the settled status and may return a domain error.
-func (s *Service) mutate(ctx context.Context, sc Scope, name string, fn func(m *streamMeta, status string) error) error {
+func (s *Service) mutate(ctx context.Context, sc Scope, name string, fn func(m *streamMeta, status string) error, deletes ...string) error {
 	sc = s.scope(sc)
 	s.ctl.Lock()
 	defer s.ctl.Unlock()
@@ -682,7 +710,7 @@ func (s *Service) mutate(ctx context.Context, sc Scope, name string, fn func(m *
 		}
 		return err
 	}
-	_, err := s.commit(ctx, streamKey(sc, name), st.rev, m, nil, nil)
+	_, err := s.commit(ctx, streamKey(sc, name), st.rev, m, nil, nil, deletes...)
 	return err
 }
 

@@ -177,8 +177,8 @@ func (s *Service) DeleteResourcePolicy(ctx context.Context, arn string) error {
 
 // checkResource checks that a stream or consumer ARN names something that exists.
 func (s *Service) checkResource(arn string) error {
-	if sc, stream, consumer, ok := ResolveConsumerARN(arn); ok {
-		_, _, err := s.findConsumer(sc, stream, consumer)
+	if _, _, _, ok := ResolveConsumerARN(arn); ok {
+		_, _, _, err := s.ConsumerByARN(arn)
 		return err
 	}
 	sc, name, ok := ResolveARN(arn)

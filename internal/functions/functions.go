@@ -11,8 +11,9 @@
 //     Runtime "rheos.jq" with the program in the code zip (Handler names the
 //     file);
 //   - zip (nodejs*, python*, provided*): a user's unchanged handler as a
-//     warm subprocess behind a built-in Runtime API — not built yet; such
-//     functions are refused with a message saying so.
+//     warm subprocess behind a built-in Lambda Runtime API on its own
+//     loopback listener (runtime.go), run only when the operator enables
+//     process execution (--functions-exec).
 //
 // It knows no HTTP API and no AWS error envelope: it returns domain errors
 // with a Kind that the API maps in one table.

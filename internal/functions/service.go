@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rheos/rheos/internal/arn"
 )
 
 // MetaStore is the durable metadata the registry needs (metastore.Store
@@ -192,6 +194,8 @@ func ResolveName(sc Scope, ref string) (Scope, string, *Error) {
 			return sc, "", errorf(KindUnsupported, "Qualifier %s: this endpoint serves $LATEST only (no published versions or aliases).", parts[3])
 		}
 		return Scope{Account: parts[0], Region: sc.Region}, parts[2], nil
+	case len(parts) >= 7 && len(parts) <= 8 && parts[0] == "arn" && parts[1] != arn.Partition:
+		return sc, "", errorf(KindInvalidParameter, "Invalid function name: %s: partition %s is not served here (only %s).", ref, parts[1], arn.Partition)
 	case len(parts) >= 7 && len(parts) <= 8 && parts[0] == "arn" && parts[2] == "lambda" && parts[5] == "function":
 		if len(parts) == 8 && parts[7] != "$LATEST" {
 			return sc, "", errorf(KindUnsupported, "Qualifier %s: this endpoint serves $LATEST only (no published versions or aliases).", parts[7])

@@ -11,6 +11,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/rheos/rheos/internal/arn"
 	"github.com/rheos/rheos/internal/awserr"
 	"github.com/rheos/rheos/internal/awsproto"
 	"github.com/rheos/rheos/internal/awsproto/jsonrpc"
@@ -120,12 +121,30 @@ func (a *API) rateLimited(op string, h func(context.Context, *awsproto.Call) (an
 			}
 		}
 		if c.Authorize != nil {
-			if aerr := c.Authorize(ctx, "kinesis:"+op, a.resourceOf(c)); aerr != nil {
-				return nil, aerr
+			resource, err := a.resourceOf(c)
+			if err != nil {
+				return nil, err
+			}
+			if resource != "" {
+				if owner := resourceAccount(resource); owner != "" && owner != a.scope(c).Account && !crossAccountActions[op] {
+					return nil, awserr.New(awserr.AccessDenied, "The caller is not authorized to perform: kinesis:"+op+
+						" on resource: "+resource+" because this action cannot be shared with another account")
+				}
+				if aerr := c.Authorize(ctx, "kinesis:"+op, resource); aerr != nil {
+					return nil, aerr
+				}
 			}
 		}
 		return h(ctx, c)
 	}
+}
+
+// resourceAccount is the account of a canonical ARN ("" for "*").
+func resourceAccount(resource string) string {
+	if a, ok := arn.Parse(resource); ok {
+		return a.Account
+	}
+	return ""
 }
 
 // wrap maps domain errors to AWS exceptions.
@@ -255,30 +274,109 @@ func (a *API) streamOf(c *awsproto.Call, name, arn string) (datastream.Scope, st
 	return sc, name, nil
 }
 
-// resourceOf is the ARN a call acts on, for authorization: the consumer,
-// the resource or the stream named in the input, the stream a shard
-// iterator reads, or "*" for account-level operations.
-func (a *API) resourceOf(c *awsproto.Call) string {
+// resourceOf is the canonical ARN a call acts on, for authorization (issue
+// 20: every operation authorizes what it really touches):
+//   - a consumer: the consumer's own ARN, creation time included, whether
+//     named by ConsumerARN or by StreamARN + ConsumerName;
+//   - a stream named by StreamARN, StreamName or ResourceARN;
+//   - the stream a shard iterator reads (a StreamARN that names another
+//     stream is refused), or the one a sealed ListShards NextToken lists;
+//   - "*" for calls on the caller's own account (ListStreams, limits,
+//     account settings), and "" when nothing is touched because the input
+//     does not decode (the handler refuses it).
+//
+// ARNs are parsed once, canonically: a foreign partition or a malformed ARN
+// is refused here with the handler's error, before anything is evaluated.
+func (a *API) resourceOf(c *awsproto.Call) (string, error) {
 	if in, ok := c.Typed.(*putInput); ok {
-		if in.StreamARN != "" {
-			return in.StreamARN
-		}
-		return a.svc.StreamARN(a.scope(c), in.StreamName)
+		return a.streamResource(c, in.StreamName, in.StreamARN)
 	}
-	for _, k := range []string{"ConsumerARN", "ResourceARN", "StreamARN"} {
-		if v := str(c, k); v != "" {
-			return v
-		}
+	if v := str(c, "ConsumerARN"); v != "" {
+		return a.consumerResource(v, "ConsumerARN")
 	}
-	if n := str(c, "StreamName"); n != "" {
-		return a.svc.StreamARN(a.scope(c), n)
+	if v := str(c, "ResourceARN"); v != "" {
+		if _, _, _, ok := datastream.ResolveConsumerARN(v); ok {
+			return a.consumerResource(v, "ResourceARN")
+		}
+		if _, _, ok := datastream.ResolveARN(v); !ok {
+			return "", awserr.New(exInvalidArgument, "Invalid ResourceARN "+v+".")
+		}
+		return a.streamResource(c, "", v)
 	}
 	if it := str(c, "ShardIterator"); it != "" {
-		if arn, ok := a.svc.IteratorStreamARN(it); ok {
-			return arn
+		iterARN, ok := a.svc.IteratorStreamARN(it)
+		if !ok {
+			return "", nil
+		}
+		if v := str(c, "StreamARN"); v != "" {
+			given, err := a.streamResource(c, "", v)
+			if err != nil {
+				return "", err
+			}
+			if given != iterARN {
+				return "", awserr.New(exInvalidArgument, "StreamARN "+v+" does not match the stream of the shard iterator.")
+			}
+		}
+		return iterARN, nil
+	}
+	if c.Op == "DescribeStreamConsumer" || c.Op == "DeregisterStreamConsumer" {
+		if name := str(c, "ConsumerName"); name != "" {
+			stream, err := a.streamResource(c, str(c, "StreamName"), str(c, "StreamARN"))
+			if err != nil || stream == "*" {
+				return stream, err
+			}
+			sc, sname, _ := datastream.ResolveARN(stream)
+			if carn, ok := a.svc.ConsumerARN(sc, sname, name); ok {
+				return carn, nil
+			}
+			return stream + "/consumer/" + name + ":*", nil
 		}
 	}
-	return "*"
+	if str(c, "StreamARN") != "" || str(c, "StreamName") != "" {
+		return a.streamResource(c, str(c, "StreamName"), str(c, "StreamARN"))
+	}
+	if tok := str(c, "NextToken"); tok != "" && c.Op == "ListShards" {
+		t, ok := a.decodeToken(tok)
+		if !ok || t.Stream == "" {
+			return "", nil
+		}
+		return a.svc.StreamARN(datastream.Scope{Account: t.Account, Region: t.Region}, t.Stream), nil
+	}
+	return "*", nil
+}
+
+// streamResource is the canonical ARN of the stream a call names.
+func (a *API) streamResource(c *awsproto.Call, name, arnStr string) (string, error) {
+	sc, sname, err := a.streamOf(c, name, arnStr)
+	if err != nil {
+		return "", err
+	}
+	return a.svc.StreamARN(sc, sname), nil
+}
+
+// consumerResource is the canonical ARN of the consumer an ARN names: the
+// consumer's own when it exists (a changed creation time names nothing),
+// the ARN as parsed otherwise (the handler then answers that it does not
+// exist).
+func (a *API) consumerResource(v, member string) (string, error) {
+	if _, _, _, ok := datastream.ResolveConsumerARN(v); !ok {
+		return "", awserr.New(exInvalidArgument, "Invalid "+member+" "+v+".")
+	}
+	return v, nil
+}
+
+// crossAccountActions are the actions another account may be granted by a
+// resource policy, as AWS's guide to sharing streams lists them (data
+// streams: reading, writing, describing and registering consumers;
+// consumers: describing and subscribing). Everything else — deleting,
+// resharding, tags, the resource policy itself ("the calling identity must
+// ... belong to the owner's account"), encryption, settings — stays with
+// the owner's account whatever a policy says.
+var crossAccountActions = map[string]bool{
+	"DescribeStream": true, "DescribeStreamSummary": true, "ListShards": true, "GetShardIterator": true,
+	"GetRecords": true, "PutRecord": true, "PutRecords": true, "ListStreamConsumers": true,
+	"RegisterStreamConsumer": true, "DeregisterStreamConsumer": true, "DescribeStreamConsumer": true,
+	"SubscribeToShard": true,
 }
 
 func (a *API) encryption(start bool) func(context.Context, *awsproto.Call) (any, error) {

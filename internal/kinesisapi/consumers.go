@@ -30,11 +30,8 @@ func toConsumerOut(c datastream.ConsumerInfo, withStream bool) consumerOut {
 // consumerRef resolves ConsumerARN, or StreamARN + ConsumerName.
 func (a *API) consumerRef(c *awsproto.Call) (datastream.Scope, string, string, error) {
 	if arn := str(c, "ConsumerARN"); arn != "" {
-		sc, stream, name, ok := datastream.ResolveConsumerARN(arn)
-		if !ok {
-			return sc, "", "", awserr.New(exInvalidArgument, "Invalid ConsumerARN "+arn+".")
-		}
-		return sc, stream, name, nil
+		// The consumer's exact ARN: another creation time names nothing.
+		return a.svc.ConsumerByARN(arn)
 	}
 	if str(c, "StreamARN") == "" || str(c, "ConsumerName") == "" {
 		return datastream.Scope{}, "", "", awserr.New(exInvalidArgument, "Either ConsumerARN or both StreamARN and ConsumerName must be provided.")
@@ -82,8 +79,8 @@ func (a *API) listStreamConsumers(ctx context.Context, c *awsproto.Call) (any, e
 	}
 	after := ""
 	if tok := str(c, "NextToken"); tok != "" {
-		t, ok := decodeToken(tok)
-		if !ok || t.Stream != stream {
+		t, ok := a.decodeToken(tok)
+		if !ok || t.Stream != stream || t.Account != sc.Account || t.Region != sc.Region || t.Max == listShardsToken {
 			return nil, awserr.New(exInvalidArgument, "Invalid NextToken.")
 		}
 		if time.Since(time.UnixMilli(t.Issued)) > tokenTTL {
@@ -103,7 +100,7 @@ func (a *API) listStreamConsumers(ctx context.Context, c *awsproto.Call) (any, e
 		out.Consumers = append(out.Consumers, toConsumerOut(ci, false))
 	}
 	if more && len(list) > 0 {
-		out.NextToken = encodeToken(pageToken{After: list[len(list)-1].Name, Stream: stream, Issued: time.Now().UnixMilli()})
+		out.NextToken = a.encodeToken(pageToken{After: list[len(list)-1].Name, Stream: stream, Account: sc.Account, Region: sc.Region, Issued: time.Now().UnixMilli()})
 	}
 	return out, nil
 }

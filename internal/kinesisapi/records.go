@@ -147,6 +147,17 @@ func (a *API) getShardIterator(ctx context.Context, c *awsproto.Call) (any, erro
 }
 
 func (a *API) getRecords(ctx context.Context, c *awsproto.Call) (any, error) {
+	if v := str(c, "StreamARN"); v != "" {
+		// The iterator decides what is read: a StreamARN naming another
+		// stream is refused, not ignored (it would be what was authorized).
+		given, err := a.streamResource(c, "", v)
+		if err != nil {
+			return nil, err
+		}
+		if iterARN, ok := a.svc.IteratorStreamARN(str(c, "ShardIterator")); ok && iterARN != given {
+			return nil, awserr.New(exInvalidArgument, "StreamARN "+v+" does not match the stream of the shard iterator.")
+		}
+	}
 	if boolOf(c, "DryRun") {
 		return nil, a.svc.CheckRecords(ctx, str(c, "ShardIterator"))
 	}

@@ -2,7 +2,6 @@ package kinesisapi
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"time"
@@ -157,7 +156,12 @@ func (a *API) describeStreamSummary(ctx context.Context, c *awsproto.Call) (any,
 	}}, nil
 }
 
-// pageToken is the content of ListStreams/ListShards NextTokens (base64 JSON).
+// pageToken is the content of ListStreams/ListShards/ListStreamConsumers
+// NextTokens: JSON sealed by the domain (SealToken), so that a client can
+// neither read nor forge what a token names. Account and Region are the
+// scope listed; a token is honoured only for the listing and the scope it
+// was issued for (issue 20: a forged base64-JSON token listed the shards of
+// a denied stream and of another account's stream).
 type pageToken struct {
 	After   string `json:"a"`
 	Stream  string `json:"s,omitempty"`
@@ -169,15 +173,15 @@ type pageToken struct {
 	Max     int    `json:"m,omitempty"`
 }
 
-func encodeToken(t pageToken) string {
+func (a *API) encodeToken(t pageToken) string {
 	b, _ := json.Marshal(t)
-	return base64.StdEncoding.EncodeToString(b)
+	return a.svc.SealToken(b)
 }
 
-func decodeToken(s string) (pageToken, bool) {
+func (a *API) decodeToken(s string) (pageToken, bool) {
 	var t pageToken
-	b, err := base64.StdEncoding.DecodeString(s)
-	if err != nil || json.Unmarshal(b, &t) != nil || t.Issued == 0 {
+	b, ok := a.svc.OpenToken(s)
+	if !ok || json.Unmarshal(b, &t) != nil || t.Issued == 0 {
 		return t, false
 	}
 	return t, true
@@ -186,14 +190,15 @@ func decodeToken(s string) (pageToken, bool) {
 func (a *API) listStreams(ctx context.Context, c *awsproto.Call) (any, error) {
 	limit := intOr(c, "Limit", 100)
 	after := str(c, "ExclusiveStartStreamName")
+	sc := a.scope(c)
 	if tok := str(c, "NextToken"); tok != "" {
-		t, ok := decodeToken(tok)
-		if !ok {
+		t, ok := a.decodeToken(tok)
+		if !ok || t.Account != sc.Account || t.Region != sc.Region || t.Stream != "" {
 			return nil, awserr.New(exInvalidArgument, "Invalid NextToken.")
 		}
 		after = t.After
 	}
-	list, more := a.svc.ListStreams(a.scope(c), after, limit)
+	list, more := a.svc.ListStreams(sc, after, limit)
 	type summary struct {
 		StreamName              string      `json:"StreamName"`
 		StreamARN               string      `json:"StreamARN"`
@@ -212,10 +217,14 @@ func (a *API) listStreams(ctx context.Context, c *awsproto.Call) (any, error) {
 		out.StreamSummaries = append(out.StreamSummaries, summary{s.Name, s.ARN, s.Status, modeDetails{s.Mode}, epoch(s.CreatedAt)})
 	}
 	if more && len(list) > 0 {
-		out.NextToken = encodeToken(pageToken{After: list[len(list)-1].Name, Issued: time.Now().UnixMilli()})
+		out.NextToken = a.encodeToken(pageToken{After: list[len(list)-1].Name, Account: sc.Account, Region: sc.Region, Issued: time.Now().UnixMilli()})
 	}
 	return out, nil
 }
+
+// listShardsToken marks ListShards tokens (in pageToken.Max), so that a
+// ListStreamConsumers token of the same stream is not one.
+const listShardsToken = -1
 
 // tokenTTL is how long a ListShards NextToken stays valid (AWS: 300 s).
 const tokenTTL = 300 * time.Second
@@ -235,7 +244,7 @@ func (a *API) listShards(ctx context.Context, c *awsproto.Call) (any, error) {
 	maxResults := intOr(c, "MaxResults", 1000)
 	if tok != "" {
 		var ok bool
-		if t, ok = decodeToken(tok); !ok || t.Stream == "" {
+		if t, ok = a.decodeToken(tok); !ok || t.Stream == "" || t.Max != listShardsToken {
 			return nil, awserr.New(exInvalidArgument, "Invalid NextToken.")
 		}
 		if age := time.Since(time.UnixMilli(t.Issued)); age > tokenTTL {
@@ -327,8 +336,8 @@ func (a *API) listShards(ctx context.Context, c *awsproto.Call) (any, error) {
 		NextToken string     `json:"NextToken,omitempty"`
 	}{Shards: shards}
 	if more {
-		out.NextToken = encodeToken(pageToken{After: last, Stream: name, Account: sc.Account, Region: sc.Region,
-			Filter: t.Filter, Ts: t.Ts, Issued: now.UnixMilli()})
+		out.NextToken = a.encodeToken(pageToken{After: last, Stream: name, Account: sc.Account, Region: sc.Region,
+			Filter: t.Filter, Ts: t.Ts, Issued: now.UnixMilli(), Max: listShardsToken})
 	}
 	return out, nil
 }

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rheos/rheos/internal/awserr"
@@ -143,18 +144,7 @@ func New(svc *functions.Service, defaultAccount string) *restjson.Service {
 func (a *API) wrap(op string, h restjson.Handler) restjson.Handler {
 	return func(ctx context.Context, c *awsproto.Call) (any, error) {
 		if c.Authorize != nil {
-			resource := "*"
-			name, _ := c.Input["FunctionName"].(string)
-			if name == "" {
-				name, _ = c.Input["Resource"].(string) // the tags operations
-			}
-			if name != "" {
-				sc, n, derr := functions.ResolveName(a.scope(c), name)
-				if derr == nil {
-					resource = "arn:aws:lambda:" + sc.Region + ":" + sc.Account + ":function:" + n
-				}
-			}
-			if aerr := c.Authorize(ctx, "lambda:"+op, resource); aerr != nil {
+			if aerr := a.authorize(ctx, op, c); aerr != nil {
 				return nil, aerr
 			}
 		}
@@ -164,6 +154,55 @@ func (a *API) wrap(op string, h restjson.Handler) restjson.Handler {
 		}
 		return out, nil
 	}
+}
+
+// authorize checks the call against the caller's permissions on what it
+// acts on (issue 20): the function (FunctionName, or Resource for the tags
+// operations), the event source mapping a UUID names (its account is the
+// mapping's, so another account's mapping is out of reach), or "*" for
+// account-level calls. An event source mapping reads its stream and writes
+// failures to its destination with the creator's rights, so creating or
+// changing one also needs the Kinesis read actions on the source and
+// PutRecord on a Kinesis destination (AWS asks the same of the function's
+// execution role).
+func (a *API) authorize(ctx context.Context, op string, c *awsproto.Call) *awserr.Error {
+	resource := "*"
+	name, _ := c.Input["FunctionName"].(string)
+	if name == "" {
+		name, _ = c.Input["Resource"].(string) // the tags operations
+	}
+	if uuid, _ := c.Input["UUID"].(string); uuid != "" {
+		if m, _, err := a.svc.GetMapping(ctx, uuid); err == nil {
+			resource = m.ARN()
+		}
+	} else if name != "" {
+		if sc, n, derr := functions.ResolveName(a.scope(c), name); derr == nil {
+			resource = "arn:aws:lambda:" + sc.Region + ":" + sc.Account + ":function:" + n
+		}
+	}
+	if aerr := c.Authorize(ctx, "lambda:"+op, resource); aerr != nil {
+		return aerr
+	}
+	if op != "CreateEventSourceMapping" && op != "UpdateEventSourceMapping" {
+		return nil
+	}
+	if src, _ := c.Input["EventSourceArn"].(string); src != "" {
+		for _, action := range []string{"kinesis:DescribeStream", "kinesis:ListShards", "kinesis:GetShardIterator", "kinesis:GetRecords"} {
+			if aerr := c.Authorize(ctx, action, src); aerr != nil {
+				return aerr
+			}
+		}
+	}
+	if dc, ok := c.Input["DestinationConfig"].(map[string]any); ok {
+		if of, ok := dc["OnFailure"].(map[string]any); ok {
+			if dest, _ := of["Destination"].(string); strings.Contains(dest, ":kinesis:") {
+				if aerr := c.Authorize(ctx, "kinesis:PutRecord", dest); aerr != nil {
+					return aerr
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func (a *API) scope(c *awsproto.Call) functions.Scope {

@@ -15,8 +15,6 @@ import (
 	"github.com/rheos/rheos/internal/sigv4"
 )
 
-// verifier builds the front end's SigV4 verifier from the configured
-// credentials (auth mode "verify"); nil in mode "none".
 // cred is what the verifier knows about an access key.
 type cred struct {
 	secret    sigv4.Secret
@@ -32,11 +30,16 @@ type credTable map[string]cred
 // error when there is none).
 type policyLookup func(ctx context.Context, arn string) (string, error)
 
-// buildCreds builds the credential table of cfg.
+// buildCreds builds the credential table of cfg. Every credential, the
+// root's included, carries an authorizer: the root may do everything in its
+// own account, and nothing in another account unless that account's
+// resource policy grants it.
 func buildCreds(cfg config.Config, lookup policyLookup) (credTable, error) {
 	creds := credTable{}
 	if cfg.RootAccessKeyID != "" {
-		creds[cfg.RootAccessKeyID] = cred{secret: sigv4.Secret{SecretAccessKey: cfg.RootSecretAccessKey}, account: cfg.Account}
+		root := principal{arn: "arn:aws:iam::" + cfg.Account + ":root", account: cfg.Account, root: true}
+		creds[cfg.RootAccessKeyID] = cred{secret: sigv4.Secret{SecretAccessKey: cfg.RootSecretAccessKey}, account: cfg.Account,
+			authorize: authorizer(lookup, root)}
 	}
 	for _, p := range cfg.Principals {
 		acct := p.Account
@@ -52,9 +55,21 @@ func buildCreds(cfg config.Config, lookup policyLookup) (credTable, error) {
 			policies = append(policies, pol)
 		}
 		creds[p.AccessKeyID] = cred{sigv4.Secret{SecretAccessKey: p.SecretAccessKey, SessionToken: p.SessionToken}, acct,
-			authorizer(lookup, "arn:aws:iam::"+acct+":user/"+p.Name, acct, policies)}
+			authorizer(lookup, principal{arn: "arn:aws:iam::" + acct + ":user/" + p.Name, account: acct, policies: policies})}
 	}
 	return creds, nil
+}
+
+// signingRegions are the regions a credential scope may name: the aws
+// partition's and the server's own default region (so that an operator's
+// "local" region works). Any other region would open a fresh namespace,
+// with fresh account limits, for the price of a signature (issue 20).
+func signingRegions(cfg config.Config) map[string]bool {
+	regions := map[string]bool{cfg.Region: true}
+	for _, r := range arn.Regions {
+		regions[r] = true
+	}
+	return regions
 }
 
 // verifier builds the front end's SigV4 verifier over the current
@@ -63,10 +78,14 @@ func verifier(cfg config.Config, now func() time.Time, table *atomic.Pointer[cre
 	if cfg.AuthMode != "verify" {
 		return nil
 	}
+	regions := signingRegions(cfg)
 	return func(r *http.Request, body []byte, service string) (awsproto.Identity, *awserr.Error) {
 		creds := *table.Load()
 		lookup := func(id string) (sigv4.Secret, bool) { c, ok := creds[id]; return c.secret, ok }
-		res, err := sigv4.Verify(r, body, lookup, now())
+		// Only S3 signs UNSIGNED-PAYLOAD; a streaming body (nil) is not
+		// buffered, so it cannot be hashed here.
+		opts := sigv4.Options{UnsignedPayload: service == "s3" || body == nil}
+		res, err := sigv4.Verify(r, body, lookup, now(), opts)
 		if err != nil {
 			e := err.(*sigv4.Error)
 			ex := map[sigv4.Kind]awserr.Exception{
@@ -78,6 +97,9 @@ func verifier(cfg config.Config, now func() time.Time, table *atomic.Pointer[cre
 		if res.Service != service {
 			// AWS's answer on the endpoint of the service addressed.
 			return awsproto.Identity{}, awserr.New(awserr.InvalidSignature, "Credential should be scoped to correct service: '"+service+"'. ")
+		}
+		if !regions[res.Region] {
+			return awsproto.Identity{}, awserr.New(awserr.InvalidSignature, "Credential should be scoped to a valid region, not '"+res.Region+"'. ")
 		}
 		c := creds[res.AccessKeyID]
 		return awsproto.Identity{Region: res.Region, AccessKey: res.AccessKeyID, Account: c.account, Authorize: c.authorize}, nil
@@ -97,26 +119,79 @@ func (s *Server) ReloadCredentials(cfg config.Config) error {
 	return nil
 }
 
-// authorizer evaluates a principal's identity policies together with the
-// resource policy stored for the target (PutResourcePolicy): an explicit
-// deny in either wins, an allow in either allows (same-account semantics).
-func authorizer(lookup policyLookup, principal, account string, policies []iampolicy.Policy) func(context.Context, string, string) *awserr.Error {
+// principal is who a credential belongs to.
+type principal struct {
+	arn      string // arn:aws:iam::ACCOUNT:user/NAME, or :root
+	account  string
+	root     bool // the account's root: every identity permission in its account
+	policies []iampolicy.Policy
+}
+
+// resourcePolicyOps may be performed by a root locked out by its own
+// resource policy: as on AWS (S3's bucket policies), the owner's root can
+// always repair the policy.
+var resourcePolicyOps = map[string]bool{
+	"kinesis:PutResourcePolicy": true, "kinesis:GetResourcePolicy": true, "kinesis:DeleteResourcePolicy": true,
+}
+
+// authorizer evaluates a call as AWS does (IAM's policy evaluation logic):
+//
+//   - an explicit Deny in the caller's identity policies or in the
+//     resource's policy wins (for the root too, except that the owner's
+//     root may always manage the resource policy);
+//   - in the caller's own account, an Allow in an identity policy, or a
+//     resource-policy Allow naming the caller itself (its ARN or "*"),
+//     allows; a resource policy naming only the account defers to the
+//     account's identity policies;
+//   - across accounts both must allow: the caller's identity policies and
+//     the owner's resource policy naming the caller, its account or "*".
+//
+// The resource is the canonical ARN the call acts on (the service resolves
+// it), or "*" for calls on the caller's own account (ListStreams); its
+// account decides which case applies.
+func authorizer(lookup policyLookup, p principal) func(context.Context, string, string) *awserr.Error {
 	return func(ctx context.Context, action, resource string) *awserr.Error {
-		all := policies
+		owner := p.account
+		var rp []iampolicy.Policy
 		if resource != "*" {
+			a, ok := arn.Parse(resource)
+			if !ok {
+				return awserr.New(awserr.AccessDenied, "User: "+p.arn+" is not authorized to perform: "+action+" on resource: "+resource)
+			}
+			owner = a.Account
 			if doc, err := lookup(ctx, resource); err == nil && doc != "{}" {
-				if rp, err := iampolicy.Parse([]byte(doc)); err == nil {
-					all = append(append([]iampolicy.Policy(nil), policies...), rp)
+				if pol, err := iampolicy.Parse([]byte(doc)); err == nil {
+					rp = []iampolicy.Policy{pol}
 				}
 			}
 		}
-		switch iampolicy.Evaluate(iampolicy.Request{Action: action, Resource: resource, Principal: principal, Account: account}, all...) {
-		case iampolicy.Allow:
-			return nil
-		case iampolicy.ExplicitDeny:
-			return awserr.New(awserr.AccessDenied, "User: "+principal+" is not authorized to perform: "+action+" on resource: "+resource+" with an explicit deny in an identity-based or resource-based policy")
+		req := iampolicy.Request{Action: action, Resource: resource, Principal: p.arn, Account: p.account}
+		// A root's identity permissions are everything; across accounts the
+		// owner's resource policy still decides.
+		identity := iampolicy.Allow
+		if !p.root {
+			identity = iampolicy.Evaluate(req, p.policies...)
 		}
-		return awserr.New(awserr.AccessDenied, "User: "+principal+" is not authorized to perform: "+action+" on resource: "+resource+" because no identity-based policy allows the "+action+" action")
+		shared := iampolicy.Evaluate(req, rp...) // naming the caller, its account or "*"
+		direct := req
+		direct.Account = "" // only the caller's own ARN or "*" match
+		named := iampolicy.Evaluate(direct, rp...)
+		deny := func() *awserr.Error {
+			return awserr.New(awserr.AccessDenied, "User: "+p.arn+" is not authorized to perform: "+action+" on resource: "+resource+" with an explicit deny in an identity-based or resource-based policy")
+		}
+		switch {
+		case identity == iampolicy.ExplicitDeny:
+			return deny()
+		case shared == iampolicy.ExplicitDeny && !(p.root && owner == p.account && resourcePolicyOps[action]):
+			return deny()
+		case owner == p.account && (identity == iampolicy.Allow || named == iampolicy.Allow):
+			return nil
+		case owner != p.account && identity == iampolicy.Allow && shared == iampolicy.Allow:
+			return nil
+		case owner != p.account && identity == iampolicy.Allow:
+			return awserr.New(awserr.AccessDenied, "User: "+p.arn+" is not authorized to perform: "+action+" on resource: "+resource+" because no resource-based policy allows the "+action+" action")
+		}
+		return awserr.New(awserr.AccessDenied, "User: "+p.arn+" is not authorized to perform: "+action+" on resource: "+resource+" because no identity-based policy allows the "+action+" action")
 	}
 }
 

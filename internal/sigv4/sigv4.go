@@ -64,9 +64,28 @@ type Result struct {
 
 var errMismatch = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
 
+// MaxExpires is the longest validity of a presigned request (AWS's 7 days).
+const MaxExpires = 604800
+
+// Options are what a service allows beyond a fully signed request.
+type Options struct {
+	// UnsignedPayload accepts a payload hash of UNSIGNED-PAYLOAD or
+	// STREAMING-* instead of the body's SHA-256: S3, and streaming request
+	// bodies (body nil), which are not buffered to be hashed. Otherwise the
+	// body is always hashed into the signature, presigned or not, so that a
+	// signature covers exactly one body.
+	UnsignedPayload bool
+}
+
 // Verify checks r's signature. body is the request body (already read);
 // now is the server clock.
-func Verify(r *http.Request, body []byte, lookup Lookup, now time.Time) (Result, error) {
+//
+// Beyond the signature itself it refuses what would turn a signature into a
+// bearer credential (issue 20): a body not covered by it (see Options), an
+// X-Amz-Target header not among the signed headers (it picks the
+// operation), a session token that is not signed, or a token sent with a
+// long-term key.
+func Verify(r *http.Request, body []byte, lookup Lookup, now time.Time, opts Options) (Result, error) {
 	auth := r.Header.Get("Authorization")
 	q := r.URL.Query()
 	if auth == "" && q.Get("X-Amz-Algorithm") == "" {
@@ -97,7 +116,7 @@ func Verify(r *http.Request, body []byte, lookup Lookup, now time.Time) (Result,
 		}
 		cred, signedHeaders, signature, amzDate = q.Get("X-Amz-Credential"), q.Get("X-Amz-SignedHeaders"), q.Get("X-Amz-Signature"), q.Get("X-Amz-Date")
 		secs, err := strconv.Atoi(q.Get("X-Amz-Expires"))
-		if err != nil || secs < 1 || secs > 604800 {
+		if err != nil || secs < 1 || secs > MaxExpires {
 			return Result{}, &Error{Incomplete, "X-Amz-Expires must be a number of seconds between 1 and 604800."}
 		}
 		expires = time.Duration(secs) * time.Second
@@ -142,16 +161,25 @@ func Verify(r *http.Request, body []byte, lookup Lookup, now time.Time) (Result,
 			return Result{}, &Error{Invalid, "Signature not yet current: " + amzDate + " is still later than " + now.UTC().Add(MaxSkew).Format("20060102T150405Z") + " (" + now.UTC().Format("20060102T150405Z") + " + 5 min.)"}
 		}
 	}
-	if secret.SessionToken != "" {
-		tok := r.Header.Get("X-Amz-Security-Token")
-		if presigned {
-			tok = q.Get("X-Amz-Security-Token")
-		}
-		if !hmac.Equal([]byte(tok), []byte(secret.SessionToken)) {
-			return Result{}, &Error{Unrecognized, "The security token included in the request is invalid."}
-		}
+	tok, hasTok := r.Header.Get("X-Amz-Security-Token"), r.Header.Get("X-Amz-Security-Token") != ""
+	if presigned {
+		tok, hasTok = q.Get("X-Amz-Security-Token"), q.Has("X-Amz-Security-Token")
 	}
-	creq, err := canonicalRequest(r, body, signedHeaders, presigned)
+	switch {
+	case secret.SessionToken == "" && hasTok:
+		// A long-term key has no session: a token with it is forged.
+		return Result{}, &Error{Unrecognized, "The security token included in the request is invalid."}
+	case secret.SessionToken != "" && !hmac.Equal([]byte(tok), []byte(secret.SessionToken)):
+		return Result{}, &Error{Unrecognized, "The security token included in the request is invalid."}
+	case secret.SessionToken != "" && !presigned && !signs(signedHeaders, "x-amz-security-token"):
+		// A presigned token is in the signed query; a header one must be
+		// among the signed headers.
+		return Result{}, &Error{Invalid, "'X-Amz-Security-Token' must be a signed header."}
+	}
+	if r.Header.Get("X-Amz-Target") != "" && !signs(signedHeaders, "x-amz-target") {
+		return Result{}, &Error{Invalid, "'X-Amz-Target' must be a signed header."}
+	}
+	creq, err := canonicalRequest(r, body, signedHeaders, presigned, opts.UnsignedPayload)
 	if err != nil {
 		return Result{}, err
 	}
@@ -179,9 +207,22 @@ func signingKey(secret, date, region, service string) []byte {
 	return hmacSHA256(k, []byte("aws4_request"))
 }
 
+// signs reports whether the SignedHeaders list names header (lower case).
+func signs(signedHeaders, header string) bool {
+	for _, n := range strings.Split(signedHeaders, ";") {
+		if strings.EqualFold(strings.TrimSpace(n), header) {
+			return true
+		}
+	}
+	return false
+}
+
 // canonicalRequest builds the SigV4 canonical request from the headers the
-// client signed.
-func canonicalRequest(r *http.Request, body []byte, signedHeaders string, presigned bool) (string, error) {
+// client signed. With unsigned, the payload hash is the client's
+// X-Amz-Content-Sha256 (UNSIGNED-PAYLOAD when a presigned request has none),
+// which may be UNSIGNED-PAYLOAD or STREAMING-*; otherwise it is always the
+// body's SHA-256, and a header claiming anything else is refused.
+func canonicalRequest(r *http.Request, body []byte, signedHeaders string, presigned, unsigned bool) (string, error) {
 	var b strings.Builder
 	b.WriteString(r.Method)
 	b.WriteByte('\n')
@@ -247,16 +288,20 @@ func canonicalRequest(r *http.Request, body []byte, signedHeaders string, presig
 	b.WriteByte('\n')
 	b.WriteString(strings.ToLower(signedHeaders))
 	b.WriteByte('\n')
-	hash := r.Header.Get("X-Amz-Content-Sha256")
-	if presigned && hash == "" {
+	claimed := r.Header.Get("X-Amz-Content-Sha256")
+	unsignedClaim := claimed == "UNSIGNED-PAYLOAD" || strings.HasPrefix(claimed, "STREAMING-")
+	var hash string
+	switch {
+	case unsigned && unsignedClaim:
+		hash = claimed
+	case unsigned && claimed == "" && (presigned || body == nil):
 		hash = "UNSIGNED-PAYLOAD"
-	}
-	if hash == "" {
+	case unsignedClaim:
+		return "", &Error{Invalid, "The payload of this request must be signed: x-amz-content-sha256 " + claimed + " is not accepted here."}
+	default:
 		sum := sha256.Sum256(body)
 		hash = hex.EncodeToString(sum[:])
-	} else if hash != "UNSIGNED-PAYLOAD" && !strings.HasPrefix(hash, "STREAMING-") {
-		sum := sha256.Sum256(body)
-		if !strings.EqualFold(hash, hex.EncodeToString(sum[:])) {
+		if claimed != "" && !strings.EqualFold(claimed, hash) {
 			return "", &Error{Invalid, "The provided 'x-amz-content-sha256' header does not match what was computed."}
 		}
 	}

@@ -46,51 +46,105 @@ func wantKind(t *testing.T, err error, k Kind, msgPart string) {
 func TestVerifySDKSignatures(t *testing.T) {
 	now := time.Now()
 	body := []byte(`{}`)
-	res, err := Verify(signed(t, "AKIDROOT", "root-secret", "", body, now), body, lookup, now)
+	res, err := Verify(signed(t, "AKIDROOT", "root-secret", "", body, now), body, lookup, now, Options{})
 	if err != nil || res.Region != "eu-west-1" || res.Service != "kinesis" || res.AccessKeyID != "AKIDROOT" {
 		t.Fatalf("valid request: %+v %v", res, err)
 	}
-	_, err = Verify(signed(t, "AKIDROOT", "wrong-secret", "", body, now), body, lookup, now)
+	_, err = Verify(signed(t, "AKIDROOT", "wrong-secret", "", body, now), body, lookup, now, Options{})
 	wantKind(t, err, Invalid, "does not match")
-	_, err = Verify(signed(t, "AKIDUNKNOWN", "x", "", body, now), body, lookup, now)
+	_, err = Verify(signed(t, "AKIDUNKNOWN", "x", "", body, now), body, lookup, now, Options{})
 	wantKind(t, err, Unrecognized, "security token included in the request is invalid")
 	// A body changed after signing.
-	_, err = Verify(signed(t, "AKIDROOT", "root-secret", "", body, now), []byte(`{"Limit":1}`), lookup, now)
+	_, err = Verify(signed(t, "AKIDROOT", "root-secret", "", body, now), []byte(`{"Limit":1}`), lookup, now, Options{})
 	wantKind(t, err, Invalid, "")
 	// Outside the 5-minute window (a replay).
-	_, err = Verify(signed(t, "AKIDROOT", "root-secret", "", body, now.Add(-6*time.Minute)), body, lookup, now)
+	_, err = Verify(signed(t, "AKIDROOT", "root-secret", "", body, now.Add(-6*time.Minute)), body, lookup, now, Options{})
 	wantKind(t, err, Invalid, "Signature expired")
-	_, err = Verify(signed(t, "AKIDROOT", "root-secret", "", body, now.Add(6*time.Minute)), body, lookup, now)
+	_, err = Verify(signed(t, "AKIDROOT", "root-secret", "", body, now.Add(6*time.Minute)), body, lookup, now, Options{})
 	wantKind(t, err, Invalid, "Signature not yet current")
 	// Session tokens: required and checked.
-	if _, err := Verify(signed(t, "ASIASESSION", "session-secret", "tok123", body, now), body, lookup, now); err != nil {
+	if _, err := Verify(signed(t, "ASIASESSION", "session-secret", "tok123", body, now), body, lookup, now, Options{}); err != nil {
 		t.Fatalf("session credentials: %v", err)
 	}
-	_, err = Verify(signed(t, "ASIASESSION", "session-secret", "other", body, now), body, lookup, now)
+	_, err = Verify(signed(t, "ASIASESSION", "session-secret", "other", body, now), body, lookup, now, Options{})
 	wantKind(t, err, Unrecognized, "")
 	// No authentication at all.
 	req, _ := http.NewRequest("POST", "http://localhost/", nil)
-	_, err = Verify(req, nil, lookup, now)
+	_, err = Verify(req, nil, lookup, now, Options{})
 	wantKind(t, err, Missing, "Missing Authentication Token")
 }
 
 func TestVerifyPresigned(t *testing.T) {
 	now := time.Now()
-	presign := func(at time.Time, expires string) *http.Request {
+	emptySum := sha256.Sum256(nil)
+	empty := hex.EncodeToString(emptySum[:])
+	presignAs := func(at time.Time, expires, payloadHash string) *http.Request {
 		req, _ := http.NewRequest("GET", "http://localhost:4566/?Action=ListStreams&X-Amz-Expires="+expires, nil)
 		url, _, err := v4.NewSigner().PresignHTTP(context.Background(), aws.Credentials{AccessKeyID: "AKIDROOT", SecretAccessKey: "root-secret"},
-			req, "UNSIGNED-PAYLOAD", "kinesis", "us-east-1", at)
+			req, payloadHash, "kinesis", "us-east-1", at)
 		if err != nil {
 			t.Fatal(err)
 		}
 		out, _ := http.NewRequest("GET", url, nil)
 		return out
 	}
-	if _, err := Verify(presign(now, "300"), nil, lookup, now); err != nil {
+	presign := func(at time.Time, expires string) *http.Request { return presignAs(at, expires, empty) }
+	// As the Kinesis Video WebRTC JS library presigns: the SHA-256 of the
+	// empty payload.
+	if _, err := Verify(presign(now, "300"), []byte{}, lookup, now, Options{}); err != nil {
 		t.Fatalf("presigned: %v", err)
 	}
-	_, err := Verify(presign(now.Add(-10*time.Minute), "300"), nil, lookup, now)
+	_, err := Verify(presign(now.Add(-10*time.Minute), "300"), []byte{}, lookup, now, Options{})
 	wantKind(t, err, Invalid, "Signature expired")
+	_, err = Verify(presign(now, "604801"), []byte{}, lookup, now, Options{})
+	wantKind(t, err, Incomplete, "X-Amz-Expires must be a number of seconds between 1 and 604800")
+	// S3's convention, UNSIGNED-PAYLOAD, only where a service allows it:
+	// elsewhere a presigned URL would carry any body (issue 20: a URL
+	// presigned over host alone ran CreateStream with a body of the
+	// bearer's choosing).
+	_, err = Verify(presignAs(now, "300", "UNSIGNED-PAYLOAD"), []byte(`{"StreamName":"x","ShardCount":1}`), lookup, now, Options{})
+	wantKind(t, err, Invalid, "does not match")
+	if _, err := Verify(presignAs(now, "300", "UNSIGNED-PAYLOAD"), nil, lookup, now, Options{UnsignedPayload: true}); err != nil {
+		t.Fatalf("S3-style presigned: %v", err)
+	}
+	// A presigned URL binds the body: another body does not verify.
+	_, err = Verify(presign(now, "300"), []byte(`{}`), lookup, now, Options{})
+	wantKind(t, err, Invalid, "does not match")
+}
+
+// TestVerifyRefusesBearerShapes covers the shapes that would turn a
+// signature into a bearer credential (issue 20, point 7).
+func TestVerifyRefusesBearerShapes(t *testing.T) {
+	now := time.Now()
+	body := []byte(`{}`)
+	// A long-term key with a session token: forged.
+	_, err := Verify(signed(t, "AKIDROOT", "root-secret", "some-token", body, now), body, lookup, now, Options{})
+	wantKind(t, err, Unrecognized, "security token included in the request is invalid")
+	// A session token outside the signed headers.
+	req := signed(t, "ASIASESSION", "session-secret", "tok123", body, now)
+	req.Header.Set("Authorization", strings.Replace(req.Header.Get("Authorization"), ";x-amz-security-token", "", 1))
+	_, err = Verify(req, body, lookup, now, Options{})
+	wantKind(t, err, Invalid, "'X-Amz-Security-Token' must be a signed header.")
+	// An operation header outside the signed headers.
+	req = signed(t, "AKIDROOT", "root-secret", "", body, now)
+	req.Header.Set("Authorization", strings.Replace(req.Header.Get("Authorization"), ";x-amz-target", "", 1))
+	_, err = Verify(req, body, lookup, now, Options{})
+	wantKind(t, err, Invalid, "'X-Amz-Target' must be a signed header.")
+	// An unsigned payload claimed for a buffered body.
+	req, _ = http.NewRequest("POST", "http://localhost:4566/", bytes.NewReader(body))
+	req.Header.Set("X-Amz-Target", "Kinesis_20131202.CreateStream")
+	req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: "AKIDROOT", SecretAccessKey: "root-secret"},
+		req, "UNSIGNED-PAYLOAD", "kinesis", "us-east-1", now); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Verify(req, body, lookup, now, Options{})
+	wantKind(t, err, Invalid, "must be signed")
+	for _, h := range []string{"STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"} {
+		req.Header.Set("X-Amz-Content-Sha256", h)
+		_, err = Verify(req, body, lookup, now, Options{})
+		wantKind(t, err, Invalid, "must be signed")
+	}
 }
 
 func FuzzVerify(f *testing.F) {
@@ -100,7 +154,7 @@ func FuzzVerify(f *testing.F) {
 		req, _ := http.NewRequest("POST", "http://localhost/", bytes.NewReader(body))
 		req.Header.Set("Authorization", auth)
 		req.Header.Set("X-Amz-Date", date)
-		if _, err := Verify(req, body, lookup, time.Now()); err == nil {
+		if _, err := Verify(req, body, lookup, time.Now(), Options{}); err == nil {
 			t.Fatalf("an unsigned request verified: %q", auth)
 		}
 	})
