@@ -52,6 +52,7 @@ type Config struct {
 	KMS       `json:"kms"`
 	Kinesis   `json:"kinesis"`
 	Functions `json:"functions"`
+	Limits    `json:"limits"`
 }
 
 // Functions is the functions service (the Lambda API).
@@ -293,6 +294,7 @@ func Default() Config {
 		Kinesis: Kinesis{CreateDelay: Duration(500 * time.Millisecond), DeleteDelay: Duration(500 * time.Millisecond),
 			UpdateDelay: Duration(500 * time.Millisecond), ShardLimit: 500, ThroughputMode: "off", ThroughputScale: 10},
 		Functions: Functions{MaxProcesses: 4},
+		Limits:    DefaultLimits(),
 	}
 }
 
@@ -387,6 +389,7 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("server.logLevel %q: want debug, info, warn or error", c.LogLevel))
 	}
+	errs = append(errs, c.Limits.validate()...)
 	return errors.Join(errs...)
 }
 
