@@ -15,10 +15,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
-
-	"golang.org/x/sync/semaphore"
 
 	"github.com/rheos/rheos/internal/awserr"
 )
@@ -94,8 +93,77 @@ type Env struct {
 	Draining <-chan struct{}
 	// Logger receives request failures and the debug access line.
 	Logger *slog.Logger
-	// Budget bounds the request bytes buffered at once across all requests.
+	// Budget bounds the request body and response bytes held at once,
+	// across all calls and per principal. Default NewBudget(0, 0).
 	Budget *Budget
+	// Precheck, if set, runs before any of a request's body is read or
+	// budgeted, on what the headers alone show: in auth mode verify, that a
+	// well-formed signature names a known access key. It names the
+	// principal whose share of the Budget the call draws on. A refusal is
+	// answered at once and the connection closed, the body unread. When
+	// nil (auth mode none) every request is admitted and the principal is
+	// the caller's remote IP.
+	Precheck func(r *http.Request, service string) (principal string, aerr *awserr.Error)
+	// MinDataRate is the slowest a buffered request body may arrive, in
+	// bytes per second averaged from its start once BodyGrace has passed
+	// (a body that falls below it is cut like a timed-out one), and the rate
+	// a response's write deadline allows for (see WriteTimeout). Default
+	// 65536 (64 KiB/s).
+	MinDataRate int64
+	// BodyGrace is how long a body may arrive slower than MinDataRate
+	// before it is held to it. Default 5 s.
+	BodyGrace time.Duration
+	// WriteTimeout bounds the time a client may take to receive a buffered
+	// response: WriteTimeout plus the response's size at MinDataRate. Each
+	// event of an event stream and each chunk of a streamed response gets
+	// its own deadline computed the same way. Past it the connection is
+	// closed. Default 30 s.
+	WriteTimeout time.Duration
+}
+
+// DataRate is MinDataRate or its default.
+func (e *Env) DataRate() int64 {
+	if e.MinDataRate <= 0 {
+		return 64 << 10
+	}
+	return e.MinDataRate
+}
+
+// Grace is BodyGrace or its default.
+func (e *Env) Grace() time.Duration {
+	if e.BodyGrace <= 0 {
+		return 5 * time.Second
+	}
+	return e.BodyGrace
+}
+
+// WriteDeadline is how long a client may take to receive n bytes of a
+// response: WriteTimeout (default 30 s) plus n at MinDataRate.
+func (e *Env) WriteDeadline(n int) time.Duration {
+	base := e.WriteTimeout
+	if base <= 0 {
+		base = 30 * time.Second
+	}
+	return base + time.Duration(float64(n)/float64(e.DataRate())*float64(time.Second))
+}
+
+// admit runs the Precheck of a request routed to service and opens its
+// hold on the budget under its principal.
+func (e *Env) admit(r *http.Request, service string) (*Hold, *awserr.Error) {
+	principal := ""
+	if e.Precheck != nil {
+		p, aerr := e.Precheck(r, service)
+		if aerr != nil {
+			return nil, aerr
+		}
+		principal = p
+	} else {
+		principal = r.RemoteAddr
+		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			principal = host
+		}
+	}
+	return e.Budget.Open(principal), nil
 }
 
 // Depth is the JSON nesting cap.
@@ -149,34 +217,6 @@ func (e *Env) Finished(ctx context.Context, c *Call, err error, start time.Time)
 		l.LogAttrs(ctx, slog.LevelDebug, "request", slog.String("request_id", c.RequestID), slog.String("service", c.Service),
 			slog.String("op", c.Op), slog.Bool("ok", err == nil), slog.Duration("took", took), slog.String("access_key", c.AccessKey))
 	}
-}
-
-// Budget is a memory budget for request bodies: a request reserves its
-// declared length (or its operation's cap) before its body is read, waits up
-// to 5 s for room, then gets a retryable ServiceUnavailable.
-type Budget struct {
-	max int64
-	sem *semaphore.Weighted
-}
-
-// NewBudget returns a budget of max bytes (default 256 MiB when max ≤ 0).
-func NewBudget(max int64) *Budget {
-	if max <= 0 {
-		max = 256 << 20
-	}
-	return &Budget{max: max, sem: semaphore.NewWeighted(max)}
-}
-
-// Reserve takes n bytes of the budget, waiting up to 5 s. A request larger
-// than the whole budget may still run alone.
-func (b *Budget) Reserve(ctx context.Context, n int64) (release func(), ok bool) {
-	n = min(max(n, 1), b.max)
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := b.sem.Acquire(ctx, n); err != nil {
-		return nil, false
-	}
-	return func() { b.sem.Release(n) }, true
 }
 
 type ctxKey struct{}

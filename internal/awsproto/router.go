@@ -28,6 +28,10 @@ type Request struct {
 	ID string
 	// Env is the shared protocol environment.
 	Env *Env
+	// Hold is the call's part of Env.Budget, on its principal's share, open
+	// until ServeAWS returns: the body read and the buffered response
+	// written draw on it.
+	Hold *Hold
 }
 
 // Endpoint declares one service on the shared port and how to recognise its
@@ -69,7 +73,7 @@ type pathEndpoint struct {
 // NewRouter returns an empty router over env.
 func NewRouter(env *Env) *Router {
 	if env.Budget == nil {
-		env.Budget = NewBudget(0)
+		env.Budget = NewBudget(0, 0)
 	}
 	return &Router{env: env, bySigning: map[string]*Endpoint{}, byTarget: map[string]*Endpoint{}}
 }
@@ -156,7 +160,6 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("Access-Control-Expose-Headers", exposeHeaders)
 	}
 	ep, aerr := rt.route(r)
-	req := &Request{ID: reqID, Env: rt.env}
 	if aerr != nil {
 		if ep == nil {
 			writeUnknownService(w, aerr)
@@ -165,7 +168,17 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ep.Handler.WriteError(w, r, aerr)
 		return
 	}
-	ep.Handler.ServeAWS(w, r, req)
+	// What the headers can tell comes before any of the body is read or
+	// budgeted: a request refused here costs no memory, and its connection
+	// closes rather than draining what the client announced.
+	hold, aerr := rt.env.admit(r, ep.SigningName)
+	if aerr != nil {
+		h.Set("Connection", "close")
+		ep.Handler.WriteError(w, r, aerr)
+		return
+	}
+	defer hold.Close()
+	ep.Handler.ServeAWS(w, r, &Request{ID: reqID, Env: rt.env, Hold: hold})
 }
 
 // route picks the endpoint. An error comes with the endpoint whose

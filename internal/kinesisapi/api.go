@@ -92,6 +92,12 @@ func New(svc *datastream.Service) *jsonrpc.Service {
 		case "PutRecord":
 			op.Fast = fastPutRecord
 			op.MaxBody = 15 << 20
+		case "GetRecords":
+			// Up to 10 MiB of data, ~13.4 MiB as base64, plus the
+			// envelope: reserved from the caller's share of the memory
+			// budget before the read, so that callers that do not take
+			// their answers cannot make the server hold more than it.
+			op.MaxResponse = 14 << 20
 		}
 		ops[name] = op
 	}

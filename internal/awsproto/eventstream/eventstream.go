@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 )
@@ -35,11 +36,18 @@ func JSON(v any) ([]byte, error) { return json.Marshal(v) }
 
 // Writer frames events onto an HTTP response. It is used by one goroutine.
 type Writer struct {
-	w   http.ResponseWriter
-	rc  *http.ResponseController
-	enc *eventstream.Encoder
-	buf bytes.Buffer
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	enc     *eventstream.Encoder
+	buf     bytes.Buffer
+	timeout func(n int) time.Duration // nil: no write deadline
 }
+
+// SetWriteTimeout gives every event a write deadline: the client must take
+// an event of n bytes within timeout(n), else the write fails and the
+// connection (or HTTP/2 stream) is closed. A stream that waits for records
+// has no deadline between events.
+func (e *Writer) SetWriteTimeout(timeout func(n int) time.Duration) { e.timeout = timeout }
 
 // NewWriter starts an event-stream response: 200, the content type, and a
 // flush so the client sees the headers at once.
@@ -74,20 +82,29 @@ func (e *Writer) send(m eventstream.Message) error {
 	if err := e.enc.Encode(&e.buf, m); err != nil {
 		return err
 	}
+	timed := e.timeout != nil && e.rc.SetWriteDeadline(time.Now().Add(e.timeout(e.buf.Len()))) == nil
 	if _, err := e.w.Write(e.buf.Bytes()); err != nil {
 		return err
 	}
-	return e.rc.Flush()
+	if err := e.rc.Flush(); err != nil {
+		return err
+	}
+	if timed {
+		e.rc.SetWriteDeadline(time.Time{})
+	}
+	return nil
 }
 
 // Serve runs st on w until it returns, ctx ends or draining closes (server
 // shutdown must not wait for long-lived streams). A stream error that is not
-// the end of ctx is sent as an exception event named by exception.
-func Serve(ctx context.Context, w http.ResponseWriter, draining <-chan struct{}, st Streamer, exception func(error) (name, message string)) {
+// the end of ctx is sent as an exception event named by exception. Each
+// event must be taken within writeTimeout(its size) (nil: no deadline).
+func Serve(ctx context.Context, w http.ResponseWriter, draining <-chan struct{}, st Streamer, writeTimeout func(n int) time.Duration, exception func(error) (name, message string)) {
 	ew, err := NewWriter(w)
 	if err != nil {
 		return
 	}
+	ew.SetWriteTimeout(writeTimeout)
 	if draining != nil {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithCancel(ctx)

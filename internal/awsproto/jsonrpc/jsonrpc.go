@@ -36,6 +36,15 @@ type Operation struct {
 	Input []awsproto.Field
 	// MaxBody caps the request body (bytes). Default 1 MiB.
 	MaxBody int64
+	// MaxResponse is the largest answer the operation gives (bytes), for
+	// operations whose answers can be large (GetRecords). It is reserved
+	// from the caller's share of the memory budget before the handler
+	// runs (no room within 5 s: a retryable 503 ServiceUnavailable, and
+	// nothing has been done) and settled to the answer's size while it is
+	// written, so that callers that do not read their answers cannot make
+	// the server hold more than their share. 0: nothing is reserved up
+	// front; the answer is counted while written if there is room.
+	MaxResponse int64
 	// Fast, if set, decodes a well-formed and valid body straight into a
 	// typed value (Call.Typed), skipping the generic decoder. It returns
 	// ok=false for anything unusual and the generic path, with AWS's exact
@@ -96,7 +105,7 @@ func (s *Service) ServeAWS(w http.ResponseWriter, r *http.Request, req *awsproto
 	if op != nil && op.MaxBody > 0 {
 		maxBody = op.MaxBody
 	}
-	body, done, aerr := env.ReadRequestBody(w, r, maxBody)
+	body, done, aerr := env.ReadRequestBody(w, r, req.Hold, maxBody)
 	if aerr != nil {
 		writeError(w, cbor, aerr)
 		return
@@ -142,7 +151,7 @@ func (s *Service) ServeAWS(w http.ResponseWriter, r *http.Request, req *awsproto
 				return
 			}
 			call.Typed = typed
-			s.run(w, r, env, op, call)
+			s.run(w, r, req, op, call)
 			if rel, ok := typed.(interface{ Release() }); ok {
 				rel.Release() // the handler is done with its buffers
 			}
@@ -177,7 +186,7 @@ func (s *Service) ServeAWS(w http.ResponseWriter, r *http.Request, req *awsproto
 		return
 	}
 	call.Input = input
-	s.run(w, r, env, op, call)
+	s.run(w, r, req, op, call)
 }
 
 func authenticate(env *awsproto.Env, r *http.Request, body []byte, service string, c *awsproto.Call) *awserr.Error {
@@ -190,8 +199,14 @@ func authenticate(env *awsproto.Env, r *http.Request, body []byte, service strin
 }
 
 // run calls the handler and writes its output or error.
-func (s *Service) run(w http.ResponseWriter, r *http.Request, env *awsproto.Env, op *Operation, call *awsproto.Call) {
+func (s *Service) run(w http.ResponseWriter, r *http.Request, req *awsproto.Request, op *Operation, call *awsproto.Call) {
+	env := req.Env
 	ctx := awsproto.WithRequestID(r.Context(), call.RequestID)
+	if op.MaxResponse > 0 && !req.Hold.ReserveResponse(ctx, op.MaxResponse) {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, call.CBOR, awserr.New(awserr.ServiceUnavailable, "The server is busy: too many response bytes held for this caller. Retry."))
+		return
+	}
 	start := time.Now()
 	out, err := op.Handle(ctx, call)
 	env.Finished(ctx, call, err, start)
@@ -204,7 +219,7 @@ func (s *Service) run(w http.ResponseWriter, r *http.Request, env *awsproto.Env,
 		return
 	}
 	if st, ok := out.(eventstream.Streamer); ok {
-		eventstream.Serve(ctx, w, env.Draining, st, func(err error) (string, string) {
+		eventstream.Serve(ctx, w, env.Draining, st, env.WriteDeadline, func(err error) (string, string) {
 			var ae *awserr.Error
 			if !errors.As(err, &ae) {
 				ae = awsproto.Internal(err)
@@ -215,27 +230,22 @@ func (s *Service) run(w http.ResponseWriter, r *http.Request, env *awsproto.Env,
 		return
 	}
 	if call.CBOR {
-		writeCBOR(w, out, s.CBOROutput)
+		writeCBOR(w, env, req.Hold, out, s.CBOROutput)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", ContentJSON)
-	if out == nil {
-		h.Set("Content-Length", "0")
-		w.WriteHeader(http.StatusOK)
-		return
-	}
-	b, ok := out.(awsproto.RawJSON)
-	if !ok {
-		var err error
-		if b, err = json.Marshal(out); err != nil {
-			writeError(w, false, awsproto.Internal(err))
-			return
+	var b []byte
+	if out != nil {
+		var ok bool
+		if b, ok = out.(awsproto.RawJSON); !ok {
+			var err error
+			if b, err = json.Marshal(out); err != nil {
+				writeError(w, false, awsproto.Internal(err))
+				return
+			}
 		}
 	}
-	h.Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(http.StatusOK)
-	w.Write(b)
+	w.Header().Set("Content-Type", ContentJSON)
+	env.WriteBody(w, req.Hold, http.StatusOK, b)
 }
 
 // writeDeprecated writes Coral's deprecated application/json error form,
@@ -267,7 +277,7 @@ func writeError(w http.ResponseWriter, cbor bool, e *awserr.Error) {
 }
 
 // writeCBOR writes a successful output as CBOR.
-func writeCBOR(w http.ResponseWriter, out any, shapes CBOROutput) {
+func writeCBOR(w http.ResponseWriter, env *awsproto.Env, hold *awsproto.Hold, out any, shapes CBOROutput) {
 	var b []byte
 	if out == nil {
 		b = []byte{0xa0} // an empty map
@@ -286,9 +296,6 @@ func writeCBOR(w http.ResponseWriter, out any, shapes CBOROutput) {
 			return
 		}
 	}
-	h := w.Header()
-	h.Set("Content-Type", ContentCBOR)
-	h.Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(http.StatusOK)
-	w.Write(b)
+	w.Header().Set("Content-Type", ContentCBOR)
+	env.WriteBody(w, hold, http.StatusOK, b)
 }

@@ -216,7 +216,7 @@ func (s *Service) ServeAWS(w http.ResponseWriter, r *http.Request, req *awsproto
 		}
 		var done func()
 		var aerr *awserr.Error
-		if body, done, aerr = env.ReadRequestBody(w, r, maxBody); aerr != nil {
+		if body, done, aerr = env.ReadRequestBody(w, r, req.Hold, maxBody); aerr != nil {
 			writeError(w, aerr)
 			return
 		}
@@ -242,7 +242,7 @@ func (s *Service) ServeAWS(w http.ResponseWriter, r *http.Request, req *awsproto
 		return
 	}
 	call.Input = input
-	s.run(w, r, env, route, call)
+	s.run(w, r, req, route, call)
 }
 
 // bindBody decodes the body into the input: a JSON object of the body
@@ -416,7 +416,8 @@ func parseTime(in awsproto.Location, v string) (time.Time, error) {
 }
 
 // run calls the handler and writes its output or error.
-func (s *Service) run(w http.ResponseWriter, r *http.Request, env *awsproto.Env, route *Route, call *awsproto.Call) {
+func (s *Service) run(w http.ResponseWriter, r *http.Request, req *awsproto.Request, route *Route, call *awsproto.Call) {
+	env := req.Env
 	ctx := awsproto.WithRequestID(r.Context(), call.RequestID)
 	start := time.Now()
 	out, err := route.Handle(ctx, call)
@@ -436,10 +437,9 @@ func (s *Service) run(w http.ResponseWriter, r *http.Request, env *awsproto.Env,
 	h := w.Header()
 	switch o := out.(type) {
 	case nil:
-		h.Set("Content-Length", "0")
-		w.WriteHeader(status)
+		env.WriteBody(w, req.Hold, status, nil)
 	case eventstream.Streamer:
-		eventstream.Serve(ctx, w, env.Draining, o, func(err error) (string, string) {
+		eventstream.Serve(ctx, w, env.Draining, o, env.WriteDeadline, func(err error) (string, string) {
 			ae := awsproto.Internal(err)
 			if ae.StatusIn(awserr.REST) >= 500 {
 				env.Log().Error("event stream failed", "service", call.Service, "op", call.Op, "request_id", call.RequestID, "err", err)
@@ -447,7 +447,7 @@ func (s *Service) run(w http.ResponseWriter, r *http.Request, env *awsproto.Env,
 			return ae.Name, ae.Message
 		})
 	case *Response:
-		s.writeResponse(ctx, w, env, status, o)
+		s.writeResponse(ctx, w, req, status, o)
 	default:
 		b, ok := out.(awsproto.RawJSON)
 		if !ok {
@@ -458,13 +458,12 @@ func (s *Service) run(w http.ResponseWriter, r *http.Request, env *awsproto.Env,
 			}
 		}
 		h.Set("Content-Type", ContentType)
-		h.Set("Content-Length", strconv.Itoa(len(b)))
-		w.WriteHeader(status)
-		w.Write(b)
+		env.WriteBody(w, req.Hold, status, b)
 	}
 }
 
-func (s *Service) writeResponse(ctx context.Context, w http.ResponseWriter, env *awsproto.Env, status int, o *Response) {
+func (s *Service) writeResponse(ctx context.Context, w http.ResponseWriter, req *awsproto.Request, status int, o *Response) {
+	env := req.Env
 	h := w.Header()
 	for k, vs := range o.Header {
 		for _, v := range vs {
@@ -486,9 +485,7 @@ func (s *Service) writeResponse(ctx context.Context, w http.ResponseWriter, env 
 			ct = ContentType
 		}
 		h.Set("Content-Type", ct)
-		h.Set("Content-Length", strconv.Itoa(len(b)))
-		w.WriteHeader(status)
-		w.Write(b)
+		env.WriteBody(w, req.Hold, status, b)
 	case o.Stream != nil:
 		if c, ok := o.Stream.(io.Closer); ok {
 			defer c.Close()
@@ -498,7 +495,7 @@ func (s *Service) writeResponse(ctx context.Context, w http.ResponseWriter, env 
 		}
 		h.Set("Content-Type", ct)
 		w.WriteHeader(status)
-		copyFlushing(ctx, w, env.Draining, o.Stream)
+		copyFlushing(ctx, w, env, o.Stream)
 	default:
 		if ct == "" && len(o.Payload) > 0 {
 			ct = "application/octet-stream"
@@ -506,16 +503,16 @@ func (s *Service) writeResponse(ctx context.Context, w http.ResponseWriter, env 
 		if ct != "" {
 			h.Set("Content-Type", ct)
 		}
-		h.Set("Content-Length", strconv.Itoa(len(o.Payload)))
-		w.WriteHeader(status)
-		w.Write(o.Payload)
+		env.WriteBody(w, req.Hold, status, o.Payload)
 	}
 }
 
 // copyFlushing copies src to the client, flushing after every read so
 // that a live stream reaches the client as it is produced; it stops when
-// the client goes away or the server drains.
-func copyFlushing(ctx context.Context, w http.ResponseWriter, draining <-chan struct{}, src io.Reader) {
+// the client goes away, takes a chunk slower than the env's write deadline
+// allows, or the server drains.
+func copyFlushing(ctx context.Context, w http.ResponseWriter, env *awsproto.Env, src io.Reader) {
+	draining := env.Draining
 	rc := http.NewResponseController(w)
 	buf := make([]byte, 32<<10)
 	for {
@@ -528,11 +525,15 @@ func copyFlushing(ctx context.Context, w http.ResponseWriter, draining <-chan st
 		}
 		n, err := src.Read(buf)
 		if n > 0 {
+			timed := rc.SetWriteDeadline(time.Now().Add(env.WriteDeadline(n))) == nil
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				return
 			}
 			if rc.Flush() != nil {
 				return
+			}
+			if timed {
+				rc.SetWriteDeadline(time.Time{}) // no deadline while the source waits
 			}
 		}
 		if err != nil {

@@ -251,7 +251,7 @@ func TestStreamingBodyAndResponse(t *testing.T) {
 				return &Response{Stream: pr, ContentType: "video/webm"}, nil
 			}},
 	)
-	srv := serve(t, &awsproto.Env{Budget: awsproto.NewBudget(64 << 10)}, svc)
+	srv := serve(t, &awsproto.Env{Budget: awsproto.NewBudget(64<<10, 0)}, svc)
 	pr, pw := io.Pipe()
 	go func() {
 		pw.Write(make([]byte, 1<<20))
