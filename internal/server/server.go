@@ -135,6 +135,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 		DefaultRegion: cfg.Region, Logger: logger, Draining: s.draining,
 		Verify: verifier(cfg, now, &table), Observe: s.metrics.Request,
 	})
+	s.applyLimits(s.router.Env())
 	// Each service's wiring file registered itself (registerWiring).
 	for _, w := range sortedWirings() {
 		if err := w.wire(s, ctx); err != nil {
