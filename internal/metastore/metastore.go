@@ -86,10 +86,21 @@ func (s *Store) Get(_ context.Context, key string) ([]byte, uint64, error) {
 }
 
 // Scan calls fn for every key with the prefix, in key order.
-func (s *Store) Scan(_ context.Context, prefix string, fn func(key string, value []byte, rev uint64) error) error {
+func (s *Store) Scan(ctx context.Context, prefix string, fn func(key string, value []byte, rev uint64) error) error {
+	return s.ScanFrom(ctx, prefix, prefix, fn)
+}
+
+// ScanFrom calls fn for every key with the prefix that sorts at or after
+// from, in key order (byte order): a listing resumes where its previous page
+// ended without walking the keys before it. A from before the prefix starts
+// at the prefix. fn's error stops the scan and is returned.
+func (s *Store) ScanFrom(_ context.Context, prefix, from string, fn func(key string, value []byte, rev uint64) error) error {
+	if from < prefix {
+		from = prefix
+	}
 	return s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketKV).Cursor()
-		for k, v := c.Seek([]byte(prefix)); k != nil && strings.HasPrefix(string(k), prefix); k, v = c.Next() {
+		for k, v := c.Seek([]byte(from)); k != nil && strings.HasPrefix(string(k), prefix); k, v = c.Next() {
 			val, rev, err := decode(v)
 			if err != nil {
 				return err
