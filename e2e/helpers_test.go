@@ -60,9 +60,10 @@ func freePort(t *testing.T) string {
 
 // proc is a running server subprocess.
 type proc struct {
-	cmd  *exec.Cmd
-	addr string
-	done chan struct{}
+	cmd   *exec.Cmd
+	addr  string
+	admin string // health and metrics
+	done  chan struct{}
 }
 
 // startServer runs `rheos serve` on dataDir and waits until it answers.
@@ -72,8 +73,21 @@ func startServer(t *testing.T, dataDir, addr string) *proc {
 }
 
 // startServerWith starts the server with extra flags and environment.
+// Health and metrics are on their own loopback port (p.admin) unless flags
+// name one: with --auth verify the API port does not serve them, and the
+// default admin port (9566) would collide between tests.
 func startServerWith(t *testing.T, dataDir, addr string, env []string, flags ...string) *proc {
 	t.Helper()
+	admin := ""
+	for i, f := range flags {
+		if f == "--admin-addr" && i+1 < len(flags) {
+			admin = flags[i+1]
+		}
+	}
+	if admin == "" {
+		admin = freePort(t)
+		flags = append([]string{"--admin-addr", admin}, flags...)
+	}
 	args := append([]string{"serve", "--addr", addr, "--data-dir", dataDir, "--create-delay", "50ms", "--delete-delay", "50ms", "--log-level", "warn"}, flags...)
 	cmd := exec.Command(rheosBinary(t), args...)
 	cmd.Env = append(os.Environ(), env...)
@@ -85,12 +99,12 @@ func startServerWith(t *testing.T, dataDir, addr string, env []string, flags ...
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{cmd: cmd, addr: addr, done: make(chan struct{})}
+	p := &proc{cmd: cmd, addr: addr, admin: admin, done: make(chan struct{})}
 	go func() { cmd.Wait(); logf.Close(); close(p.done) }()
 	t.Cleanup(func() { p.kill() })
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://" + addr + "/healthz")
+		resp, err := http.Get("http://" + admin + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {

@@ -26,10 +26,13 @@ func (s *Server) wireFunctions(context.Context) error {
 	svc := functions.New(functions.Config{Account: s.cfg.Account, Now: s.now, Logger: s.log,
 		Exec: s.cfg.FunctionsExec, CodeDir: filepath.Join(s.cfg.DataDir, "functions"), MaxProcesses: s.cfg.MaxProcesses,
 		Endpoint: func() string {
-			if s.ln == nil {
-				return ""
+			switch {
+			case s.ln != nil:
+				return "http://" + s.ln.Addr().String()
+			case s.tlsLn != nil: // the plain listener is off
+				return "https://" + s.tlsLn.Addr().String()
 			}
-			return "http://" + s.ln.Addr().String()
+			return ""
 		},
 		AccessKeyID: s.cfg.RootAccessKeyID, SecretAccessKey: s.cfg.RootSecretAccessKey,
 		Streams:  kinesisSource{svc: s.kinesis, changed: s.store.log.Changed},

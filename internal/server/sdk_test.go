@@ -45,6 +45,7 @@ const (
 type testServer struct {
 	url   string
 	admin string // admin address, if configured
+	tls   string // TLS address, if configured
 	kc    *kinesis.Client
 	stop  func() // graceful shutdown; idempotent, also run by t.Cleanup
 }
@@ -75,7 +76,7 @@ func startServer(t testing.TB, dir string, mut func(*config.Config)) *testServer
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx) }()
-	ts := &testServer{url: "http://" + srv.Addr(), admin: srv.AdminAddr()}
+	ts := &testServer{url: "http://" + srv.Addr(), admin: srv.AdminAddr(), tls: srv.TLSAddr()}
 	var once sync.Once
 	ts.stop = func() {
 		once.Do(func() {

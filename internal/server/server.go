@@ -61,7 +61,7 @@ type Server struct {
 
 	http     *http.Server
 	admin    *http.Server // health and metrics on AdminAddr, if set
-	ln       net.Listener
+	ln       net.Listener // nil when the plain listener is off (TLS only)
 	tlsLn    net.Listener // nil unless TLSAddr is set
 	adLn     net.Listener
 	creds    *atomic.Pointer[credTable]
@@ -112,9 +112,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 	if now == nil {
 		now = time.Now
 	}
-	if cfg.AuthMode == "" {
-		cfg.AuthMode = "none"
-	}
+	// The same default as config.Load: verification as soon as a listener
+	// is off loopback.
+	cfg.AuthMode = cfg.EffectiveAuthMode()
 	s := &Server{cfg: cfg, log: logger, now: now, opts: opts, group: newRunGroup(logger), draining: make(chan struct{}),
 		policies: map[string]func(context.Context, string) (string, error){}}
 	start := time.Now()
@@ -165,13 +165,22 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts Optio
 
 // mux is the one handler of the API port: health, readiness and metrics
 // (unless they live on the admin address), and every AWS service through
-// the router.
+// the router. With auth mode verify the API port never serves health and
+// metrics (metrics name every account's streams, and they are not
+// authenticated): they are served on the admin address only, and not at
+// all without one (config.Load gives verify mode one on loopback).
 func (s *Server) mux(registry *prometheus.Registry) http.Handler {
 	mux := http.NewServeMux()
-	admin := mux
-	if s.cfg.AdminAddr != "" {
+	var admin *http.ServeMux
+	switch {
+	case s.cfg.AdminAddr != "":
 		admin = http.NewServeMux()
 		s.admin = &http.Server{Handler: admin, ReadHeaderTimeout: 10 * time.Second}
+	case s.cfg.AuthMode != "verify":
+		admin = mux
+	default:
+		mux.Handle("/", s.router)
+		return mux
 	}
 	// /healthz: the process serves. /readyz: recovery is done (it is, once
 	// the listener exists) and the log accepts writes. /metrics: Prometheus.
@@ -206,10 +215,12 @@ func (s *Server) Listen() (err error) {
 			}
 		}
 	}()
-	if s.ln, err = net.Listen("tcp", s.cfg.Addr); err != nil {
-		return err
+	if !s.cfg.AddrOff() {
+		if s.ln, err = net.Listen("tcp", s.cfg.Addr); err != nil {
+			return err
+		}
+		lns = append(lns, s.ln)
 	}
-	lns = append(lns, s.ln)
 	if s.admin != nil {
 		if s.adLn, err = net.Listen("tcp", s.cfg.AdminAddr); err != nil {
 			return err
@@ -245,21 +256,28 @@ func (s *Server) TLSAddr() string {
 	return s.tlsLn.Addr().String()
 }
 
-// Addr is the bound address.
-func (s *Server) Addr() string { return s.ln.Addr().String() }
+// Addr is the bound address of the plain listener, or "" when it is off.
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
 
 // Serve serves until ctx is cancelled or a component fails, then shuts down
 // gracefully: the listeners close, in-flight requests (puts waiting for
 // their fsync) finish, every goroutine of the run group stops, then the
 // stores close.
 func (s *Server) Serve(ctx context.Context) error {
-	if s.ln == nil {
+	if s.ln == nil && s.tlsLn == nil {
 		if err := s.Listen(); err != nil {
 			return err
 		}
 	}
 	g := s.group
-	g.Go("api", func(context.Context) error { return served(s.http.Serve(s.ln)) })
+	if s.ln != nil {
+		g.Go("api", func(context.Context) error { return served(s.http.Serve(s.ln)) })
+	}
 	if s.tlsLn != nil {
 		g.Go("api-tls", func(context.Context) error { return served(s.http.ServeTLS(s.tlsLn, "", "")) })
 		s.log.Info("serving TLS", "addr", s.TLSAddr())
@@ -275,7 +293,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 	}
 	s.startBackground()
-	s.log.Info("serving", "addr", s.Addr(), "services", s.router.Services())
+	s.log.Info("serving", "addr", s.Addr(), "tls_addr", s.TLSAddr(), "services", s.router.Services())
 	select {
 	case <-g.Done():
 	case <-ctx.Done():

@@ -15,16 +15,20 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/rheos/rheos/internal/vfs"
 )
 
 // tlsConfig builds the TLS listener's configuration: the user's certificate
 // and key, or a self-signed certificate generated now for development (its
 // PEM is written under the data directory so clients can trust it).
-// ALPN offers h2 and http/1.1; TLS 1.2 is the minimum.
+// ALPN offers h2 and http/1.1; TLS 1.2 is the minimum, and on TLS 1.2 only
+// tlsSuites are offered (TLS 1.3's suites are all AEAD and not configurable).
 func (s *Server) tlsConfig() (*tls.Config, error) {
 	tc := &tls.Config{
-		MinVersion: tls.VersionTLS12,
-		NextProtos: []string{"h2", "http/1.1"},
+		MinVersion:   tls.VersionTLS12,
+		CipherSuites: tlsSuites,
+		NextProtos:   []string{"h2", "http/1.1"},
 	}
 	if s.cfg.TLSCert != "" {
 		r := &certReloader{certFile: s.cfg.TLSCert, keyFile: s.cfg.TLSKey, log: s.log.Warn}
@@ -51,6 +55,20 @@ func (s *Server) tlsConfig() (*tls.Config, error) {
 		tc.ClientCAs, tc.ClientAuth = pool, tls.RequireAndVerifyClientCert
 	}
 	return tc, nil
+}
+
+// tlsSuites are the TLS 1.2 cipher suites served: ECDHE (forward secrecy)
+// with an AEAD cipher, AES-GCM or ChaCha20-Poly1305, for ECDSA and RSA
+// certificates. The CBC suites (SHA-1 MACs, Lucky13-style padding oracles)
+// and static-RSA key exchange that Go would otherwise also accept are left
+// out; every TLS 1.2 client of the last decade offers one of these.
+var tlsSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 }
 
 // certReloader serves the certificate in certFile/keyFile and reloads it
@@ -143,9 +161,15 @@ func (s *Server) selfSigned() (tls.Certificate, error) {
 		return tls.Certificate{}, err
 	}
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	// Only the certificate is written (the key stays in memory), private to
+	// the server's user like everything in the data directory.
 	dir := filepath.Join(s.cfg.DataDir, "tls")
-	if err := os.MkdirAll(dir, 0o755); err == nil {
-		os.WriteFile(filepath.Join(dir, "self-signed.pem"), certPEM, 0o644)
+	err = (vfs.OS{}).MkdirAll(dir)
+	if err == nil {
+		err = vfs.WriteFileAtomic(vfs.OS{}, filepath.Join(dir, "self-signed.pem"), certPEM)
+	}
+	if err != nil {
+		s.log.Warn("TLS: could not write the self-signed certificate for clients", "err", err)
 	}
 	s.log.Warn("TLS: using a self-signed certificate generated at start (development only)", "cert", filepath.Join(dir, "self-signed.pem"))
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil

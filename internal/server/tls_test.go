@@ -3,10 +3,7 @@ package server_test
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -39,17 +36,9 @@ func TestTLSListener(t *testing.T) {
 	go func() { done <- srv.Serve(ctx) }()
 	defer func() { cancel(); <-done }()
 
-	pemBytes, err := os.ReadFile(filepath.Join(dir, "tls", "self-signed.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pemBytes) {
-		t.Fatal("self-signed.pem holds no certificate")
-	}
 	var p http.Protocols
 	p.SetHTTP2(true)
-	hc := &http.Client{Transport: &http.Transport{Protocols: &p, TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
+	hc := &http.Client{Transport: &http.Transport{Protocols: &p, TLSClientConfig: &tls.Config{RootCAs: selfSignedPool(t, dir)}, ForceAttemptHTTP2: true}}
 	url := "https://" + srv.TLSAddr()
 	resp, err := hc.Get(url + "/healthz")
 	if err != nil {
