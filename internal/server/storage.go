@@ -53,6 +53,9 @@ func openStorage(ctx context.Context, cfg config.Config, opts Options, now func(
 	if err := (vfs.OS{}).MkdirAll(cfg.DataDir); err != nil {
 		return nil, err
 	}
+	if err := tightenDataDir(cfg.DataDir, opts.logger); err != nil {
+		return nil, err
+	}
 	lock, err := lockDataDir(cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -82,7 +85,11 @@ func openStorage(ctx context.Context, cfg config.Config, opts Options, now func(
 		}
 		keys = newKMSProvider(cfg)
 	} else {
-		kr, kerr := envelope.OpenKeyring(filepath.Join(cfg.DataDir, "keyring.json"))
+		path := cfg.KeyringPath()
+		if err := (vfs.OS{}).MkdirAll(filepath.Dir(path)); err != nil {
+			return nil, fmt.Errorf("keyring directory: %w", err)
+		}
+		kr, kerr := envelope.OpenKeyring(path)
 		if kerr != nil {
 			return nil, kerr
 		}
