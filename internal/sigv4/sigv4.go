@@ -71,9 +71,12 @@ const MaxExpires = 604800
 type Options struct {
 	// UnsignedPayload accepts a payload hash of UNSIGNED-PAYLOAD or
 	// STREAMING-* instead of the body's SHA-256: S3, and streaming request
-	// bodies (body nil), which are not buffered to be hashed. Otherwise the
-	// body is always hashed into the signature, presigned or not, so that a
-	// signature covers exactly one body.
+	// bodies (body nil), which are not buffered to be hashed. With a
+	// streaming body it also takes a claimed SHA-256 (X-Amz-Content-Sha256)
+	// as the payload hash: the caller must then check the body against it
+	// as it reads, and refuse it on a mismatch. Otherwise the body is always
+	// hashed into the signature, presigned or not, so that a signature
+	// covers exactly one body.
 	UnsignedPayload bool
 }
 
@@ -268,7 +271,11 @@ func canonicalRequest(r *http.Request, body []byte, signedHeaders string, presig
 			vals = []string{r.Host}
 		case "content-length":
 			vals = r.Header.Values("Content-Length")
-			if len(vals) == 0 {
+			switch {
+			case len(vals) > 0:
+			case body == nil && r.ContentLength >= 0: // a streamed body
+				vals = []string{strconv.FormatInt(r.ContentLength, 10)}
+			default:
 				vals = []string{strconv.Itoa(len(body))}
 			}
 		default:
@@ -296,6 +303,12 @@ func canonicalRequest(r *http.Request, body []byte, signedHeaders string, presig
 		hash = claimed
 	case unsigned && claimed == "" && (presigned || body == nil):
 		hash = "UNSIGNED-PAYLOAD"
+	case unsigned && body == nil && isSHA256Hex(claimed):
+		// A streamed body (S3's PutObject) is hashed as it is read, not
+		// here: the signature covers the claimed hash, and the caller
+		// refuses the body if it hashes to anything else (S3's
+		// XAmzContentSHA256Mismatch) before acting on it.
+		hash = strings.ToLower(claimed)
 	case unsignedClaim:
 		return "", &Error{Invalid, "The payload of this request must be signed: x-amz-content-sha256 " + claimed + " is not accepted here."}
 	default:
@@ -307,6 +320,20 @@ func canonicalRequest(r *http.Request, body []byte, signedHeaders string, presig
 	}
 	b.WriteString(hash)
 	return b.String(), nil
+}
+
+// isSHA256Hex reports whether s is a SHA-256 in hex (64 hex digits).
+func isSHA256Hex(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 // uriEncode percent-encodes everything but unreserved characters, as SigV4

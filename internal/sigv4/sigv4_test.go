@@ -147,6 +147,36 @@ func TestVerifyRefusesBearerShapes(t *testing.T) {
 	}
 }
 
+// TestVerifyStreamedClaimedHash: a streamed body (nil) signed with its
+// SHA-256 verifies on the claimed hash where the caller checks the body as
+// it reads (UnsignedPayload); a buffered body is still hashed, and a claim
+// that is not a SHA-256 is not taken.
+func TestVerifyStreamedClaimedHash(t *testing.T) {
+	now := time.Now()
+	body := []byte("object bytes")
+	sum := sha256.Sum256(body)
+	hash := hex.EncodeToString(sum[:])
+	req, _ := http.NewRequest("PUT", "http://localhost:4566/bucket/key", bytes.NewReader(body))
+	req.Header.Set("X-Amz-Content-Sha256", hash)
+	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: "AKIDROOT", SecretAccessKey: "root-secret"},
+		req, hash, "s3", "us-east-1", now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Verify(req, nil, lookup, now, Options{UnsignedPayload: true}); err != nil {
+		t.Fatalf("streamed body with its claimed hash: %v", err)
+	}
+	if _, err := Verify(req, body, lookup, now, Options{UnsignedPayload: true}); err != nil {
+		t.Fatalf("buffered body: %v", err)
+	}
+	_, err := Verify(req, []byte("other bytes"), lookup, now, Options{UnsignedPayload: true})
+	wantKind(t, err, Invalid, "does not match what was computed")
+	_, err = Verify(req, nil, lookup, now, Options{})
+	wantKind(t, err, Invalid, "does not match what was computed")
+	req.Header.Set("X-Amz-Content-Sha256", hash[:63]+"g")
+	_, err = Verify(req, nil, lookup, now, Options{UnsignedPayload: true})
+	wantKind(t, err, Invalid, "does not match what was computed")
+}
+
 func FuzzVerify(f *testing.F) {
 	f.Add("AWS4-HMAC-SHA256 Credential=AKIDROOT/20260101/us-east-1/kinesis/aws4_request, SignedHeaders=host;x-amz-date, Signature=00", "20260101T000000Z", []byte("{}"))
 	f.Add("garbage", "", []byte(nil))
