@@ -55,15 +55,113 @@ type Shape struct {
 
 // patterns caches compiled schema patterns; schemas are shared by
 // concurrent requests, so the cache is safe for concurrent use.
-var patterns sync.Map // pattern → *regexp.Regexp
+var patterns sync.Map // pattern → *modelPattern
 
-func compiled(p string) *regexp.Regexp {
-	if re, ok := patterns.Load(p); ok {
-		return re.(*regexp.Regexp)
+// modelPattern is a model's pattern (a Java regular expression) as RE2 can
+// run it. What RE2 lacks is translated: \uXXXX escapes (a surrogate pair
+// range becomes the supplementary planes), possessive quantifiers ({n}+),
+// leading lookaheads ("^(?!aws:)…" for tag keys, "(?=^\$)…") become checks
+// at the start, a trailing negative lookbehind ("…(?<!\.)") a check at the
+// end; lookarounds inside a pattern (firehose's JDBC URL) are dropped,
+// which only makes the check more permissive.
+type modelPattern struct {
+	must    []*regexp.Regexp // each must match at the start
+	not     []*regexp.Regexp // each must not match at the start
+	notTail *regexp.Regexp   // must not match at the end
+	re      *regexp.Regexp
+}
+
+// MatchString reports whether the whole of s matches.
+func (m *modelPattern) MatchString(s string) bool {
+	for _, n := range m.must {
+		if !n.MatchString(s) {
+			return false
+		}
 	}
-	re := regexp.MustCompile("^(?:" + p + ")$")
-	patterns.Store(p, re)
-	return re
+	for _, n := range m.not {
+		if n.MatchString(s) {
+			return false
+		}
+	}
+	if m.notTail != nil && m.notTail.MatchString(s) {
+		return false
+	}
+	return m.re.MatchString(s)
+}
+
+var (
+	// A lookahead group: one level of nested parentheses allowed.
+	lookahead    = regexp.MustCompile(`^\^?\(\?([!=])((?:[^()\\]|\\.|\((?:[^()\\]|\\.)*\))*)\)`)
+	groupedAhead = regexp.MustCompile(`^\(\^\(\?!((?:[^()\\]|\\.|\((?:[^()\\]|\\.)*\))*)\)\)`)
+	lookbehind   = regexp.MustCompile(`\(\?<!((?:[^()\\]|\\.)*)\)$`)
+	innerAround  = regexp.MustCompile(`\(\?<?[!=](?:[^()\\]|\\.)*\)`)
+	surrogates   = regexp.MustCompile(`\\uD800\\uDC00-\\uDBFF\\uDFFF`)
+	uEscape      = regexp.MustCompile(`\\u([0-9A-Fa-f]{4})`)
+	possessive   = regexp.MustCompile(`(\{\d+(?:,\d*)?\})\+`)
+)
+
+// compilePattern translates a model pattern; it fails for constructs RE2
+// cannot express.
+func compilePattern(p string) (*modelPattern, error) {
+	p = surrogates.ReplaceAllString(p, `\x{10000}-\x{10FFFF}`)
+	p = uEscape.ReplaceAllString(p, `\x{$1}`)
+	p = possessive.ReplaceAllString(p, "$1")
+	m := &modelPattern{}
+	for {
+		if sub := groupedAhead.FindStringSubmatch(p); sub != nil {
+			n, err := regexp.Compile("^(?:" + sub[1] + ")")
+			if err != nil {
+				return nil, err
+			}
+			m.not = append(m.not, n)
+			p = p[len(sub[0]):]
+			continue
+		}
+		sub := lookahead.FindStringSubmatch(p)
+		if sub == nil {
+			break
+		}
+		n, err := regexp.Compile("^(?:" + sub[2] + ")")
+		if err != nil {
+			return nil, err
+		}
+		if sub[1] == "=" {
+			m.must = append(m.must, n)
+		} else {
+			m.not = append(m.not, n)
+		}
+		p = p[len(sub[0]):]
+	}
+	if sub := lookbehind.FindStringSubmatch(p); sub != nil {
+		n, err := regexp.Compile("(?:" + sub[1] + ")$")
+		if err != nil {
+			return nil, err
+		}
+		m.notTail = n
+		p = p[:len(p)-len(sub[0])]
+	}
+	p = innerAround.ReplaceAllString(p, "")
+	re, err := regexp.Compile("^(?:" + p + ")$")
+	if err != nil {
+		return nil, err
+	}
+	m.re = re
+	return m, nil
+}
+
+func compiled(p string) *modelPattern {
+	if re, ok := patterns.Load(p); ok {
+		return re.(*modelPattern)
+	}
+	m, err := compilePattern(p)
+	if err != nil {
+		// Every pattern of the checked-in models compiles
+		// (TestModelPatternsCompile); a pattern that does not is not
+		// enforced rather than failing the request.
+		m = &modelPattern{re: regexp.MustCompile(`^(?s:.*)$`)}
+	}
+	patterns.Store(p, m)
+	return m
 }
 
 // Bytes is a byte string decoded by a binary codec (CBOR) in the generic
