@@ -62,6 +62,10 @@ type Mapping struct {
 	OnFailure string `json:",omitempty"`
 	// FilterPatterns are the FilterCriteria patterns (filter.go).
 	FilterPatterns []string `json:",omitempty"`
+	// TumblingWindowInSeconds, when above 0, groups a shard's records in
+	// windows of that many seconds with state carried between the
+	// invocations of a window (window.go).
+	TumblingWindowInSeconds int `json:",omitempty"`
 }
 
 // ARN is the mapping's ARN.
@@ -77,10 +81,18 @@ const (
 )
 
 // checkpoint is a shard's progress: the last sequence number whose batch
-// is done, and whether the (closed) shard was read to its end.
+// is done, and whether the (closed) shard was read to its end. With a
+// tumbling window it also holds the open window and its state, written in
+// the same commit as Seq, so the state always matches the records the
+// checkpoint says are done (window.go).
 type checkpoint struct {
-	Seq  string `json:"seq,omitempty"`
-	Done bool   `json:"done,omitempty"`
+	Seq    string      `json:"seq,omitempty"`
+	Done   bool        `json:"done,omitempty"`
+	Window *openWindow `json:"window,omitempty"`
+	// Closed is the end (Unix seconds) of the last window finished: a
+	// record read after it with an earlier arrival time joins the window
+	// that starts there.
+	Closed int64 `json:"closed,omitempty"`
 }
 
 // MappingInput is CreateEventSourceMapping's input as the API decoded it;
@@ -99,6 +111,9 @@ type MappingInput struct {
 	OnFailure *string
 	// FilterPatterns, when non-nil, replaces the filters.
 	FilterPatterns *[]string
+	// TumblingWindowInSeconds, when non-nil, sets the window (0: none);
+	// 0–900, checked by the model.
+	TumblingWindowInSeconds *int
 }
 
 // streamARNParts checks a Kinesis stream ARN.
@@ -199,6 +214,9 @@ func (m *Mapping) apply(in MappingInput) error {
 	}
 	if in.BisectBatchOnFunctionError != nil {
 		m.BisectBatchOnFunctionError = *in.BisectBatchOnFunctionError
+	}
+	if in.TumblingWindowInSeconds != nil {
+		m.TumblingWindowInSeconds = *in.TumblingWindowInSeconds
 	}
 	if in.FunctionResponseTypes != nil {
 		m.FunctionResponseTypes = in.FunctionResponseTypes
@@ -486,6 +504,10 @@ func (s *Service) runShard(ctx context.Context, m *Mapping, shard string, isChil
 		}
 		return s.cfg.Streams.Iterator(ctx, m.EventSourceARN, shard, m.StartingPosition, "", time.Time{})
 	}
+	windowed := m.TumblingWindowInSeconds > 0
+	if !windowed && c.Window != nil {
+		c.Window = nil // the window was turned off: its state is dropped
+	}
 	it, err := open()
 	for ctx.Err() == nil {
 		if err != nil {
@@ -520,38 +542,72 @@ func (s *Service) runShard(ctx context.Context, m *Mapping, shard string, isChil
 				recs, next = append(recs, more...), n2
 			}
 		}
-		if len(recs) > 0 {
-			kept := recs
-			if len(filters) > 0 {
-				kept = make([]SourceRecord, 0, len(recs))
-				for _, r := range recs {
-					if matches(filters, r) {
-						kept = append(kept, r)
-					}
-				}
+		switch {
+		case len(recs) > 0 && windowed:
+			if !s.deliverWindowed(ctx, m, shard, &c, recs, filters) {
+				return // ctx ended mid-retry: the checkpoint is unchanged
 			}
+		case len(recs) > 0:
+			kept := filterRecords(filters, recs)
 			if len(kept) > 0 && !s.deliverParallel(ctx, m, shard, kept) {
 				return // ctx ended mid-retry: the checkpoint is unchanged
 			}
 			c.Seq = recs[len(recs)-1].SequenceNumber // filtered-out records are checkpointed too
-			if err := s.saveCheckpoint(ctx, m.UUID, shard, c); err != nil {
-				s.cfg.Logger.Warn("event source mapping: checkpoint failed", "uuid", m.UUID, "shard", shard, "err", err)
-			}
+			s.checkpoint(ctx, m, shard, c)
 		}
 		if next == "" { // the closed shard is read to its end: children may start
+			// A window open at the shard's end closes there; the children
+			// start their own windows with fresh state.
+			if c.Window != nil && !s.finishWindow(ctx, m, shard, &c, false) {
+				return
+			}
 			c.Done = true
-			s.saveCheckpoint(ctx, m.UUID, shard, c)
+			s.checkpoint(ctx, m, shard, c)
 			return
 		}
 		it = next
 		if len(recs) == 0 {
+			wait := time.Second
+			if c.Window != nil { // the open window's final invocation falls due
+				due := time.Unix(c.Window.End, 0).Add(windowGrace)
+				if !s.cfg.Now().Before(due) {
+					if !s.finishWindow(ctx, m, shard, &c, false) {
+						return
+					}
+					continue
+				}
+				wait = min(wait, due.Sub(s.cfg.Now()))
+			}
 			select {
 			case <-changed:
-			case <-time.After(time.Second):
+			case <-time.After(wait):
 			case <-ctx.Done():
 				return
 			}
 		}
+	}
+}
+
+// filterRecords returns the records that match the filters (all of them
+// when there are none).
+func filterRecords(filters []filter, recs []SourceRecord) []SourceRecord {
+	if len(filters) == 0 {
+		return recs
+	}
+	kept := make([]SourceRecord, 0, len(recs))
+	for _, r := range recs {
+		if matches(filters, r) {
+			kept = append(kept, r)
+		}
+	}
+	return kept
+}
+
+// checkpoint saves a shard's checkpoint, logging a failure (the batch
+// is then redelivered after a restart).
+func (s *Service) checkpoint(ctx context.Context, m *Mapping, shard string, c checkpoint) {
+	if err := s.saveCheckpoint(ctx, m.UUID, shard, c); err != nil && ctx.Err() == nil {
+		s.cfg.Logger.Warn("event source mapping: checkpoint failed", "uuid", m.UUID, "shard", shard, "err", err)
 	}
 }
 
@@ -594,7 +650,7 @@ func (s *Service) deliverParallel(ctx context.Context, m *Mapping, shard string,
 			defer wg.Done()
 			for len(part) > 0 && ok[i] {
 				n := min(len(part), m.BatchSize)
-				ok[i] = s.deliver(ctx, m, shard, part[:n])
+				ok[i] = s.deliver(ctx, m, shard, part[:n], nil)
 				part = part[n:]
 			}
 		}()
@@ -611,8 +667,11 @@ func (s *Service) deliverParallel(ctx context.Context, m *Mapping, shard string,
 // deliver invokes the function with a batch until it succeeds, honouring
 // ReportBatchItemFailures, BisectBatchOnFunctionError and
 // MaximumRetryAttempts (then the batch is given up and logged), and
-// MaximumRecordAgeInSeconds. It returns false only when ctx ended.
-func (s *Service) deliver(ctx context.Context, m *Mapping, shard string, recs []SourceRecord) bool {
+// MaximumRecordAgeInSeconds. With win (a tumbling window) every event
+// carries the window's state, a response without a state property is a
+// failure, and win.State becomes each successful response's state. It
+// returns false only when ctx ended.
+func (s *Service) deliver(ctx context.Context, m *Mapping, shard string, recs []SourceRecord, win *openWindow) bool {
 	rbif := false
 	for _, t := range m.FunctionResponseTypes {
 		rbif = rbif || t == "ReportBatchItemFailures"
@@ -636,12 +695,27 @@ func (s *Service) deliver(ctx context.Context, m *Mapping, shard string, recs []
 				continue
 			}
 		}
-		res, err := s.Invoke(ctx, Scope{Account: m.Account, Region: m.Region}, m.FunctionARN, eventOf(m, shard, batch), InvokeOptions{})
+		event := eventOf(m, shard, batch)
+		if win != nil {
+			event = windowEventOf(m, shard, batch, win, false, false)
+		}
+		res, err := s.Invoke(ctx, Scope{Account: m.Account, Region: m.Region}, m.FunctionARN, event, InvokeOptions{})
 		failedFrom := -1 // index of the first record to retry; -1: all done
 		if err != nil || res.FunctionError != "" {
 			failedFrom = 0
-		} else if rbif {
-			failedFrom = firstFailure(res.Payload, batch)
+		} else {
+			if rbif {
+				failedFrom = firstFailure(res.Payload, batch)
+			}
+			if win != nil {
+				if st, ok := responseState(res.Payload); ok {
+					win.State = st
+				} else {
+					failedFrom = 0
+					s.cfg.Logger.Warn("event source mapping: the function's response has no state property, which a tumbling window requires; the batch failed",
+						"uuid", m.UUID, "shard", shard)
+				}
+			}
 		}
 		if ctx.Err() != nil {
 			return false
@@ -760,39 +834,48 @@ func (s *Service) LastResult(uuid string) string {
 	return s.lastResult[uuid]
 }
 
-// eventOf builds the event Lambda sends for a Kinesis batch.
-func eventOf(m *Mapping, shard string, recs []SourceRecord) []byte {
-	type kin struct {
-		KinesisSchemaVersion        string  `json:"kinesisSchemaVersion"`
-		PartitionKey                string  `json:"partitionKey"`
-		SequenceNumber              string  `json:"sequenceNumber"`
-		Data                        string  `json:"data"`
-		ApproximateArrivalTimestamp float64 `json:"approximateArrivalTimestamp"`
-		EncryptionType              string  `json:"encryptionType,omitempty"`
-	}
-	type rec struct {
-		Kinesis           kin    `json:"kinesis"`
-		EventSource       string `json:"eventSource"`
-		EventVersion      string `json:"eventVersion"`
-		EventID           string `json:"eventID"`
-		EventName         string `json:"eventName"`
-		InvokeIdentityArn string `json:"invokeIdentityArn"`
-		AwsRegion         string `json:"awsRegion"`
-		EventSourceARN    string `json:"eventSourceARN"`
-	}
-	out := struct {
-		Records []rec `json:"Records"`
-	}{Records: make([]rec, len(recs))}
+// eventRecord is one record of the event Lambda sends for a Kinesis
+// batch, its members in AWS's order.
+type eventRecord struct {
+	Kinesis           eventKinesis `json:"kinesis"`
+	EventSource       string       `json:"eventSource"`
+	EventVersion      string       `json:"eventVersion"`
+	EventID           string       `json:"eventID"`
+	EventName         string       `json:"eventName"`
+	InvokeIdentityArn string       `json:"invokeIdentityArn"`
+	AwsRegion         string       `json:"awsRegion"`
+	EventSourceARN    string       `json:"eventSourceARN"`
+}
+
+type eventKinesis struct {
+	KinesisSchemaVersion        string  `json:"kinesisSchemaVersion"`
+	PartitionKey                string  `json:"partitionKey"`
+	SequenceNumber              string  `json:"sequenceNumber"`
+	Data                        string  `json:"data"`
+	ApproximateArrivalTimestamp float64 `json:"approximateArrivalTimestamp"`
+	EncryptionType              string  `json:"encryptionType,omitempty"`
+}
+
+// eventRecords are a batch's records as the event carries them.
+func eventRecords(m *Mapping, shard string, recs []SourceRecord) []eventRecord {
+	out := make([]eventRecord, len(recs))
 	for i, r := range recs {
-		k := kin{KinesisSchemaVersion: "1.0", PartitionKey: r.PartitionKey, SequenceNumber: r.SequenceNumber,
+		k := eventKinesis{KinesisSchemaVersion: "1.0", PartitionKey: r.PartitionKey, SequenceNumber: r.SequenceNumber,
 			Data: base64.StdEncoding.EncodeToString(r.Data), ApproximateArrivalTimestamp: float64(r.ArrivalTime.UnixMilli()) / 1000}
 		if r.Encrypted {
 			k.EncryptionType = "KMS"
 		}
-		out.Records[i] = rec{Kinesis: k, EventSource: "aws:kinesis", EventVersion: "1.0", EventID: shard + ":" + r.SequenceNumber,
+		out[i] = eventRecord{Kinesis: k, EventSource: "aws:kinesis", EventVersion: "1.0", EventID: shard + ":" + r.SequenceNumber,
 			EventName: "aws:kinesis:record", InvokeIdentityArn: "arn:aws:iam::" + m.Account + ":role/rheos-lambda", AwsRegion: m.Region,
 			EventSourceARN: m.EventSourceARN}
 	}
-	b, _ := json.Marshal(out)
+	return out
+}
+
+// eventOf builds the event Lambda sends for a Kinesis batch.
+func eventOf(m *Mapping, shard string, recs []SourceRecord) []byte {
+	b, _ := json.Marshal(struct {
+		Records []eventRecord `json:"Records"`
+	}{eventRecords(m, shard, recs)})
 	return b
 }

@@ -423,7 +423,7 @@ func mappingOut(m *functions.Mapping) map[string]any {
 		"State": m.State, "StateTransitionReason": m.StateTransitionReason,
 		"DestinationConfig": destinationOut(m.OnFailure), "MaximumRecordAgeInSeconds": m.MaximumRecordAgeInSeconds,
 		"BisectBatchOnFunctionError": m.BisectBatchOnFunctionError, "MaximumRetryAttempts": m.MaximumRetryAttempts,
-		"TumblingWindowInSeconds": 0, "FunctionResponseTypes": m.FunctionResponseTypes,
+		"TumblingWindowInSeconds": m.TumblingWindowInSeconds, "FunctionResponseTypes": m.FunctionResponseTypes,
 		"StartingPosition": m.StartingPosition, "EventSourceMappingArn": m.ARN(),
 	}
 	if len(m.FilterPatterns) > 0 {
@@ -465,7 +465,7 @@ func mappingInput(c *awsproto.Call) (functions.MappingInput, error) {
 	}
 	in.BatchSize, in.MaximumBatchingWindowInSeconds = intp("BatchSize"), intp("MaximumBatchingWindowInSeconds")
 	in.ParallelizationFactor, in.MaximumRetryAttempts = intp("ParallelizationFactor"), intp("MaximumRetryAttempts")
-	in.MaximumRecordAgeInSeconds = intp("MaximumRecordAgeInSeconds")
+	in.MaximumRecordAgeInSeconds, in.TumblingWindowInSeconds = intp("MaximumRecordAgeInSeconds"), intp("TumblingWindowInSeconds")
 	in.Enabled, in.BisectBatchOnFunctionError = boolp("Enabled"), boolp("BisectBatchOnFunctionError")
 	if ts, ok := c.Input["StartingPositionTimestamp"].(float64); ok {
 		t := time.UnixMilli(int64(ts * 1000))
@@ -500,15 +500,12 @@ func mappingInput(c *awsproto.Call) (functions.MappingInput, error) {
 		}
 		in.FilterPatterns = &patterns
 	}
-	for _, k := range []string{"TumblingWindowInSeconds", "Topics", "Queues",
+	for _, k := range []string{"Topics", "Queues",
 		"SourceAccessConfigurations", "SelfManagedEventSource", "AmazonManagedKafkaEventSourceConfig",
 		"SelfManagedKafkaEventSourceConfig", "ScalingConfig", "DocumentDBEventSourceConfig", "ProvisionedPollerConfig"} {
 		v, set := c.Input[k]
 		if !set || v == nil {
 			continue
-		}
-		if n, ok := v.(int64); ok && n == 0 {
-			continue // TumblingWindowInSeconds 0 is the default
 		}
 		if m, ok := v.(map[string]any); ok && len(m) == 0 {
 			continue
