@@ -1,0 +1,548 @@
+package firehose
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/klauspost/compress/snappy"
+)
+
+// checkpoint is a stream's delivery position, stored under ckptKey.
+type checkpoint struct {
+	Next uint64 // first record not yet delivered (or backed up)
+	// DeliveredTs is the arrival time (ms) of the last record delivered:
+	// everything older is delivered, so the log may drop it.
+	DeliveredTs int64
+}
+
+// runner keeps one delivery worker per live delivery stream.
+type runner struct {
+	s       *Service
+	mu      sync.Mutex // guards workers
+	workers map[string]*worker
+	kick    chan struct{}
+}
+
+type worker struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	logKey uint64
+	// retained is the arrival time (ms) before which everything was
+	// delivered; read by the log's sweep.
+	retained int64
+}
+
+func newRunner(s *Service) *runner {
+	return &runner{s: s, workers: map[string]*worker{}, kick: make(chan struct{}, 1)}
+}
+
+func (r *runner) wake() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run keeps the delivery workers in step with the delivery streams until ctx
+// ends (a daemon of the server).
+func (s *Service) Run(ctx context.Context) error {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	defer s.run.stopAll()
+	for {
+		if err := s.run.reconcile(ctx); err != nil && ctx.Err() == nil {
+			s.cfg.Logger.Warn("firehose: reconciling workers", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-s.run.kick:
+		}
+	}
+}
+
+func (r *runner) stopAll() {
+	r.mu.Lock()
+	ws := r.workers
+	r.workers = map[string]*worker{}
+	r.mu.Unlock()
+	for _, w := range ws {
+		w.cancel()
+		<-w.done
+	}
+}
+
+// reconcile starts a worker for each active stream (restarting it when its
+// configuration version changed) and stops those of streams gone.
+func (r *runner) reconcile(ctx context.Context) error {
+	now := r.s.cfg.Now()
+	want := map[string]*streamMeta{}
+	err := r.s.meta.Scan(ctx, prefixStream, func(k string, v []byte, _ uint64) error {
+		var m streamMeta
+		if json.Unmarshal(v, &m) == nil && m.effectiveStatus(now) == StatusActive {
+			want[k+"#"+strconv.Itoa(m.VersionID)] = &m
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for id, w := range r.workers {
+		if want[id] == nil {
+			w.cancel()
+			<-w.done
+			delete(r.workers, id)
+		}
+	}
+	for id, m := range want {
+		if r.workers[id] != nil {
+			continue
+		}
+		wctx, cancel := context.WithCancel(ctx)
+		w := &worker{cancel: cancel, done: make(chan struct{}), logKey: m.LogKey}
+		r.workers[id] = w
+		go func() {
+			defer close(w.done)
+			r.s.deliverLoop(wctx, m, w)
+		}()
+	}
+	return nil
+}
+
+// RetainedFrom tells the log's sweep, for a key a delivery stream owns, the
+// arrival time of the oldest record still needed (the composed retention of
+// the shared log).
+func (s *Service) RetainedFrom(key uint64) (int64, bool) {
+	s.run.mu.Lock()
+	defer s.run.mu.Unlock()
+	for _, w := range s.run.workers {
+		if w.logKey == key {
+			return w.retained, true
+		}
+	}
+	return 0, false
+}
+
+// batch is a run of buffered records on their way to a destination.
+type batch struct {
+	records []LogRecord
+	bytes   int
+}
+
+func (b *batch) oldest() time.Time { return time.UnixMilli(b.records[0].Timestamp).UTC() }
+
+// deliverLoop delivers a stream's buffer from its checkpoint, batch by
+// batch, until ctx ends.
+func (s *Service) deliverLoop(ctx context.Context, m *streamMeta, w *worker) {
+	sc := Scope{Account: m.Account, Region: m.Region}
+	ck, rev, err := s.loadCheckpoint(ctx, sc, m.Name)
+	if err != nil {
+		s.cfg.Logger.Warn("firehose: checkpoint", "stream", m.Name, "err", err)
+		return
+	}
+	w.retained = ck.DeliveredTs
+	hints := bufferingHints(m)
+	var b batch
+	next := ck.Next
+	for ctx.Err() == nil {
+		changed := s.log.Changed()
+		if b.bytes < hints.size {
+			recs, err := s.log.Read(m.LogKey, next, 10000, hints.size-b.bytes)
+			if err != nil {
+				s.cfg.Logger.Warn("firehose: reading the buffer", "stream", m.Name, "err", err)
+			}
+			for _, r := range recs {
+				b.records = append(b.records, r)
+				b.bytes += len(r.Data)
+				next = r.Seq + 1
+			}
+		}
+		due := len(b.records) > 0 && (b.bytes >= hints.size || !s.cfg.Now().Before(b.oldest().Add(hints.interval)))
+		if !due {
+			wait := time.Hour
+			if len(b.records) > 0 {
+				wait = b.oldest().Add(hints.interval).Sub(s.cfg.Now())
+			}
+			timer := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+			case <-changed:
+			case <-timer.C:
+			}
+			timer.Stop()
+			continue
+		}
+		if err := s.deliverBatch(ctx, m, &b); err != nil {
+			continue // ctx ended: the checkpoint stays, the batch is delivered again
+		}
+		last := b.records[len(b.records)-1]
+		ck = checkpoint{Next: last.Seq + 1, DeliveredTs: last.Timestamp}
+		if rev, err = s.saveCheckpoint(ctx, sc, m.Name, ck, rev); err != nil {
+			s.cfg.Logger.Warn("firehose: saving the checkpoint", "stream", m.Name, "err", err)
+			return
+		}
+		s.run.mu.Lock()
+		w.retained = ck.DeliveredTs
+		s.run.mu.Unlock()
+		b = batch{}
+	}
+}
+
+type hints struct {
+	size     int
+	interval time.Duration
+}
+
+func bufferingHints(m *streamMeta) hints {
+	bh := mapOf(m.Dest, "BufferingHints")
+	return hints{size: int(intOf(bh, "SizeInMBs")) << 20, interval: time.Duration(intOf(bh, "IntervalInSeconds")) * time.Second}
+}
+
+func (s *Service) loadCheckpoint(ctx context.Context, sc Scope, name string) (checkpoint, uint64, error) {
+	b, rev, err := s.meta.Get(ctx, ckptKey(sc, name))
+	if err != nil || b == nil {
+		return checkpoint{}, rev, err
+	}
+	var ck checkpoint
+	err = json.Unmarshal(b, &ck)
+	return ck, rev, err
+}
+
+func (s *Service) saveCheckpoint(ctx context.Context, sc Scope, name string, ck checkpoint, rev uint64) (uint64, error) {
+	b, _ := json.Marshal(ck)
+	ok, nrev, err := s.meta.Commit(ctx, map[string]uint64{ckptKey(sc, name): rev}, map[string][]byte{ckptKey(sc, name): b}, nil)
+	if err == nil && !ok {
+		err = fmt.Errorf("checkpoint of %s changed concurrently", name)
+	}
+	return nrev, err
+}
+
+// deliverBatch delivers one batch, retrying until it is delivered or
+// backed up; it returns an error only when ctx ends first.
+func (s *Service) deliverBatch(ctx context.Context, m *streamMeta, b *batch) error {
+	data := processRecords(m, b.records)
+	switch m.DestKind {
+	case DestExtendedS3:
+		return s.retryForever(ctx, m, func() error { return s.putS3Object(ctx, m, m.Dest, b.oldest(), data) })
+	case DestHTTPEndpoint:
+		return s.deliverHTTP(ctx, m, b, data)
+	}
+	return nil
+}
+
+// retryForever retries an S3 write with backoff (AWS retries S3 writes for
+// up to 24 hours; the records stay in the durable buffer meanwhile).
+func (s *Service) retryForever(ctx context.Context, m *streamMeta, put func() error) error {
+	backoff := time.Second
+	for {
+		err := put()
+		if err == nil {
+			return nil
+		}
+		s.cfg.Logger.Warn("firehose: S3 delivery failed; retrying", "stream", m.Name, "err", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, time.Minute)
+	}
+}
+
+// processRecords applies the processors this endpoint runs
+// (AppendDelimiterToRecord) and returns each record's bytes.
+func processRecords(m *streamMeta, recs []LogRecord) [][]byte {
+	out := make([][]byte, len(recs))
+	delim := false
+	if pc := mapOf(m.Dest, "ProcessingConfiguration"); pc["Enabled"] == true {
+		for _, p := range listOf(pc, "Processors") {
+			if pm, _ := p.(map[string]any); str(pm, "Type") == "AppendDelimiterToRecord" {
+				delim = true
+			}
+		}
+	}
+	for i, r := range recs {
+		if delim {
+			out[i] = append(append(make([]byte, 0, len(r.Data)+1), r.Data...), '\n')
+		} else {
+			out[i] = r.Data
+		}
+	}
+	return out
+}
+
+func listOf(m map[string]any, k string) []any { l, _ := m[k].([]any); return l }
+
+// checkProcessors refuses processors this endpoint does not run yet.
+func checkProcessors(pc map[string]any) error {
+	for _, p := range listOf(pc, "Processors") {
+		pm, _ := p.(map[string]any)
+		switch t := str(pm, "Type"); t {
+		case "AppendDelimiterToRecord":
+		default:
+			return errorf(KindInvalidArgument, "Processor type %s is not served by this endpoint yet (AppendDelimiterToRecord is).", t)
+		}
+	}
+	return nil
+}
+
+// putS3Object writes records as one object of an S3 configuration (the
+// destination's, or an HTTP endpoint's backup), named as AWS names them:
+// <evaluated prefix><stream>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid><ext>.
+func (s *Service) putS3Object(ctx context.Context, m *streamMeta, conf map[string]any, oldest time.Time, records [][]byte) error {
+	return s.putS3ObjectAt(ctx, m, conf, objectPrefix(str(conf, "Prefix"), s.inZone(conf, oldest)), oldest, records)
+}
+
+func (s *Service) putS3ObjectAt(ctx context.Context, m *streamMeta, conf map[string]any, prefix string, oldest time.Time, records [][]byte) error {
+	bucket, err := bucketOf(str(conf, "BucketARN"))
+	if err != nil {
+		return err
+	}
+	body, ext, ctype, err := compress(str(conf, "CompressionFormat"), records)
+	if err != nil {
+		return err
+	}
+	if fe := str(conf, "FileExtension"); fe != "" {
+		ext = fe
+	}
+	key := prefix + m.Name + "-" + strconv.Itoa(m.VersionID) + "-" + s.inZone(conf, oldest).Format("2006-01-02-15-04-05") + "-" + uuid.NewString() + ext
+	if s.cfg.Objects == nil {
+		return fmt.Errorf("no object store is configured for S3 destinations")
+	}
+	return s.cfg.Objects.PutObject(ctx, m.Account, bucket, key, body, ctype)
+}
+
+// inZone converts t to the destination's CustomTimeZone (default UTC).
+func (s *Service) inZone(conf map[string]any, t time.Time) time.Time {
+	if tz := str(conf, "CustomTimeZone"); tz != "" {
+		if loc, err := time.LoadLocation(tz); err == nil {
+			return t.In(loc)
+		}
+	}
+	return t.UTC()
+}
+
+// compress concatenates records and compresses them as CompressionFormat
+// says, returning the body, the file extension AWS gives and a content type.
+func compress(format string, records [][]byte) ([]byte, string, string, error) {
+	var raw bytes.Buffer
+	for _, r := range records {
+		raw.Write(r)
+	}
+	switch format {
+	case "", "UNCOMPRESSED":
+		return raw.Bytes(), "", "application/octet-stream", nil
+	case "GZIP":
+		var out bytes.Buffer
+		zw := gzip.NewWriter(&out)
+		zw.Write(raw.Bytes())
+		if err := zw.Close(); err != nil {
+			return nil, "", "", err
+		}
+		return out.Bytes(), ".gz", "application/gzip", nil
+	case "ZIP":
+		var out bytes.Buffer
+		zw := zip.NewWriter(&out)
+		f, err := zw.Create("data")
+		if err != nil {
+			return nil, "", "", err
+		}
+		f.Write(raw.Bytes())
+		if err := zw.Close(); err != nil {
+			return nil, "", "", err
+		}
+		return out.Bytes(), ".zip", "application/zip", nil
+	case "Snappy":
+		var out bytes.Buffer
+		sw := snappy.NewBufferedWriter(&out)
+		sw.Write(raw.Bytes())
+		if err := sw.Close(); err != nil {
+			return nil, "", "", err
+		}
+		return out.Bytes(), ".snappy", "application/octet-stream", nil
+	case "HADOOP_SNAPPY":
+		return hadoopSnappy(raw.Bytes()), ".snappy", "application/octet-stream", nil
+	}
+	return nil, "", "", fmt.Errorf("unsupported compression %s", format)
+}
+
+// hadoopSnappy frames data as Hadoop's BlockCompressorStream does with the
+// Snappy codec: per block, the uncompressed length (4 bytes, big endian),
+// then each compressed chunk as its length (4 bytes) and bytes.
+func hadoopSnappy(data []byte) []byte {
+	const block = 256 << 10
+	var out bytes.Buffer
+	be := func(n int) { out.Write([]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}) }
+	for len(data) > 0 {
+		n := min(block, len(data))
+		c := snappy.Encode(nil, data[:n])
+		be(n)
+		be(len(c))
+		out.Write(c)
+		data = data[n:]
+	}
+	return out.Bytes()
+}
+
+
+// HTTPDoer sends HTTP requests (http.Client satisfies it).
+type HTTPDoer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
+func defaultHTTPClient() *http.Client {
+	return &http.Client{
+		Timeout: 3 * time.Minute, // AWS's response timeout
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse // no redirects are followed
+		},
+	}
+}
+
+// deliverHTTP posts a batch to an HTTP endpoint with AWS's request
+// contract, retrying with backoff (1 s, ×2, ±15 % jitter, 2 min cap) for the
+// destination's retry duration; then the records go to the S3 backup under
+// the http-endpoint-failed error prefix. A 413 is permanent: not retried.
+func (s *Service) deliverHTTP(ctx context.Context, m *streamMeta, b *batch, data [][]byte) error {
+	ep := mapOf(m.Dest, "EndpointConfiguration")
+	rc := mapOf(m.Dest, "RequestConfiguration")
+	retry := time.Duration(intOf(mapOf(m.Dest, "RetryOptions"), "DurationInSeconds")) * time.Second
+	requestID := uuid.NewString()
+	body := httpBody(requestID, s.cfg.Now(), data)
+	start := s.cfg.Now()
+	backoff := time.Second
+	attempts := 0
+	var lastErr string
+	for {
+		attempts++
+		status, errMsg := s.postHTTP(ctx, m, ep, rc, requestID, body)
+		if status == 200 && errMsg == "" {
+			if str(m.Dest, "S3BackupMode") == "AllData" {
+				s3 := mapOf(m.Dest, "S3Configuration")
+				if err := s.retryForever(ctx, m, func() error { return s.putS3Object(ctx, m, s3, b.oldest(), data) }); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		lastErr = errMsg
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if status == 413 || s.cfg.Now().Add(backoff).Sub(start) > retry {
+			break
+		}
+		jitter := time.Duration(float64(backoff) * (0.85 + 0.3*randFloat()))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(jitter):
+		}
+		backoff = min(backoff*2, 2*time.Minute)
+	}
+	// Back the failed records up, as AWS does, one JSON line each.
+	s3 := mapOf(m.Dest, "S3Configuration")
+	lines := make([][]byte, len(b.records))
+	now := s.cfg.Now().UnixMilli()
+	for i, r := range b.records {
+		line, _ := json.Marshal(map[string]any{
+			"attemptsMade": attempts, "arrivalTimestamp": r.Timestamp, "errorCode": "HttpEndpoint.DestinationException",
+			"errorMessage": lastErr, "attemptEndingTimestamp": now, "rawData": base64.StdEncoding.EncodeToString(r.Data),
+		})
+		lines[i] = append(line, '\n')
+	}
+	prefix := errorObjectPrefix(str(s3, "Prefix"), s3["ErrorOutputPrefix"], s.inZone(s3, b.oldest()), "http-endpoint-failed")
+	return s.retryForever(ctx, m, func() error { return s.putS3ObjectAt(ctx, m, s3, prefix, b.oldest(), lines) })
+}
+
+func randFloat() float64 {
+	var b [2]byte
+	rand.Read(b[:])
+	return float64(int(b[0])<<8|int(b[1])) / 65535
+}
+
+// httpBody is the request body of AWS's HTTP endpoint delivery.
+func httpBody(requestID string, now time.Time, data [][]byte) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"requestId":"` + requestID + `","timestamp":` + strconv.FormatInt(now.UnixMilli(), 10) + `,"records":[`)
+	for i, d := range data {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"data":"`)
+		b.WriteString(base64.StdEncoding.EncodeToString(d))
+		b.WriteString(`"}`)
+	}
+	b.WriteString("]}")
+	return b.Bytes()
+}
+
+// postHTTP sends one attempt and returns the status (500 for a response
+// that breaks the contract, 0 for a transport error) and an error message.
+func (s *Service) postHTTP(ctx context.Context, m *streamMeta, ep, rc map[string]any, requestID string, body []byte) (int, string) {
+	payload := body
+	gz := str(rc, "ContentEncoding") == "GZIP"
+	if gz {
+		var out bytes.Buffer
+		zw := gzip.NewWriter(&out)
+		zw.Write(body)
+		zw.Close()
+		payload = out.Bytes()
+	}
+	req, err := http.NewRequestWithContext(ctx, "POST", str(ep, "Url"), bytes.NewReader(payload))
+	if err != nil {
+		return 0, err.Error()
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Amz-Firehose-Protocol-Version", "1.0")
+	req.Header.Set("X-Amz-Firehose-Request-Id", requestID)
+	req.Header.Set("X-Amz-Firehose-Source-Arn", m.arn())
+	if ak := str(ep, "AccessKey"); ak != "" {
+		req.Header.Set("X-Amz-Firehose-Access-Key", ak)
+	}
+	if gz {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
+	if attrs := listOf(rc, "CommonAttributes"); len(attrs) > 0 {
+		common := map[string]string{}
+		for _, a := range attrs {
+			am, _ := a.(map[string]any)
+			common[str(am, "AttributeName")] = str(am, "AttributeValue")
+		}
+		b, _ := json.Marshal(map[string]any{"commonAttributes": common})
+		req.Header.Set("X-Amz-Firehose-Common-Attributes", string(b))
+	}
+	resp, err := s.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20+1))
+	if resp.StatusCode != 200 {
+		return resp.StatusCode, fmt.Sprintf("The endpoint answered %d: %s", resp.StatusCode, strings.TrimSpace(string(raw[:min(len(raw), 512)])))
+	}
+	var ans struct {
+		RequestID string `json:"requestId"`
+		Timestamp int64  `json:"timestamp"`
+	}
+	if len(raw) > 1<<20 || json.Unmarshal(raw, &ans) != nil || ans.RequestID != requestID {
+		return 500, "The response received from the endpoint is invalid: it must be JSON echoing the requestId."
+	}
+	return 200, ""
+}

@@ -1,0 +1,70 @@
+package firehose
+
+import (
+	"context"
+	"encoding/hex"
+	"strconv"
+)
+
+// Limits of the put operations (AWS's).
+const (
+	MaxRecordBytes   = 1000 << 10 // a record's data: 1,000 KiB
+	MaxBatchRecords  = 500
+	MaxBatchBytes    = 4 << 20
+	recordIDHexBytes = 8
+)
+
+// PutResult is one record's answer.
+type PutResult struct {
+	RecordID string
+	// ErrorCode and ErrorMessage are set when the record was not accepted.
+	ErrorCode, ErrorMessage string
+}
+
+// Put appends records to a stream's buffer; they are durable (fsynced)
+// when it returns. Each record gets a RecordId.
+func (s *Service) Put(ctx context.Context, sc Scope, name string, records [][]byte) ([]PutResult, bool, error) {
+	m, _, err := s.get(ctx, sc, name)
+	if err != nil {
+		return nil, false, err
+	}
+	if st := m.effectiveStatus(s.cfg.Now()); st != StatusActive {
+		return nil, false, errorf(KindInUse, "Firehose %s is not in the ACTIVE state (it is %s).", name, st)
+	}
+	if m.Type != "DirectPut" {
+		return nil, false, errorf(KindInvalidArgument, "This operation is not permitted on KinesisStreamAsSource delivery stream type.")
+	}
+	total := 0
+	for _, r := range records {
+		if len(r) > MaxRecordBytes {
+			return nil, false, errorf(KindInvalidArgument, "Record size is too large: the maximum is %d bytes (1,000 KiB).", MaxRecordBytes)
+		}
+		total += len(r)
+	}
+	if total > MaxBatchBytes {
+		return nil, false, errorf(KindInvalidArgument, "Records size exceeds 4 MB limit")
+	}
+	pos, err := s.log.Append(ctx, m.LogKey, records)
+	if err != nil {
+		return nil, false, &Error{Kind: KindUnavailable, Msg: "Slow down.", Err: err}
+	}
+	out := make([]PutResult, len(records))
+	for i, p := range pos {
+		out[i].RecordID = recordID(m.LogKey, p.Seq)
+	}
+	s.run.wake()
+	return out, m.Encryption == "ENABLED", nil
+}
+
+// recordID is AWS's opaque RecordId: here the buffer key and position, in
+// hex, padded to AWS's length (an id is 112 hex characters on AWS).
+func recordID(key, seq uint64) string {
+	b := make([]byte, 0, 112)
+	b = strconv.AppendUint(b, key, 16)
+	b = append(b, '0')
+	b = append(b, []byte(hex.EncodeToString([]byte(strconv.FormatUint(seq, 10))))...)
+	for len(b) < 112 {
+		b = append(b, '0')
+	}
+	return string(b[:112])
+}

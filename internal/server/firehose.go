@@ -1,0 +1,73 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/rheos/rheos/internal/firehose"
+	"github.com/rheos/rheos/internal/firehoseapi"
+	"github.com/rheos/rheos/internal/streamlog"
+)
+
+// This file wires Firehose into the server: the delivery stream service
+// over the shared metadata store and record log (its buffers are log keys
+// of its own, whose retention it reports to the sweep), its API on the
+// router, and its delivery workers as a daemon.
+
+func init() { registerWiring("firehose", 20, (*Server).wireFirehose) }
+
+// wireFirehose builds the Firehose service and plugs it in.
+func (s *Server) wireFirehose(context.Context) error {
+	svc := firehose.New(firehose.Config{
+		Account: s.cfg.Account, Region: s.cfg.Region, Now: s.now, Logger: s.log,
+		CreateDelay: time.Duration(s.cfg.CreateDelay), DeleteDelay: time.Duration(s.cfg.DeleteDelay),
+		Objects: s.objects(),
+	}, s.store.meta, firehoseLog{l: s.store.log, fence: s.store.fence}, s.store.logKeys)
+	api, err := firehoseapi.New(svc, s.cfg.Account)
+	if err != nil {
+		return err
+	}
+	s.router.Register(api.Endpoint())
+	s.store.own(logOwner{name: firehoseapi.SigningName, retainedFrom: svc.RetainedFrom})
+	s.daemons = append(s.daemons, daemon{name: "firehose-delivery", run: svc.Run})
+	return nil
+}
+
+// objects is where Firehose's S3 destinations write.
+func (s *Server) objects() firehose.ObjectStore { return nil }
+
+// firehoseLog presents the shared record log as Firehose's buffer.
+type firehoseLog struct {
+	l     *streamlog.Log
+	fence uint64
+}
+
+func (f firehoseLog) Append(ctx context.Context, key uint64, data [][]byte) ([]firehose.LogRecord, error) {
+	es := make([]streamlog.Entry, len(data))
+	for i, d := range data {
+		es[i] = streamlog.Entry{Shard: key, Data: d}
+	}
+	res, err := f.l.Append(ctx, f.fence, es)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]firehose.LogRecord, len(res))
+	for i, r := range res {
+		out[i] = firehose.LogRecord{Seq: r.Seq, Timestamp: r.Timestamp}
+	}
+	return out, nil
+}
+
+func (f firehoseLog) Read(key, from uint64, maxRecords, maxBytes int) ([]firehose.LogRecord, error) {
+	recs, err := f.l.Read(key, from, streamlog.ReadOptions{MaxRecords: maxRecords, MaxBytes: maxBytes})
+	out := make([]firehose.LogRecord, len(recs))
+	for i, r := range recs {
+		out[i] = firehose.LogRecord{Seq: r.Seq, Timestamp: r.Timestamp, Data: r.Data}
+	}
+	if err == streamlog.ErrNoRecord {
+		err = nil
+	}
+	return out, err
+}
+
+func (f firehoseLog) Changed() <-chan struct{} { return f.l.Changed() }
