@@ -400,7 +400,6 @@ func hadoopSnappy(data []byte) []byte {
 	return out.Bytes()
 }
 
-
 // HTTPDoer sends HTTP requests (http.Client satisfies it).
 type HTTPDoer interface {
 	Do(*http.Request) (*http.Response, error)

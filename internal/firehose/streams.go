@@ -20,8 +20,12 @@ const (
 	prefixCkpt   = "firehose/ckpt/"
 )
 
-func streamKey(sc Scope, name string) string { return prefixStream + sc.Account + "/" + sc.Region + "/" + name }
-func ckptKey(sc Scope, name string) string   { return prefixCkpt + sc.Account + "/" + sc.Region + "/" + name }
+func streamKey(sc Scope, name string) string {
+	return prefixStream + sc.Account + "/" + sc.Region + "/" + name
+}
+func ckptKey(sc Scope, name string) string {
+	return prefixCkpt + sc.Account + "/" + sc.Region + "/" + name
+}
 
 // Statuses.
 const (

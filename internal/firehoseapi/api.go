@@ -29,15 +29,15 @@ const SigningName = "firehose"
 // except ServiceUnavailableException, sent as 503 so that the SDKs' default
 // retryers retry it.
 var (
-	exInvalidArgument          = awserr.Exception{Name: "InvalidArgumentException", Status: 400}
-	exResourceNotFound         = awserr.Exception{Name: "ResourceNotFoundException", Status: 400}
-	exResourceInUse            = awserr.Exception{Name: "ResourceInUseException", Status: 400}
-	exLimitExceeded            = awserr.Exception{Name: "LimitExceededException", Status: 400}
-	exConcurrentModification   = awserr.Exception{Name: "ConcurrentModificationException", Status: 400}
-	exInvalidKMSResource       = awserr.Exception{Name: "InvalidKMSResourceException", Status: 400}
-	exInvalidSource            = awserr.Exception{Name: "InvalidSourceException", Status: 400}
-	exServiceUnavailable503    = awserr.ServiceUnavailable
-	exceptionOf                = map[firehose.Kind]awserr.Exception{
+	exInvalidArgument        = awserr.Exception{Name: "InvalidArgumentException", Status: 400}
+	exResourceNotFound       = awserr.Exception{Name: "ResourceNotFoundException", Status: 400}
+	exResourceInUse          = awserr.Exception{Name: "ResourceInUseException", Status: 400}
+	exLimitExceeded          = awserr.Exception{Name: "LimitExceededException", Status: 400}
+	exConcurrentModification = awserr.Exception{Name: "ConcurrentModificationException", Status: 400}
+	exInvalidKMSResource     = awserr.Exception{Name: "InvalidKMSResourceException", Status: 400}
+	exInvalidSource          = awserr.Exception{Name: "InvalidSourceException", Status: 400}
+	exServiceUnavailable503  = awserr.ServiceUnavailable
+	exceptionOf              = map[firehose.Kind]awserr.Exception{
 		firehose.KindInvalidArgument:        exInvalidArgument,
 		firehose.KindNotFound:               exResourceNotFound,
 		firehose.KindInUse:                  exResourceInUse,
