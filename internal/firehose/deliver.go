@@ -236,7 +236,33 @@ func (s *Service) saveCheckpoint(ctx context.Context, sc Scope, name string, ck 
 // deliverBatch delivers one batch, retrying until it is delivered or
 // backed up; it returns an error only when ctx ends first.
 func (s *Service) deliverBatch(ctx context.Context, m *streamMeta, b *batch) error {
-	data := processRecords(m, b.records)
+	errConf := m.Dest // where processing failures and the source backup go
+	if m.DestKind == DestHTTPEndpoint {
+		errConf = mapOf(m.Dest, "S3Configuration")
+	}
+	if m.DestKind == DestExtendedS3 && str(m.Dest, "S3BackupMode") == "Enabled" {
+		// Source-record backup: the records as they came, before processing.
+		bc := mapOf(m.Dest, "S3BackupConfiguration")
+		raw := make([][]byte, len(b.records))
+		for i, r := range b.records {
+			raw[i] = r.Data
+		}
+		if err := s.retryForever(ctx, m, func() error { return s.putS3Object(ctx, m, bc, b.oldest(), raw) }); err != nil {
+			return err
+		}
+	}
+	transformed, failed := s.transform(ctx, m, b.records)
+	if len(failed) > 0 {
+		lines := s.failedLines(lambdaProcessor(m), failed)
+		prefix := errorObjectPrefix(str(errConf, "Prefix"), errConf["ErrorOutputPrefix"], s.inZone(errConf, b.oldest()), "processing-failed")
+		if err := s.retryForever(ctx, m, func() error { return s.putS3ObjectAt(ctx, m, errConf, prefix, b.oldest(), lines) }); err != nil {
+			return err
+		}
+	}
+	if len(transformed) == 0 {
+		return nil
+	}
+	data := appendDelimiters(m, transformed)
 	switch m.DestKind {
 	case DestExtendedS3:
 		return s.retryForever(ctx, m, func() error { return s.putS3Object(ctx, m, m.Dest, b.oldest(), data) })
@@ -265,9 +291,9 @@ func (s *Service) retryForever(ctx context.Context, m *streamMeta, put func() er
 	}
 }
 
-// processRecords applies the processors this endpoint runs
-// (AppendDelimiterToRecord) and returns each record's bytes.
-func processRecords(m *streamMeta, recs []LogRecord) [][]byte {
+// appendDelimiters applies AppendDelimiterToRecord, after any Lambda
+// processor, as AWS orders them.
+func appendDelimiters(m *streamMeta, recs [][]byte) [][]byte {
 	out := make([][]byte, len(recs))
 	delim := false
 	if pc := mapOf(m.Dest, "ProcessingConfiguration"); pc["Enabled"] == true {
@@ -279,9 +305,9 @@ func processRecords(m *streamMeta, recs []LogRecord) [][]byte {
 	}
 	for i, r := range recs {
 		if delim {
-			out[i] = append(append(make([]byte, 0, len(r.Data)+1), r.Data...), '\n')
+			out[i] = append(append(make([]byte, 0, len(r)+1), r...), '\n')
 		} else {
-			out[i] = r.Data
+			out[i] = r
 		}
 	}
 	return out
@@ -295,8 +321,17 @@ func checkProcessors(pc map[string]any) error {
 		pm, _ := p.(map[string]any)
 		switch t := str(pm, "Type"); t {
 		case "AppendDelimiterToRecord":
+		case "Lambda":
+			found := false
+			for _, x := range listOf(pm, "Parameters") {
+				pa, _ := x.(map[string]any)
+				found = found || str(pa, "ParameterName") == "LambdaArn" && str(pa, "ParameterValue") != ""
+			}
+			if !found {
+				return errorf(KindInvalidArgument, "The Lambda processor requires the parameter LambdaArn.")
+			}
 		default:
-			return errorf(KindInvalidArgument, "Processor type %s is not served by this endpoint yet (AppendDelimiterToRecord is).", t)
+			return errorf(KindInvalidArgument, "Processor type %s is not served by this endpoint yet (Lambda and AppendDelimiterToRecord are).", t)
 		}
 	}
 	return nil

@@ -83,6 +83,8 @@ type Config struct {
 	Retention time.Duration
 	// Objects is where S3 destinations and backups write.
 	Objects ObjectStore
+	// Functions runs Lambda processors (nil: they fail every record).
+	Functions Invoker
 	// HTTPClient sends HTTP endpoint deliveries (default: a client with
 	// AWS's 3-minute response timeout, no redirects).
 	HTTPClient HTTPDoer

@@ -6,6 +6,7 @@ import (
 
 	"github.com/rheos/rheos/internal/firehose"
 	"github.com/rheos/rheos/internal/firehoseapi"
+	"github.com/rheos/rheos/internal/functions"
 	"github.com/rheos/rheos/internal/streamlog"
 )
 
@@ -21,7 +22,7 @@ func (s *Server) wireFirehose(context.Context) error {
 	svc := firehose.New(firehose.Config{
 		Account: s.cfg.Account, Region: s.cfg.Region, Now: s.now, Logger: s.log,
 		CreateDelay: time.Duration(s.cfg.CreateDelay), DeleteDelay: time.Duration(s.cfg.DeleteDelay),
-		Objects: s.objects(),
+		Objects: s.objects(), Functions: firehoseInvoker{s.functions},
 	}, s.store.meta, firehoseLog{l: s.store.log, fence: s.store.fence}, s.store.logKeys)
 	api, err := firehoseapi.New(svc, s.cfg.Account)
 	if err != nil {
@@ -35,6 +36,18 @@ func (s *Server) wireFirehose(context.Context) error {
 
 // objects is where Firehose's S3 destinations write.
 func (s *Server) objects() firehose.ObjectStore { return nil }
+
+// firehoseInvoker runs Firehose's Lambda processors through the functions
+// service's invoker.
+type firehoseInvoker struct{ fn *functions.Service }
+
+func (f firehoseInvoker) Invoke(ctx context.Context, account, region, function string, payload []byte) ([]byte, string, error) {
+	res, err := f.fn.Invoke(ctx, functions.Scope{Account: account, Region: region}, function, payload, functions.InvokeOptions{})
+	if err != nil {
+		return nil, "", err
+	}
+	return res.Payload, res.FunctionError, nil
+}
 
 // firehoseLog presents the shared record log as Firehose's buffer.
 type firehoseLog struct {

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"compress/gzip"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -11,6 +12,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/rheos/rheos/internal/config"
 )
@@ -228,5 +233,66 @@ func TestFirehoseAPIErrors(t *testing.T) {
 	}
 	if r = ts.firehoseCall(t, "DeleteDeliveryStream", map[string]any{"DeliveryStreamName": "s3"}); r.status != 200 {
 		t.Fatal(r.body)
+	}
+}
+
+// TestFirehoseLambdaProcessor: a jq function as Firehose's Lambda processor
+// (AWS's event and response contract): records are upper-cased, "drop"
+// records are Dropped, "bad" ones fail; the rest reach the HTTP endpoint
+// with AppendDelimiterToRecord applied after the function.
+func TestFirehoseLambdaProcessor(t *testing.T) {
+	recv := &httpReceiver{t: t, ids: map[string]int{}}
+	hs := httptest.NewServer(recv)
+	defer hs.Close()
+	ts := newServer(t)
+	program := `{records: [.records[] | (.data | @base64d) as $d |
+		if $d == "drop" then {recordId, result: "Dropped"}
+		elif $d == "bad" then {recordId, result: "ProcessingFailed", data}
+		else {recordId, result: "Ok", data: ($d | ascii_upcase | @base64)} end]}`
+	_, err := lambdaClient(ts.url).CreateFunction(context.Background(), &lambda.CreateFunctionInput{FunctionName: aws.String("upper"), Runtime: "rheos.jq",
+		Handler: aws.String("t.jq"), Role: aws.String("arn:aws:iam::000000000000:role/r"), Code: &lambdatypes.FunctionCode{ZipFile: zipOf(t, map[string]string{"t.jq": program})}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := ts.firehoseCall(t, "CreateDeliveryStream", map[string]any{
+		"DeliveryStreamName": "processed",
+		"HttpEndpointDestinationConfiguration": map[string]any{
+			"EndpointConfiguration": map[string]any{"Url": hs.URL, "AccessKey": "my-access-key"},
+			"BufferingHints":        map[string]any{"SizeInMBs": 1, "IntervalInSeconds": 0},
+			"RequestConfiguration": map[string]any{"ContentEncoding": "GZIP",
+				"CommonAttributes": []any{map[string]any{"AttributeName": "env", "AttributeValue": "test"}}},
+			"ProcessingConfiguration": map[string]any{"Enabled": true, "Processors": []any{
+				map[string]any{"Type": "Lambda", "Parameters": []any{
+					map[string]any{"ParameterName": "LambdaArn", "ParameterValue": "arn:aws:lambda:us-east-1:000000000000:function:upper"}}},
+				map[string]any{"Type": "AppendDelimiterToRecord"},
+			}},
+			"S3Configuration": map[string]any{"RoleARN": "arn:aws:iam::000000000000:role/f", "BucketARN": "arn:aws:s3:::backup"},
+		},
+	})
+	if r.status != 200 {
+		t.Fatalf("create: %v", r.body)
+	}
+	ts.waitDeliveryStream(t, "processed")
+	batch := []any{}
+	for _, d := range []string{"alpha", "drop", "beta"} {
+		batch = append(batch, map[string]any{"Data": base64.StdEncoding.EncodeToString([]byte(d))})
+	}
+	if r = ts.firehoseCall(t, "PutRecordBatch", map[string]any{"DeliveryStreamName": "processed", "Records": batch}); r.status != 200 {
+		t.Fatal(r.body)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		recv.mu.Lock()
+		n := len(recv.records)
+		recv.mu.Unlock()
+		if n >= 2 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	recv.mu.Lock()
+	defer recv.mu.Unlock()
+	if strings.Join(recv.records, "") != "ALPHA\nBETA\n" {
+		t.Errorf("delivered %q", recv.records)
 	}
 }

@@ -44,6 +44,7 @@ func (s *Server) wireFunctions(context.Context) error {
 		}
 		s.log.Warn("functions: subprocess handlers are enabled (--functions-exec): CreateFunction runs code on this machine")
 	}
+	s.functions = svc
 	s.router.Register(lambdaapi.New(svc, s.cfg.Account).Endpoint())
 	s.closers = append(s.closers, svc.Close)
 	s.daemons = append(s.daemons, daemon{name: "functions-event-source-mappings", run: svc.Run},

@@ -30,6 +30,7 @@ import (
 	"github.com/rheos/rheos/internal/awsproto"
 	"github.com/rheos/rheos/internal/config"
 	"github.com/rheos/rheos/internal/datastream"
+	"github.com/rheos/rheos/internal/functions"
 	"github.com/rheos/rheos/internal/metrics"
 	"github.com/rheos/rheos/internal/vfs"
 )
@@ -56,8 +57,9 @@ type Server struct {
 	// Close, before the stores close.
 	closers []func() error
 	// daemons are the services' long-lived loops, run by the run group.
-	daemons []daemon
-	kinesis *datastream.Service
+	daemons   []daemon
+	kinesis   *datastream.Service
+	functions *functions.Service // every caller's one invoker (Lambda API, Firehose processors)
 
 	http     *http.Server
 	admin    *http.Server // health and metrics on AdminAddr, if set
