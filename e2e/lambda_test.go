@@ -33,17 +33,7 @@ func TestLambdaWithAWSCLI(t *testing.T) {
 	os.WriteFile(zipPath, zbuf.Bytes(), 0o644)
 	for name, cli := range awsCLIs(t) {
 		t.Run(name, func(t *testing.T) {
-			run := func(args ...string) []byte {
-				t.Helper()
-				argv := append(strings.Fields(cli), append([]string{"--endpoint-url", "http://" + addr, "--region", "us-east-1", "--output", "json"}, args...)...)
-				cmd := exec.Command(argv[0], argv[1:]...)
-				cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_PAGER=")
-				out, err := cmd.CombinedOutput()
-				if err != nil {
-					t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
-				}
-				return out
-			}
+			run := func(args ...string) []byte { t.Helper(); return runAWS(t, cli, addr, args...) }
 			fn := "cli-" + name
 			var created struct{ FunctionArn, State, Runtime string }
 			json.Unmarshal(run("lambda", "create-function", "--function-name", fn, "--runtime", "nodejs20.x", "--handler", "index.handler",
