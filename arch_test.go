@@ -45,6 +45,7 @@ var allowed = map[string][]string{
 	"internal/awserr":                       {},
 	"internal/streamlog":                    {"internal/vfs"},
 	"internal/metastore":                    {},
+	"internal/objectstore":                  {"internal/vfs"},
 	"internal/datastream":                   {"internal/hashkey", "internal/seqnum", "internal/quota", "internal/envelope", "internal/arn"},
 	"internal/envelope":                     {"internal/vfs"},
 	"internal/quota":                        {},
