@@ -119,6 +119,11 @@ func (r *runner) reconcile(ctx context.Context) error {
 		r.workers[id] = w
 		go func() {
 			defer close(w.done)
+			if m.Type == "KinesisStreamAsSource" {
+				pumped := make(chan struct{})
+				go func() { defer close(pumped); r.s.pumpLoop(wctx, m) }()
+				defer func() { <-pumped }()
+			}
 			r.s.deliverLoop(wctx, m, w)
 		}()
 	}

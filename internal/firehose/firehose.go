@@ -83,6 +83,8 @@ type Config struct {
 	Retention time.Duration
 	// Objects is where S3 destinations and backups write.
 	Objects ObjectStore
+	// Streams is the Data Streams source of KinesisStreamAsSource streams.
+	Streams StreamSource
 	// Functions runs Lambda processors (nil: they fail every record).
 	Functions Invoker
 	// HTTPClient sends HTTP endpoint deliveries (default: a client with

@@ -112,10 +112,16 @@ func (s *Service) Create(ctx context.Context, sc Scope, in CreateInput) (string,
 			return "", errorf(KindInvalidArgument, "KinesisStreamSourceConfiguration is only allowed for delivery streams of type KinesisStreamAsSource.")
 		}
 	case "KinesisStreamAsSource":
-		if in.Source["KinesisStreamARN"] == nil {
+		src, _ := in.Source["KinesisStreamARN"].(string)
+		if src == "" {
 			return "", errorf(KindInvalidArgument, "KinesisStreamSourceConfiguration is required for delivery streams of type KinesisStreamAsSource.")
 		}
-		return "", errorf(KindInvalidArgument, "Delivery streams of type KinesisStreamAsSource are not served by this endpoint yet; use DirectPut.")
+		if s.cfg.Streams == nil {
+			return "", errorf(KindInvalidArgument, "Kinesis stream sources need Data Streams on this server.")
+		}
+		if _, err := s.cfg.Streams.Shards(ctx, src); err != nil {
+			return "", errorf(KindInvalidArgument, "Stream %s not found.", src)
+		}
 	default:
 		return "", errorf(KindInvalidArgument, "Delivery streams of type %s are not served by this endpoint.", in.Type)
 	}
@@ -349,8 +355,13 @@ func (s *Service) Describe(ctx context.Context, sc Scope, name string) (Descript
 	} else {
 		d["DeliveryStreamEncryptionConfiguration"] = map[string]any{"Status": "DISABLED"}
 	}
-	if m.Type == "DirectPut" && m.Source != nil {
+	switch {
+	case m.Type == "DirectPut" && m.Source != nil:
 		d["Source"] = map[string]any{"DirectPutSourceDescription": m.Source}
+	case m.Type == "KinesisStreamAsSource":
+		ks := map[string]any{"KinesisStreamARN": m.Source["KinesisStreamARN"], "RoleARN": m.Source["RoleARN"],
+			"DeliveryStartTimestamp": float64(m.CreatedMs) / 1000}
+		d["Source"] = map[string]any{"KinesisStreamSourceDescription": ks}
 	}
 	dest := map[string]any{"DestinationId": DestinationID}
 	desc := map[string]any{}

@@ -23,6 +23,7 @@ func (s *Server) wireFirehose(context.Context) error {
 		Account: s.cfg.Account, Region: s.cfg.Region, Now: s.now, Logger: s.log,
 		CreateDelay: time.Duration(s.cfg.CreateDelay), DeleteDelay: time.Duration(s.cfg.DeleteDelay),
 		Objects: s.objects(), Functions: firehoseInvoker{s.functions},
+		Streams: firehoseSource{kinesisSource{svc: s.kinesis, changed: s.store.log.Changed}},
 	}, s.store.meta, firehoseLog{l: s.store.log, fence: s.store.fence}, s.store.logKeys)
 	api, err := firehoseapi.New(svc, s.cfg.Account)
 	if err != nil {
@@ -36,6 +37,34 @@ func (s *Server) wireFirehose(context.Context) error {
 
 // objects is where Firehose's S3 destinations write.
 func (s *Server) objects() firehose.ObjectStore { return nil }
+
+// firehoseSource reads Data Streams for KinesisStreamAsSource delivery
+// streams, through the adapter event source mappings use.
+type firehoseSource struct{ k kinesisSource }
+
+func (f firehoseSource) Shards(ctx context.Context, arn string) ([]firehose.SourceShard, error) {
+	shards, err := f.k.Shards(ctx, arn)
+	out := make([]firehose.SourceShard, len(shards))
+	for i, sh := range shards {
+		out[i] = firehose.SourceShard{ID: sh.ID, Parent: sh.Parent, AdjacentParent: sh.AdjacentParent}
+	}
+	return out, err
+}
+
+func (f firehoseSource) Iterator(ctx context.Context, arn, shard, typ, seq string, at time.Time) (string, error) {
+	return f.k.Iterator(ctx, arn, shard, typ, seq, at)
+}
+
+func (f firehoseSource) Read(ctx context.Context, it string, limit int) ([]firehose.SourceRecord, string, error) {
+	recs, next, err := f.k.Read(ctx, it, limit)
+	out := make([]firehose.SourceRecord, len(recs))
+	for i, r := range recs {
+		out[i] = firehose.SourceRecord{SequenceNumber: r.SequenceNumber, Data: r.Data}
+	}
+	return out, next, err
+}
+
+func (f firehoseSource) Changed() <-chan struct{} { return f.k.Changed() }
 
 // firehoseInvoker runs Firehose's Lambda processors through the functions
 // service's invoker.

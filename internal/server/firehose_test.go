@@ -3,6 +3,7 @@ package server_test
 import (
 	"compress/gzip"
 	"context"
+	"fmt"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
@@ -295,4 +297,95 @@ func TestFirehoseLambdaProcessor(t *testing.T) {
 	if strings.Join(recv.records, "") != "ALPHA\nBETA\n" {
 		t.Errorf("delivered %q", recv.records)
 	}
+}
+
+// TestFirehoseKinesisSourceAcrossSplit: a KinesisStreamAsSource delivery
+// stream copies a Data Stream into its buffer, parents before children
+// across a split, and delivers every record written after it started.
+func TestFirehoseKinesisSourceAcrossSplit(t *testing.T) {
+	recv := &httpReceiver{t: t, ids: map[string]int{}}
+	hs := httptest.NewServer(recv)
+	defer hs.Close()
+	ts := newServer(t)
+	ts.createStream(t, "src", 1)
+	ts.waitActive(t, "src")
+	r := ts.firehoseCall(t, "CreateDeliveryStream", map[string]any{
+		"DeliveryStreamName": "from-kds", "DeliveryStreamType": "KinesisStreamAsSource",
+		"KinesisStreamSourceConfiguration": map[string]any{"KinesisStreamARN": streamARN("src"), "RoleARN": "arn:aws:iam::000000000000:role/f"},
+		"HttpEndpointDestinationConfiguration": map[string]any{
+			"EndpointConfiguration": map[string]any{"Url": hs.URL, "AccessKey": "my-access-key"},
+			"BufferingHints":        map[string]any{"SizeInMBs": 1, "IntervalInSeconds": 0},
+			"RequestConfiguration": map[string]any{"ContentEncoding": "GZIP",
+				"CommonAttributes": []any{map[string]any{"AttributeName": "env", "AttributeValue": "test"}}},
+			"S3Configuration": map[string]any{"RoleARN": "arn:aws:iam::000000000000:role/f", "BucketARN": "arn:aws:s3:::backup"},
+		},
+	})
+	if r.status != 200 {
+		t.Fatalf("create: %v", r.body)
+	}
+	d := ts.waitDeliveryStream(t, "from-kds")
+	if src := d["Source"].(map[string]any)["KinesisStreamSourceDescription"].(map[string]any); src["KinesisStreamARN"] != streamARN("src") {
+		t.Errorf("source %v", src)
+	}
+	if r = ts.firehoseCall(t, "PutRecord", map[string]any{"DeliveryStreamName": "from-kds", "Record": map[string]any{"Data": "eA=="}}); r.typ != "InvalidArgumentException" {
+		t.Errorf("direct put on a Kinesis-sourced stream: %v", r.body)
+	}
+	time.Sleep(1200 * time.Millisecond) // the pump has started (records before that are not its)
+	var want []string
+	for i := range 10 {
+		want = append(want, "before-"+string(rune('a'+i)))
+	}
+	putTo(t, ts, "src", bytesOf(want)...)
+	if _, err := ts.kc.SplitShard(context.Background(), &kinesis.SplitShardInput{StreamName: aws.String("src"),
+		ShardToSplit: aws.String("shardId-000000000000"), NewStartingHashKey: aws.String("170141183460469231731687303715884105728")}); err != nil {
+		t.Fatal(err)
+	}
+	ts.waitActive(t, "src")
+	var after []string
+	for i := range 10 {
+		after = append(after, "after-"+string(rune('a'+i)))
+	}
+	for i, d := range after {
+		if _, err := ts.kc.PutRecord(context.Background(), &kinesis.PutRecordInput{StreamName: aws.String("src"),
+			PartitionKey: aws.String(fmt.Sprintf("pk-%d", i)), Data: []byte(d)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want = append(want, after...)
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		recv.mu.Lock()
+		n := len(recv.records)
+		recv.mu.Unlock()
+		if n >= len(want) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	recv.mu.Lock()
+	defer recv.mu.Unlock()
+	got := map[string]int{}
+	for i, r := range recv.records {
+		got[r] = i + 1
+	}
+	for _, w := range want {
+		if got[w] == 0 {
+			t.Errorf("%s never delivered", w)
+		}
+	}
+	for _, b := range want[:10] {
+		for _, a := range after {
+			if got[b] > got[a] {
+				t.Errorf("child record %s delivered before parent record %s", a, b)
+			}
+		}
+	}
+}
+
+func bytesOf(ss []string) [][]byte {
+	out := make([][]byte, len(ss))
+	for i, s := range ss {
+		out[i] = []byte(s)
+	}
+	return out
 }
