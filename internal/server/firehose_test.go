@@ -3,9 +3,9 @@ package server_test
 import (
 	"compress/gzip"
 	"context"
-	"fmt"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
