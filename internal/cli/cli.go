@@ -512,6 +512,7 @@ func configCmd(args []string, stdout io.Writer) error {
 	}
 	cfg.RootSecretAccessKey = redact(cfg.RootSecretAccessKey)
 	cfg.KMSSecretAccessKey = redact(cfg.KMSSecretAccessKey)
+	cfg.FirehoseS3SecretAccessKey = redact(cfg.FirehoseS3SecretAccessKey)
 	for i := range cfg.Principals {
 		cfg.Principals[i].SecretAccessKey = redact(cfg.Principals[i].SecretAccessKey)
 		cfg.Principals[i].SessionToken = redact(cfg.Principals[i].SessionToken)

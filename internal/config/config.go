@@ -52,7 +52,30 @@ type Config struct {
 	KMS       `json:"kms"`
 	Kinesis   `json:"kinesis"`
 	Functions `json:"functions"`
+	Firehose  `json:"firehose"`
 	Limits    `json:"limits"`
+}
+
+// Firehose is the delivery streams service. Its S3 destinations write to
+// the built-in S3 endpoint unless an external S3-compatible server is
+// configured here.
+type Firehose struct {
+	// FirehoseS3Endpoint is an external S3-compatible server (e.g.
+	// "http://127.0.0.1:7070") for S3 destinations and backups. Default ""
+	// (the built-in S3). Flag --firehose-s3-endpoint, env
+	// RHEOS_FIREHOSE_S3_ENDPOINT.
+	FirehoseS3Endpoint string `json:"s3Endpoint"`
+	// FirehoseS3Region is the region signed for the external server.
+	// Default: server.region.
+	FirehoseS3Region string `json:"s3Region"`
+	// FirehoseS3AccessKeyID and FirehoseS3SecretAccessKey are its
+	// credentials (env RHEOS_FIREHOSE_S3_ACCESS_KEY_ID,
+	// RHEOS_FIREHOSE_S3_SECRET_ACCESS_KEY).
+	FirehoseS3AccessKeyID     string `json:"s3AccessKeyId"`
+	FirehoseS3SecretAccessKey string `json:"s3SecretAccessKey"`
+	// FirehoseS3PathStyle addresses buckets as /bucket/key rather than
+	// bucket.host. Default true (what self-hosted servers expect).
+	FirehoseS3PathStyle *bool `json:"s3PathStyle,omitempty"`
 }
 
 // Functions is the functions service (the Lambda API).
@@ -417,6 +440,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	tlsKey := fs.String("tls-key", "", "TLS private key PEM file")
 	tlsClientCA := fs.String("tls-client-ca", "", "require client certificates signed by these CAs (PEM)")
 	keyring := fs.String("keyring", "", "local keyring file (default <data-dir>/keyring.json; keep it off the data disk)")
+	firehoseS3 := fs.String("firehose-s3-endpoint", "", "external S3-compatible server for Firehose's S3 destinations (default: the built-in S3)")
 	functionsExec := fs.Bool("functions-exec", false, "allow functions whose handler runs as a subprocess (nodejs*, python3*, provided*): remote code execution by design")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -451,6 +475,9 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	env("RHEOS_KEYRING", &c.Keyring)
 	env("RHEOS_KMS_ACCESS_KEY_ID", &c.KMSAccessKeyID)
 	env("RHEOS_KMS_SECRET_ACCESS_KEY", &c.KMSSecretAccessKey)
+	env("RHEOS_FIREHOSE_S3_ENDPOINT", &c.FirehoseS3Endpoint)
+	env("RHEOS_FIREHOSE_S3_ACCESS_KEY_ID", &c.FirehoseS3AccessKeyID)
+	env("RHEOS_FIREHOSE_S3_SECRET_ACCESS_KEY", &c.FirehoseS3SecretAccessKey)
 	env("RHEOS_ROOT_ACCESS_KEY_ID", &c.RootAccessKeyID)
 	env("RHEOS_ROOT_SECRET_ACCESS_KEY", &c.RootSecretAccessKey)
 	if v := getenv("RHEOS_FUNCTIONS_EXEC"); v != "" {
@@ -486,6 +513,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	set(*tlsKey, &c.TLSKey)
 	set(*tlsClientCA, &c.TLSClientCA)
 	set(*keyring, &c.Keyring)
+	set(*firehoseS3, &c.FirehoseS3Endpoint)
 	if c.Addr == "off" {
 		c.Addr = ""
 	}

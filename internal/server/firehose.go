@@ -35,8 +35,19 @@ func (s *Server) wireFirehose(context.Context) error {
 	return nil
 }
 
-// objects is where Firehose's S3 destinations write.
-func (s *Server) objects() firehose.ObjectStore { return nil }
+// objects is where Firehose's S3 destinations write: the external server
+// configured, or the built-in S3.
+func (s *Server) objects() firehose.ObjectStore {
+	if c := s.cfg.Firehose; c.FirehoseS3Endpoint != "" {
+		region := c.FirehoseS3Region
+		if region == "" {
+			region = s.cfg.Region
+		}
+		pathStyle := c.FirehoseS3PathStyle == nil || *c.FirehoseS3PathStyle
+		return newExternalObjects(c.FirehoseS3Endpoint, region, c.FirehoseS3AccessKeyID, c.FirehoseS3SecretAccessKey, pathStyle)
+	}
+	return noObjects{}
+}
 
 // firehoseSource reads Data Streams for KinesisStreamAsSource delivery
 // streams, through the adapter event source mappings use.

@@ -1,0 +1,38 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/rheos/rheos/internal/firehose"
+)
+
+// externalObjects writes Firehose objects to an external S3-compatible
+// server with the AWS SDK's S3 client. A PUT is durable when the server
+// says so: which servers fsync before answering is in docs/FIREHOSE.md.
+type externalObjects struct{ c *s3.Client }
+
+func newExternalObjects(endpoint, region, akid, secret string, pathStyle bool) firehose.ObjectStore {
+	return externalObjects{s3.New(s3.Options{
+		Region: region, BaseEndpoint: aws.String(endpoint), UsePathStyle: pathStyle,
+		Credentials: credentials.NewStaticCredentialsProvider(akid, secret, ""),
+	})}
+}
+
+func (e externalObjects) PutObject(ctx context.Context, _, bucket, key string, body []byte, contentType string) error {
+	_, err := e.c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key),
+		Body: bytes.NewReader(body), ContentLength: aws.Int64(int64(len(body))), ContentType: aws.String(contentType)})
+	return err
+}
+
+// noObjects answers when no object store exists for a destination.
+type noObjects struct{}
+
+func (noObjects) PutObject(context.Context, string, string, string, []byte, string) error {
+	return errors.New("no S3 object store: configure firehose.s3Endpoint")
+}
