@@ -21,6 +21,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/rheos/rheos/internal/quota"
 )
 
 // Scope is where a delivery stream lives.
@@ -81,6 +83,11 @@ type Config struct {
 	// Retention is how long undeliverable records are kept before they are
 	// counted as failed and backed up (AWS: 24 h).
 	Retention time.Duration
+	// Throughput is "off" (no limits), "aws" (AWS's DirectPut limits per
+	// delivery stream: 2,000 requests, 500,000 records and 5 MiB per
+	// second) or "scaled" (those times ThroughputScale).
+	Throughput      string
+	ThroughputScale float64
 	// Objects is where S3 destinations and backups write.
 	Objects ObjectStore
 	// Streams is the Data Streams source of KinesisStreamAsSource streams.
@@ -101,6 +108,9 @@ type Service struct {
 	log  RecordLog
 	keys LogKeys
 	run  *runner
+	// quotas hold the DirectPut token buckets per stream ("<key>/calls",
+	// "<key>/records").
+	quotas *quota.Set[string]
 }
 
 // New returns the service over the stores.
@@ -120,7 +130,7 @@ func New(cfg Config, meta MetaStore, log RecordLog, keys LogKeys) *Service {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = defaultHTTPClient()
 	}
-	s := &Service{cfg: cfg, meta: meta, log: log, keys: keys}
+	s := &Service{cfg: cfg, meta: meta, log: log, keys: keys, quotas: quota.NewSet[string](cfg.Now)}
 	s.run = newRunner(s)
 	return s
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/hex"
 	"strconv"
+
+	"github.com/rheos/rheos/internal/quota"
 )
 
 // Limits of the put operations (AWS's).
@@ -44,16 +46,51 @@ func (s *Service) Put(ctx context.Context, sc Scope, name string, records [][]by
 	if total > MaxBatchBytes {
 		return nil, false, errorf(KindInvalidArgument, "Records size exceeds 4 MB limit")
 	}
-	pos, err := s.log.Append(ctx, m.LogKey, records)
+	calls, recs := s.limits()
+	id := strconv.FormatUint(m.LogKey, 10)
+	if !s.quotas.Allow(id+"/calls", calls, 1, 0) {
+		return nil, false, errorf(KindUnavailable, "Slow down.")
+	}
+	// Records over the stream's rates are refused one by one, in order, as
+	// AWS answers PutRecordBatch; the rest are stored.
+	out := make([]PutResult, len(records))
+	var keep [][]byte
+	var kept []int
+	for i, r := range records {
+		if !s.quotas.Allow(id+"/records", recs, 1, float64(len(r))) {
+			out[i] = PutResult{ErrorCode: "ServiceUnavailableException", ErrorMessage: "Slow down."}
+			continue
+		}
+		keep, kept = append(keep, r), append(kept, i)
+	}
+	if len(keep) == 0 {
+		if len(records) == 1 {
+			return nil, false, errorf(KindUnavailable, "Slow down.")
+		}
+		return out, m.Encryption == "ENABLED", nil
+	}
+	pos, err := s.log.Append(ctx, m.LogKey, keep)
 	if err != nil {
 		return nil, false, &Error{Kind: KindUnavailable, Msg: "Slow down.", Err: err}
 	}
-	out := make([]PutResult, len(records))
-	for i, p := range pos {
-		out[i].RecordID = recordID(m.LogKey, p.Seq)
+	for j, p := range pos {
+		out[kept[j]].RecordID = recordID(m.LogKey, p.Seq)
 	}
 	s.run.wake()
 	return out, m.Encryption == "ENABLED", nil
+}
+
+// limits are the DirectPut rates of a delivery stream.
+func (s *Service) limits() (calls, records quota.Limit) {
+	scale := 1.0
+	switch s.cfg.Throughput {
+	case "aws":
+	case "scaled":
+		scale = max(s.cfg.ThroughputScale, 1)
+	default:
+		return quota.Limit{}, quota.Limit{}
+	}
+	return quota.Limit{PerSecond: 2000 * scale}, quota.Limit{PerSecond: 500000 * scale, BytesPerSecond: 5 * (1 << 20) * scale}
 }
 
 // recordID is AWS's opaque RecordId: here the buffer key and position, in

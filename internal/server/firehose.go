@@ -22,6 +22,7 @@ func (s *Server) wireFirehose(context.Context) error {
 	svc := firehose.New(firehose.Config{
 		Account: s.cfg.Account, Region: s.cfg.Region, Now: s.now, Logger: s.log,
 		CreateDelay: time.Duration(s.cfg.CreateDelay), DeleteDelay: time.Duration(s.cfg.DeleteDelay),
+		Throughput: s.cfg.ThroughputMode, ThroughputScale: s.cfg.ThroughputScale,
 		Objects: s.objects(), Functions: firehoseInvoker{s.functions},
 		Streams: firehoseSource{kinesisSource{svc: s.kinesis, changed: s.store.log.Changed}},
 	}, s.store.meta, firehoseLog{l: s.store.log, fence: s.store.fence}, s.store.logKeys)

@@ -1,0 +1,294 @@
+package firehose
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/binary"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/snappy"
+
+	"github.com/rheos/rheos/internal/metastore"
+)
+
+// memLog is an in-memory RecordLog for the domain's tests.
+type memLog struct {
+	mu      sync.Mutex
+	recs    map[uint64][]LogRecord
+	changed chan struct{}
+}
+
+func newMemLog() *memLog { return &memLog{recs: map[uint64][]LogRecord{}, changed: make(chan struct{})} }
+
+func (l *memLog) Append(_ context.Context, key uint64, data [][]byte) ([]LogRecord, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []LogRecord
+	for _, d := range data {
+		r := LogRecord{Seq: uint64(len(l.recs[key])), Timestamp: time.Now().UnixMilli(), Data: d}
+		l.recs[key] = append(l.recs[key], r)
+		out = append(out, r)
+	}
+	close(l.changed)
+	l.changed = make(chan struct{})
+	return out, nil
+}
+
+func (l *memLog) Read(key, from uint64, maxRecords, maxBytes int) ([]LogRecord, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []LogRecord
+	size := 0
+	for _, r := range l.recs[key] {
+		if r.Seq < from || len(out) == maxRecords || (len(out) > 0 && size+len(r.Data) > maxBytes) {
+			continue
+		}
+		out = append(out, r)
+		size += len(r.Data)
+	}
+	return out, nil
+}
+
+func (l *memLog) Changed() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.changed
+}
+
+type memKeys struct {
+	mu   sync.Mutex
+	next uint64
+}
+
+func (k *memKeys) Allocate(_ context.Context, n int) (uint64, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.next += uint64(n)
+	return k.next - uint64(n), nil
+}
+
+// memObjects records the objects written.
+type memObjects struct {
+	mu      sync.Mutex
+	objects map[string][]byte // bucket/key → body
+}
+
+func (o *memObjects) PutObject(_ context.Context, _, bucket, key string, body []byte, _ string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.objects[bucket+"/"+key] = append([]byte(nil), body...)
+	return nil
+}
+
+func (o *memObjects) snapshot() map[string][]byte {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := map[string][]byte{}
+	for k, v := range o.objects {
+		out[k] = v
+	}
+	return out
+}
+
+func newTestService(t *testing.T, mut func(*Config)) (*Service, *memObjects) {
+	t.Helper()
+	meta, err := metastore.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { meta.Close() })
+	objs := &memObjects{objects: map[string][]byte{}}
+	cfg := Config{Account: "111122223333", Region: "us-east-1", Objects: objs}
+	if mut != nil {
+		mut(&cfg)
+	}
+	return New(cfg, meta, newMemLog(), &memKeys{}), objs
+}
+
+// TestPrefixRules covers the rules of AWS's "Custom Prefixes for Amazon S3
+// Objects" page and its documented examples.
+func TestPrefixRules(t *testing.T) {
+	for _, c := range []struct {
+		prefix string
+		errPfx any
+		ok     bool
+	}{
+		{"", nil, true},
+		{"myPrefix/", nil, true},
+		{"myPrefix/!{timestamp:yyyy/MM/dd}/", nil, false}, // expressions need an ErrorOutputPrefix
+		{"myPrefix/!{timestamp:yyyy/MM/dd}/", "myErrors/!{firehose:error-output-type}/", true},
+		{"myPrefix/!{timestamp:yyyy/MM/dd}/", "myErrors/!{timestamp:yyyy}/", false}, // must use error-output-type
+		{"myPrefix/!{firehose:error-output-type}/", "e/", false},                    // not in Prefix
+		{"a/!{firehose:random-string}/", "e/!{firehose:error-output-type}/", true},
+		{"a/!{unknown:x}/", "e/", false},
+		{"a/!{timestamp:yyyy", "e/", false},
+		{"a/!{timestamp:yyyy/ww}/", "e/!{firehose:error-output-type}", false}, // unsupported letter
+		{"a/!{partitionKeyFromQuery:id}/", "e/!{firehose:error-output-type}", false},
+	} {
+		err := checkPrefixes(c.prefix, c.errPfx)
+		if (err == nil) != c.ok {
+			t.Errorf("prefix %q error prefix %v: %v, want ok=%v", c.prefix, c.errPfx, err, c.ok)
+		}
+	}
+}
+
+func TestPrefixEvaluation(t *testing.T) {
+	at := time.Date(2018, 8, 27, 10, 30, 5, 123e6, time.UTC)
+	for _, c := range []struct{ prefix, want string }{
+		// AWS's documented examples.
+		{"", "2018/08/27/10/"},
+		{"myPrefix/", "myPrefix/2018/08/27/10/"},
+		{"myPrefix/!{timestamp:yyyy/MM/dd}", "myPrefix/2018/08/27"},
+		{"myPrefix/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/",
+			"myPrefix/year=2018/month=08/day=27/hour=10/"},
+		{"!{timestamp:'year='yyyy'/month='MM}/", "year=2018/month=08/"},
+		{"t/!{timestamp:HH:mm:ss.SSS}", "t/10:30:05.123"},
+	} {
+		if got := objectPrefix(c.prefix, at); got != c.want {
+			t.Errorf("%q: %q, want %q", c.prefix, got, c.want)
+		}
+	}
+	if got := errorObjectPrefix("myPrefix/", nil, at, "processing-failed"); got != "myPrefix/processing-failed/2018/08/27/10/" {
+		t.Errorf("default error prefix: %q", got)
+	}
+	if got := errorObjectPrefix("p/!{timestamp:yyyy}/", "errors/!{firehose:error-output-type}/!{timestamp:yyyy}/", at, "http-endpoint-failed"); got != "errors/http-endpoint-failed/2018/" {
+		t.Errorf("error prefix: %q", got)
+	}
+	r := objectPrefix("r/!{firehose:random-string}/!{firehose:random-string}/", at)
+	parts := strings.Split(r, "/")
+	if len(parts[1]) != 11 || len(parts[2]) != 11 || parts[1] == parts[2] {
+		t.Errorf("random strings %q", r)
+	}
+}
+
+func TestCompressionFormats(t *testing.T) {
+	records := [][]byte{[]byte("one\n"), []byte("two\n"), bytes.Repeat([]byte("x"), 300<<10)}
+	want := bytes.Join(records, nil)
+	for _, f := range []string{"UNCOMPRESSED", "GZIP", "ZIP", "Snappy", "HADOOP_SNAPPY"} {
+		body, ext, _, err := compress(f, records)
+		if err != nil {
+			t.Fatal(f, err)
+		}
+		var got []byte
+		switch f {
+		case "UNCOMPRESSED":
+			got = body
+		case "GZIP":
+			zr, _ := gzip.NewReader(bytes.NewReader(body))
+			got, _ = io.ReadAll(zr)
+		case "ZIP":
+			zr, _ := zip.NewReader(bytes.NewReader(body), int64(len(body)))
+			f, _ := zr.File[0].Open()
+			got, _ = io.ReadAll(f)
+		case "Snappy":
+			got, _ = io.ReadAll(snappy.NewReader(bytes.NewReader(body)))
+		case "HADOOP_SNAPPY":
+			for b := body; len(b) > 0; {
+				raw := int(binary.BigEndian.Uint32(b))
+				n := int(binary.BigEndian.Uint32(b[4:]))
+				d, err := snappy.Decode(nil, b[8:8+n])
+				if err != nil || len(d) != raw {
+					t.Fatalf("hadoop block: %v %d/%d", err, len(d), raw)
+				}
+				got = append(got, d...)
+				b = b[8+n:]
+			}
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s (%s): %d bytes back, want %d", f, ext, len(got), len(want))
+		}
+	}
+}
+
+// TestS3DeliveryNamesAndBuffers: records buffered by size are delivered as
+// objects named as AWS names them, and the checkpoint moves past them.
+func TestS3DeliveryNamesAndBuffers(t *testing.T) {
+	svc, objs := newTestService(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	_, err := svc.Create(ctx, Scope{}, CreateInput{Name: "orders", Destinations: map[string]map[string]any{
+		"ExtendedS3": {"RoleARN": "arn:aws:iam::111122223333:role/r", "BucketARN": "arn:aws:s3:::lake", "Prefix": "raw/",
+			"BufferingHints": map[string]any{"SizeInMBs": int64(1), "IntervalInSeconds": int64(0)}, "CompressionFormat": "GZIP",
+			"ProcessingConfiguration": map[string]any{"Enabled": true, "Processors": []any{map[string]any{"Type": "AppendDelimiterToRecord"}}}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.Put(ctx, Scope{}, "orders", [][]byte{[]byte("a"), []byte("b")}); err != nil {
+		t.Fatal(err)
+	}
+	var key string
+	var body []byte
+	for range 200 {
+		for k, v := range objs.snapshot() {
+			key, body = k, v
+		}
+		if key != "" {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.HasPrefix(key, "lake/raw/") || !strings.Contains(key, "/orders-1-") || !strings.HasSuffix(key, ".gz") {
+		t.Fatalf("object key %q", key)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := io.ReadAll(zr); string(got) != "a\nb\n" {
+		t.Errorf("object body %q", got)
+	}
+	ck, _, _ := svc.loadCheckpoint(ctx, Scope{Account: "111122223333", Region: "us-east-1"}, "orders")
+	if ck.Next != 2 {
+		t.Errorf("checkpoint %+v", ck)
+	}
+	cancel()
+	<-done
+}
+
+func TestThrottlingPerRecord(t *testing.T) {
+	svc, _ := newTestService(t, func(c *Config) { c.Throughput = "aws" })
+	ctx := context.Background()
+	_, err := svc.Create(ctx, Scope{}, CreateInput{Name: "t", Destinations: map[string]map[string]any{
+		"ExtendedS3": {"RoleARN": "arn:aws:iam::111122223333:role/r", "BucketARN": "arn:aws:s3:::lake"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m *streamMeta
+	for range 100 {
+		if m, _, err = svc.get(ctx, Scope{}, "t"); err == nil && m.effectiveStatus(time.Now()) == StatusActive {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// 5 MiB per second: three 1,000 KiB records … the sixth is over.
+	big := bytes.Repeat([]byte("x"), MaxRecordBytes)
+	res, _, err := svc.Put(ctx, Scope{}, "t", [][]byte{big, big, big, big})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res2, _, err := svc.Put(ctx, Scope{}, "t", [][]byte{big, big, []byte("small")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := append(res, res2...)
+	refused := 0
+	for _, r := range all {
+		if r.ErrorCode == "ServiceUnavailableException" {
+			refused++
+		} else if r.RecordID == "" {
+			t.Errorf("neither id nor error: %+v", r)
+		}
+	}
+	if refused == 0 || all[len(all)-1].RecordID == "" {
+		t.Errorf("results %+v", all)
+	}
+}
