@@ -24,7 +24,9 @@ type memLog struct {
 	changed chan struct{}
 }
 
-func newMemLog() *memLog { return &memLog{recs: map[uint64][]LogRecord{}, changed: make(chan struct{})} }
+func newMemLog() *memLog {
+	return &memLog{recs: map[uint64][]LogRecord{}, changed: make(chan struct{})}
+}
 
 func (l *memLog) Append(_ context.Context, key uint64, data [][]byte) ([]LogRecord, error) {
 	l.mu.Lock()
