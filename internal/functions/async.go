@@ -38,6 +38,7 @@ func (s *Service) Enqueue(ctx context.Context, sc Scope, ref string, payload []b
 		return errorf(KindTooLarge, "Request must be smaller than %d bytes for the InvokeAsync operation", MaxAsyncPayload)
 	}
 	if f.ReservedConcurrency != nil && *f.ReservedConcurrency == 0 {
+		s.cfg.Observer.Throttle(f.Name)
 		return errorf(KindThrottled, "Rate Exceeded.")
 	}
 	now := s.cfg.Now()

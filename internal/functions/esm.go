@@ -667,7 +667,8 @@ func (s *Service) deliverParallel(ctx context.Context, m *Mapping, shard string,
 // deliver invokes the function with a batch until it succeeds, honouring
 // ReportBatchItemFailures, BisectBatchOnFunctionError and
 // MaximumRetryAttempts (then the batch is given up and logged), and
-// MaximumRecordAgeInSeconds. With win (a tumbling window) every event
+// MaximumRecordAgeInSeconds; a throttled batch is retried without counting
+// an attempt. With win (a tumbling window) every event
 // carries the window's state, a response without a state property is a
 // failure, and win.State becomes each successful response's state. It
 // returns false only when ctx ended.
@@ -676,7 +677,7 @@ func (s *Service) deliver(ctx context.Context, m *Mapping, shard string, recs []
 	for _, t := range m.FunctionResponseTypes {
 		rbif = rbif || t == "ReportBatchItemFailures"
 	}
-	attempts := 0
+	attempts, throttled := 0, 0
 	pending := [][]SourceRecord{recs} // batches still to deliver, in order
 	for len(pending) > 0 {
 		batch := pending[0]
@@ -720,6 +721,17 @@ func (s *Service) deliver(ctx context.Context, m *Mapping, shard string, recs []
 		if ctx.Err() != nil {
 			return false
 		}
+		if de := (*Error)(nil); errors.As(err, &de) && de.Kind == KindThrottled {
+			// Lambda retries a throttled batch until its records expire,
+			// counting no attempt and splitting nothing.
+			s.setResult(m, "PROBLEM: Function call failed")
+			throttled++
+			if !sleepCtx(ctx, min(time.Duration(throttled)*100*time.Millisecond, time.Second)) {
+				return false
+			}
+			continue
+		}
+		throttled = 0
 		if failedFrom < 0 {
 			s.setResult(m, "OK")
 			s.cfg.Observer.Batch(m.UUID, len(batch), "ok", s.cfg.Now().Sub(batch[len(batch)-1].ArrivalTime).Milliseconds())

@@ -24,6 +24,13 @@ type InvokeOptions struct {
 	// Tail asks for the invocation's complete log (LogType Tail): a zip
 	// function's output is then awaited until its pipe goes quiet.
 	Tail bool
+	// RefuseWhenBusy refuses the invocation (KindThrottled) when every
+	// process the function may run is busy, as Lambda answers a
+	// synchronous Invoke at its concurrency limit (429). Without it the
+	// caller waits for a process: event source mappings and the async
+	// queue, whose throttled invocations Lambda retries. Either way the
+	// throttle is counted.
+	RefuseWhenBusy bool
 }
 
 // Invoke runs the function on payload (the event JSON) and returns its
@@ -35,10 +42,29 @@ func (s *Service) Invoke(ctx context.Context, sc Scope, ref string, payload []by
 		return Result{}, err
 	}
 	if f.ReservedConcurrency != nil && *f.ReservedConcurrency == 0 {
+		s.cfg.Observer.Throttle(f.Name)
 		return Result{}, errorf(KindThrottled, "Rate Exceeded.")
 	}
 	if len(payload) > MaxPayload {
 		return Result{}, errorf(KindTooLarge, "Request must be smaller than %d bytes for the InvokeFunction operation", MaxPayload)
+	}
+	var pl *pool // a zip function's processes: a slot is taken before the deadline starts
+	if f.Kind == KindZip {
+		pl = s.poolFor(f)
+		select {
+		case pl.slots <- struct{}{}:
+		default:
+			s.cfg.Observer.Throttle(f.Name)
+			if opts.RefuseWhenBusy {
+				return Result{}, errorf(KindThrottled, "Rate Exceeded.")
+			}
+			select {
+			case pl.slots <- struct{}{}:
+			case <-ctx.Done():
+				return Result{}, &Error{Kind: KindInternal, Err: ctx.Err()}
+			}
+		}
+		defer func() { <-pl.slots }()
 	}
 	reqID := newID()
 	start := s.cfg.Now()
@@ -55,7 +81,7 @@ func (s *Service) Invoke(ctx context.Context, sc Scope, ref string, payload []by
 	case KindURL:
 		res, logs = s.invokeURL(ictx, f, reqID, payload, opts)
 	case KindZip:
-		res, logs = s.invokeZip(ictx, f, reqID, payload, opts.Tail)
+		res, logs = s.invokeZip(ictx, f, pl, reqID, payload, opts.Tail)
 	default:
 		return Result{}, errorf(KindUnsupported, "Function %s has kind %q, which this endpoint cannot run.", f.Name, f.Kind)
 	}

@@ -284,17 +284,11 @@ func (p *pool) stopIdle() {
 	}
 }
 
-// invokeZip runs one invocation on a warm process of f's pool, starting
-// one when none is idle; a process that timed out, failed to start or
-// exited is discarded (the next invocation starts cold).
-func (s *Service) invokeZip(ctx context.Context, f *Function, reqID string, payload []byte, tail bool) (Result, string) {
-	pl := s.poolFor(f)
-	select {
-	case pl.slots <- struct{}{}:
-	case <-ctx.Done():
-		return Result{}, ""
-	}
-	defer func() { <-pl.slots }()
+// invokeZip runs one invocation on a warm process of f's pool pl, whose
+// slot the caller holds, starting one when none is idle; a process that
+// timed out, failed to start or exited is discarded (the next invocation
+// starts cold).
+func (s *Service) invokeZip(ctx context.Context, f *Function, pl *pool, reqID string, payload []byte, tail bool) (Result, string) {
 	pl.mu.Lock()
 	var pr *proc
 	if n := len(pl.idle); n > 0 {

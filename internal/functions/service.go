@@ -86,6 +86,9 @@ type Observer interface {
 	Invocation(function string, failed bool, d time.Duration)
 	// Running adds delta to the invocations in progress of a function.
 	Running(function string, delta int)
+	// Throttle reports an invocation refused or held back for
+	// concurrency: reserved concurrency 0, or every process busy.
+	Throttle(function string)
 	// Batch reports a batch an event source mapping finished: records,
 	// outcome ("ok", "RetryAttemptsExhausted", "MaximumRecordAgeExceeded")
 	// and, for "ok", the age of its last record.
@@ -96,6 +99,7 @@ type noObserver struct{}
 
 func (noObserver) Invocation(string, bool, time.Duration) {}
 func (noObserver) Running(string, int)                    {}
+func (noObserver) Throttle(string)                        {}
 func (noObserver) Batch(string, int, string, int64)       {}
 
 // Service is the function registry and invoker. It is safe for concurrent

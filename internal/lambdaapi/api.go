@@ -395,7 +395,7 @@ func (a *API) invoke(ctx context.Context, c *awsproto.Call) (any, error) {
 		return &restjson.Response{Status: http.StatusAccepted}, nil
 	}
 	payload, _ := c.Input["Payload"].([]byte)
-	res, err := a.svc.Invoke(ctx, a.scope(c), name, payload, functions.InvokeOptions{ClientContext: str(c, "ClientContext"), Tail: str(c, "LogType") == "Tail"})
+	res, err := a.svc.Invoke(ctx, a.scope(c), name, payload, functions.InvokeOptions{ClientContext: str(c, "ClientContext"), Tail: str(c, "LogType") == "Tail", RefuseWhenBusy: true})
 	if err != nil {
 		return nil, err
 	}

@@ -123,7 +123,7 @@ func TestLambdaJQFunction(t *testing.T) {
 	if dry, err := lc.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("adder"), InvocationType: types.InvocationTypeDryRun}); err != nil || dry.StatusCode != 204 {
 		t.Fatalf("dry run: %+v %v", dry, err)
 	}
-	// CloudWatch's Invocations and Errors, as Prometheus counters.
+	// CloudWatch's Invocations, Errors and Throttles, as Prometheus counters.
 	resp, err := http.Get(ts.url + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +131,7 @@ func TestLambdaJQFunction(t *testing.T) {
 	mb, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, want := range []string{`rheos_lambda_invocations_total{function="adder",outcome="success"} 4`, `rheos_lambda_invocations_total{function="adder",outcome="error"} 1`,
-		`rheos_lambda_duration_seconds_count{function="adder"} 5`} {
+		`rheos_lambda_duration_seconds_count{function="adder"} 5`, `rheos_lambda_throttles_total{function="adder"} 1`} {
 		if !strings.Contains(string(mb), want) {
 			t.Errorf("metrics lack %s", want)
 		}
