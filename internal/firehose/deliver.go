@@ -259,6 +259,7 @@ func (s *Service) deliverBatch(ctx context.Context, m *streamMeta, b *batch) err
 	transformed, failed := s.transform(ctx, m, b.records)
 	if len(failed) > 0 {
 		lines := s.failedLines(lambdaProcessor(m), failed)
+		s.cfg.Observer.Failed(m.Name, "processing-failed", len(failed))
 		prefix := errorObjectPrefix(str(errConf, "Prefix"), errConf["ErrorOutputPrefix"], s.inZone(errConf, b.oldest()), "processing-failed")
 		if err := s.retryForever(ctx, m, func() error { return s.putS3ObjectAt(ctx, m, errConf, prefix, b.oldest(), lines) }); err != nil {
 			return err
@@ -270,11 +271,23 @@ func (s *Service) deliverBatch(ctx context.Context, m *streamMeta, b *batch) err
 	data := appendDelimiters(m, transformed)
 	switch m.DestKind {
 	case DestExtendedS3:
-		return s.retryForever(ctx, m, func() error { return s.putS3Object(ctx, m, m.Dest, b.oldest(), data) })
+		return s.retryForever(ctx, m, func() error {
+			err := s.putS3Object(ctx, m, m.Dest, b.oldest(), data)
+			s.observeDelivery(m, "S3", err == nil, data, b.oldest())
+			return err
+		})
 	case DestHTTPEndpoint:
 		return s.deliverHTTP(ctx, m, b, data)
 	}
 	return nil
+}
+
+func (s *Service) observeDelivery(m *streamMeta, dest string, ok bool, data [][]byte, oldest time.Time) {
+	n := 0
+	for _, d := range data {
+		n += len(d)
+	}
+	s.cfg.Observer.Delivery(m.Name, dest, ok, len(data), n, s.cfg.Now().Sub(oldest).Seconds())
 }
 
 // retryForever retries an S3 write with backoff (AWS retries S3 writes for
@@ -471,6 +484,7 @@ func (s *Service) deliverHTTP(ctx context.Context, m *streamMeta, b *batch, data
 	for {
 		attempts++
 		status, errMsg := s.postHTTP(ctx, m, ep, rc, requestID, body)
+		s.observeDelivery(m, "HttpEndpoint", status == 200 && errMsg == "", data, b.oldest())
 		if status == 200 && errMsg == "" {
 			if str(m.Dest, "S3BackupMode") == "AllData" {
 				s3 := mapOf(m.Dest, "S3Configuration")
@@ -506,6 +520,7 @@ func (s *Service) deliverHTTP(ctx context.Context, m *streamMeta, b *batch, data
 		})
 		lines[i] = append(line, '\n')
 	}
+	s.cfg.Observer.Failed(m.Name, "http-endpoint-failed", len(b.records))
 	prefix := errorObjectPrefix(str(s3, "Prefix"), s3["ErrorOutputPrefix"], s.inZone(s3, b.oldest()), "http-endpoint-failed")
 	return s.retryForever(ctx, m, func() error { return s.putS3ObjectAt(ctx, m, s3, prefix, b.oldest(), lines) })
 }

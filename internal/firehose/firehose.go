@@ -97,9 +97,27 @@ type Config struct {
 	// HTTPClient sends HTTP endpoint deliveries (default: a client with
 	// AWS's 3-minute response timeout, no redirects).
 	HTTPClient HTTPDoer
-	Now        func() time.Time
-	Logger     *slog.Logger
+	// Observer receives the delivery metrics (nil: none).
+	Observer Observer
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
+
+// Observer is told what the service ingests and delivers (internal/metrics
+// implements it with CloudWatch's names).
+type Observer interface {
+	Incoming(stream string, records, bytes int)
+	Throttled(stream string, records int)
+	Delivery(stream, destination string, ok bool, records, bytes int, freshnessSeconds float64)
+	Failed(stream, errorType string, records int)
+}
+
+type noObserver struct{}
+
+func (noObserver) Incoming(string, int, int)                        {}
+func (noObserver) Throttled(string, int)                            {}
+func (noObserver) Delivery(string, string, bool, int, int, float64) {}
+func (noObserver) Failed(string, string, int)                       {}
 
 // Service is the Firehose domain.
 type Service struct {
@@ -126,6 +144,9 @@ func New(cfg Config, meta MetaStore, log RecordLog, keys LogKeys) *Service {
 	}
 	if cfg.Retention == 0 {
 		cfg.Retention = 24 * time.Hour
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = defaultHTTPClient()

@@ -49,6 +49,7 @@ func (s *Service) Put(ctx context.Context, sc Scope, name string, records [][]by
 	calls, recs := s.limits()
 	id := strconv.FormatUint(m.LogKey, 10)
 	if !s.quotas.Allow(id+"/calls", calls, 1, 0) {
+		s.cfg.Observer.Throttled(m.Name, len(records))
 		return nil, false, errorf(KindUnavailable, "Slow down.")
 	}
 	// Records over the stream's rates are refused one by one, in order, as
@@ -63,6 +64,9 @@ func (s *Service) Put(ctx context.Context, sc Scope, name string, records [][]by
 		}
 		keep, kept = append(keep, r), append(kept, i)
 	}
+	if n := len(records) - len(keep); n > 0 {
+		s.cfg.Observer.Throttled(m.Name, n)
+	}
 	if len(keep) == 0 {
 		if len(records) == 1 {
 			return nil, false, errorf(KindUnavailable, "Slow down.")
@@ -73,9 +77,12 @@ func (s *Service) Put(ctx context.Context, sc Scope, name string, records [][]by
 	if err != nil {
 		return nil, false, &Error{Kind: KindUnavailable, Msg: "Slow down.", Err: err}
 	}
+	bytes := 0
 	for j, p := range pos {
 		out[kept[j]].RecordID = recordID(m.LogKey, p.Seq)
+		bytes += len(keep[j])
 	}
+	s.cfg.Observer.Incoming(m.Name, len(keep), bytes)
 	s.run.wake()
 	return out, m.Encryption == "ENABLED", nil
 }

@@ -145,6 +145,11 @@ func (s *Service) pumpOnce(ctx context.Context, m *streamMeta, src, base string,
 				return progressed, err
 			}
 			ck.Seq = recs[len(recs)-1].SequenceNumber
+			n := 0
+			for _, d := range data {
+				n += len(d)
+			}
+			s.cfg.Observer.Incoming(m.Name, len(data), n)
 			progressed = true
 			s.run.wake()
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/rheos/rheos/internal/firehose"
 	"github.com/rheos/rheos/internal/firehoseapi"
 	"github.com/rheos/rheos/internal/functions"
+	"github.com/rheos/rheos/internal/metrics"
 	"github.com/rheos/rheos/internal/streamlog"
 )
 
@@ -23,7 +24,7 @@ func (s *Server) wireFirehose(context.Context) error {
 		Account: s.cfg.Account, Region: s.cfg.Region, Now: s.now, Logger: s.log,
 		CreateDelay: time.Duration(s.cfg.CreateDelay), DeleteDelay: time.Duration(s.cfg.DeleteDelay),
 		Throughput: s.cfg.ThroughputMode, ThroughputScale: s.cfg.ThroughputScale,
-		Objects: s.objects(), Functions: firehoseInvoker{s.functions},
+		Objects: s.objects(), Functions: firehoseInvoker{s.functions}, Observer: metrics.NewFirehose(s.registry),
 		Streams: firehoseSource{kinesisSource{svc: s.kinesis, changed: s.store.log.Changed}},
 	}, s.store.meta, firehoseLog{l: s.store.log, fence: s.store.fence}, s.store.logKeys)
 	api, err := firehoseapi.New(svc, s.cfg.Account)
