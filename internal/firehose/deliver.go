@@ -252,7 +252,7 @@ func (s *Service) deliverBatch(ctx context.Context, m *streamMeta, b *batch) err
 		for i, r := range b.records {
 			raw[i] = r.Data
 		}
-		if err := s.retryForever(ctx, m, func() error { return s.putS3Object(ctx, m, bc, b.oldest(), raw) }); err != nil {
+		if err := s.retryS3(ctx, m, b.oldest(), func() error { return s.putS3Object(ctx, m, bc, b.oldest(), raw) }); err != nil {
 			return err
 		}
 	}
@@ -261,7 +261,7 @@ func (s *Service) deliverBatch(ctx context.Context, m *streamMeta, b *batch) err
 		lines := s.failedLines(lambdaProcessor(m), failed)
 		s.cfg.Observer.Failed(m.Name, "processing-failed", len(failed))
 		prefix := errorObjectPrefix(str(errConf, "Prefix"), errConf["ErrorOutputPrefix"], s.inZone(errConf, b.oldest()), "processing-failed")
-		if err := s.retryForever(ctx, m, func() error { return s.putS3ObjectAt(ctx, m, errConf, prefix, b.oldest(), lines) }); err != nil {
+		if err := s.retryS3(ctx, m, b.oldest(), func() error { return s.putS3ObjectAt(ctx, m, errConf, prefix, b.oldest(), lines) }); err != nil {
 			return err
 		}
 	}
@@ -271,7 +271,7 @@ func (s *Service) deliverBatch(ctx context.Context, m *streamMeta, b *batch) err
 	data := appendDelimiters(m, transformed)
 	switch m.DestKind {
 	case DestExtendedS3:
-		return s.retryForever(ctx, m, func() error {
+		return s.retryS3(ctx, m, b.oldest(), func() error {
 			err := s.putS3Object(ctx, m, m.Dest, b.oldest(), data)
 			s.observeDelivery(m, "S3", err == nil, data, b.oldest())
 			return err
@@ -290,13 +290,22 @@ func (s *Service) observeDelivery(m *streamMeta, dest string, ok bool, data [][]
 	s.cfg.Observer.Delivery(m.Name, dest, ok, len(data), n, s.cfg.Now().Sub(oldest).Seconds())
 }
 
-// retryForever retries an S3 write with backoff (AWS retries S3 writes for
-// up to 24 hours; the records stay in the durable buffer meanwhile).
-func (s *Service) retryForever(ctx context.Context, m *streamMeta, put func() error) error {
+// retryS3 retries an S3 write with backoff while the records stay in the
+// durable buffer, as AWS retries S3 writes: until the batch's oldest record
+// is older than the retention (24 h); then the batch is counted as failed
+// (retention-expired) and given up, so that one dead bucket does not hold
+// the buffer forever.
+func (s *Service) retryS3(ctx context.Context, m *streamMeta, oldest time.Time, put func() error) error {
 	backoff := time.Second
 	for {
 		err := put()
 		if err == nil {
+			return nil
+		}
+		if s.cfg.Now().Sub(oldest) > s.cfg.Retention {
+			s.cfg.Logger.Error("firehose: records older than the retention could not be written to S3: given up",
+				"stream", m.Name, "oldest", oldest, "err", err)
+			s.cfg.Observer.Failed(m.Name, "retention-expired", 1)
 			return nil
 		}
 		s.cfg.Logger.Warn("firehose: S3 delivery failed; retrying", "stream", m.Name, "err", err, "in", backoff)
@@ -488,7 +497,7 @@ func (s *Service) deliverHTTP(ctx context.Context, m *streamMeta, b *batch, data
 		if status == 200 && errMsg == "" {
 			if str(m.Dest, "S3BackupMode") == "AllData" {
 				s3 := mapOf(m.Dest, "S3Configuration")
-				if err := s.retryForever(ctx, m, func() error { return s.putS3Object(ctx, m, s3, b.oldest(), data) }); err != nil {
+				if err := s.retryS3(ctx, m, b.oldest(), func() error { return s.putS3Object(ctx, m, s3, b.oldest(), data) }); err != nil {
 					return err
 				}
 			}
@@ -522,7 +531,7 @@ func (s *Service) deliverHTTP(ctx context.Context, m *streamMeta, b *batch, data
 	}
 	s.cfg.Observer.Failed(m.Name, "http-endpoint-failed", len(b.records))
 	prefix := errorObjectPrefix(str(s3, "Prefix"), s3["ErrorOutputPrefix"], s.inZone(s3, b.oldest()), "http-endpoint-failed")
-	return s.retryForever(ctx, m, func() error { return s.putS3ObjectAt(ctx, m, s3, prefix, b.oldest(), lines) })
+	return s.retryS3(ctx, m, b.oldest(), func() error { return s.putS3ObjectAt(ctx, m, s3, prefix, b.oldest(), lines) })
 }
 
 func randFloat() float64 {

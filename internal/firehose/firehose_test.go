@@ -294,3 +294,50 @@ func TestThrottlingPerRecord(t *testing.T) {
 		t.Errorf("results %+v", all)
 	}
 }
+
+type failingObjects struct{}
+
+func (failingObjects) PutObject(context.Context, string, string, string, []byte, string) error {
+	return io.ErrUnexpectedEOF
+}
+
+// TestRetentionExpiry: records that cannot be written are kept and retried
+// until they are older than the retention, then given up (the buffer moves
+// on).
+func TestRetentionExpiry(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	svc, _ := newTestService(t, func(c *Config) { c.Objects = failingObjects{}; c.Now = clock; c.Retention = time.Hour })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err := svc.Create(ctx, Scope{}, CreateInput{Name: "dead", Destinations: map[string]map[string]any{
+		"ExtendedS3": {"RoleARN": "arn:aws:iam::111122223333:role/r", "BucketARN": "arn:aws:s3:::gone",
+			"BufferingHints": map[string]any{"SizeInMBs": int64(1), "IntervalInSeconds": int64(0)}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	if _, _, err := svc.Put(ctx, Scope{}, "dead", [][]byte{[]byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	sc := Scope{Account: "111122223333", Region: "us-east-1"}
+	time.Sleep(300 * time.Millisecond)
+	if ck, _, _ := svc.loadCheckpoint(ctx, sc, "dead"); ck.Next != 0 {
+		t.Fatalf("moved past an undelivered record within the retention: %+v", ck)
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Hour)
+	mu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if ck, _, _ := svc.loadCheckpoint(ctx, sc, "dead"); ck.Next == 1 {
+			cancel()
+			<-done
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("records past the retention were never given up")
+}
