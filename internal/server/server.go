@@ -32,6 +32,7 @@ import (
 	"github.com/rheos/rheos/internal/datastream"
 	"github.com/rheos/rheos/internal/functions"
 	"github.com/rheos/rheos/internal/metrics"
+	"github.com/rheos/rheos/internal/objectstore"
 	"github.com/rheos/rheos/internal/vfs"
 )
 
@@ -60,6 +61,7 @@ type Server struct {
 	daemons   []daemon
 	kinesis   *datastream.Service
 	functions *functions.Service // every caller's one invoker (Lambda API, Firehose processors)
+	s3        *objectstore.Store // the built-in S3's objects (s3.go); in-process writers use it
 
 	http     *http.Server
 	admin    *http.Server // health and metrics on AdminAddr, if set
