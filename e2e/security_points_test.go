@@ -84,7 +84,9 @@ func TestConsumerPoliciesAndLifetimes(t *testing.T) {
 	p := securedServer(t)
 	admin := func(op string, body any) answer { return signedCall(t, p, "AKIDADMIN", "us-east-1", op, body) }
 	admin("CreateStream", map[string]any{"StreamName": "cs", "ShardCount": 1})
-	waitFor(t, func() bool { return strings.Contains(admin("DescribeStreamSummary", map[string]any{"StreamName": "cs"}).raw, `"ACTIVE"`) })
+	waitFor(t, func() bool {
+		return strings.Contains(admin("DescribeStreamSummary", map[string]any{"StreamName": "cs"}).raw, `"ACTIVE"`)
+	})
 	reg := admin("RegisterStreamConsumer", map[string]any{"StreamARN": sARN(acctA, "cs"), "ConsumerName": "c"})
 	consumer := reg.body["Consumer"].(map[string]any)["ConsumerARN"].(string)
 	deny := `{"Statement":[{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::111111111111:user/alice"},"Action":"kinesis:*","Resource":"*"}]}`
@@ -116,7 +118,9 @@ func TestConsumerPoliciesAndLifetimes(t *testing.T) {
 	admin("CreateStream", map[string]any{"StreamName": "locked", "ShardCount": 1})
 	root := func(op string, body any) answer { return signedCall(t, p, "AKIDROOT", "us-east-1", op, body) }
 	root("CreateStream", map[string]any{"StreamName": "locked", "ShardCount": 1})
-	waitFor(t, func() bool { return strings.Contains(root("DescribeStreamSummary", map[string]any{"StreamName": "locked"}).raw, `"ACTIVE"`) })
+	waitFor(t, func() bool {
+		return strings.Contains(root("DescribeStreamSummary", map[string]any{"StreamName": "locked"}).raw, `"ACTIVE"`)
+	})
 	if a := root("PutResourcePolicy", map[string]any{"ResourceARN": sARN(acctRoot, "locked"), "Policy": rootDeny}); a.status != 200 {
 		t.Fatal(a.raw)
 	}
@@ -137,9 +141,13 @@ func TestConsumerPoliciesAndLifetimes(t *testing.T) {
 		t.Fatal(a.raw)
 	}
 	root("DeleteStream", map[string]any{"StreamName": "locked"})
-	waitFor(t, func() bool { return root("DescribeStreamSummary", map[string]any{"StreamName": "locked"}).typ == "ResourceNotFoundException" })
+	waitFor(t, func() bool {
+		return root("DescribeStreamSummary", map[string]any{"StreamName": "locked"}).typ == "ResourceNotFoundException"
+	})
 	root("CreateStream", map[string]any{"StreamName": "locked", "ShardCount": 1})
-	waitFor(t, func() bool { return strings.Contains(root("DescribeStreamSummary", map[string]any{"StreamName": "locked"}).raw, `"ACTIVE"`) })
+	waitFor(t, func() bool {
+		return strings.Contains(root("DescribeStreamSummary", map[string]any{"StreamName": "locked"}).raw, `"ACTIVE"`)
+	})
 	if a := root("GetResourcePolicy", map[string]any{"ResourceARN": sARN(acctRoot, "locked")}); a.body["Policy"] != "{}" {
 		t.Errorf("the re-created stream inherited a policy: %s", a.raw)
 	}
