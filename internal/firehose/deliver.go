@@ -173,6 +173,15 @@ func (s *Service) deliverLoop(ctx context.Context, m *streamMeta, w *worker) {
 				s.cfg.Logger.Warn("firehose: reading the buffer", "stream", m.Name, "err", err)
 			}
 			for _, r := range recs {
+				if r.Flags&FlagEncrypted != 0 {
+					d, err := s.open(ctx, m, r)
+					if err != nil {
+						// The key is unusable (KMS down): try again later.
+						s.cfg.Logger.Warn("firehose: decrypting the buffer", "stream", m.Name, "err", err)
+						break
+					}
+					r.Data, r.Flags = d, 0
+				}
 				b.records = append(b.records, r)
 				b.bytes += len(r.Data)
 				next = r.Seq + 1

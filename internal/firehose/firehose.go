@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/rheos/rheos/internal/envelope"
 	"github.com/rheos/rheos/internal/quota"
 )
 
@@ -42,6 +43,7 @@ type MetaStore interface {
 type LogRecord struct {
 	Seq       uint64
 	Timestamp int64 // arrival, unix ms
+	Flags     uint8 // FlagEncrypted
 	Data      []byte
 }
 
@@ -50,7 +52,7 @@ type LogRecord struct {
 type RecordLog interface {
 	// Append stores records under key, durably (fsynced) before it returns,
 	// and returns each record's position and arrival time.
-	Append(ctx context.Context, key uint64, data [][]byte) ([]LogRecord, error)
+	Append(ctx context.Context, key uint64, data [][]byte, flags uint8) ([]LogRecord, error)
 	// Read returns records of key from position from on, at most
 	// maxRecords and about maxBytes.
 	Read(key, from uint64, maxRecords, maxBytes int) ([]LogRecord, error)
@@ -88,6 +90,9 @@ type Config struct {
 	// second) or "scaled" (those times ThroughputScale).
 	Throughput      string
 	ThroughputScale float64
+	// Keys wraps the data keys of encrypted delivery streams (the key
+	// provider Data Streams uses: the local keyring or a KMS).
+	Keys envelope.KeyProvider
 	// Objects is where S3 destinations and backups write.
 	Objects ObjectStore
 	// Streams is the Data Streams source of KinesisStreamAsSource streams.
@@ -129,6 +134,7 @@ type Service struct {
 	// quotas hold the DirectPut token buckets per stream ("<key>/calls",
 	// "<key>/records").
 	quotas *quota.Set[string]
+	dks    dataKeyCache
 }
 
 // New returns the service over the stores.

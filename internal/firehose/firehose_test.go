@@ -14,6 +14,7 @@ import (
 
 	"github.com/klauspost/compress/snappy"
 
+	"github.com/rheos/rheos/internal/envelope"
 	"github.com/rheos/rheos/internal/metastore"
 )
 
@@ -28,12 +29,12 @@ func newMemLog() *memLog {
 	return &memLog{recs: map[uint64][]LogRecord{}, changed: make(chan struct{})}
 }
 
-func (l *memLog) Append(_ context.Context, key uint64, data [][]byte) ([]LogRecord, error) {
+func (l *memLog) Append(_ context.Context, key uint64, data [][]byte, flags uint8) ([]LogRecord, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []LogRecord
 	for _, d := range data {
-		r := LogRecord{Seq: uint64(len(l.recs[key])), Timestamp: time.Now().UnixMilli(), Data: d}
+		r := LogRecord{Seq: uint64(len(l.recs[key])), Timestamp: time.Now().UnixMilli(), Flags: flags, Data: d}
 		l.recs[key] = append(l.recs[key], r)
 		out = append(out, r)
 	}
@@ -340,4 +341,56 @@ func TestRetentionExpiry(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatal("records past the retention were never given up")
+}
+
+// TestEncryptionAtRest: after StartDeliveryStreamEncryption, records are
+// sealed in the buffer (the log never holds their plaintext) and delivered
+// in the clear.
+func TestEncryptionAtRest(t *testing.T) {
+	kr, err := envelope.OpenKeyring(t.TempDir() + "/keyring.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := newMemLog()
+	meta, err := metastore.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer meta.Close()
+	objs := &memObjects{objects: map[string][]byte{}}
+	svc := New(Config{Account: "111122223333", Region: "us-east-1", Objects: objs, Keys: kr}, meta, log, &memKeys{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err = svc.Create(ctx, Scope{}, CreateInput{Name: "sealed", KeyType: "AWS_OWNED_CMK", Destinations: map[string]map[string]any{
+		"ExtendedS3": {"RoleARN": "arn:aws:iam::111122223333:role/r", "BucketARN": "arn:aws:s3:::lake",
+			"BufferingHints": map[string]any{"SizeInMBs": int64(1), "IntervalInSeconds": int64(0)}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, encrypted, err := svc.Put(ctx, Scope{}, "sealed", [][]byte{[]byte("top secret payload")})
+	if err != nil || !encrypted {
+		t.Fatalf("put: %v encrypted=%v", err, encrypted)
+	}
+	for _, r := range log.recs[0] {
+		if r.Flags&FlagEncrypted == 0 || bytes.Contains(r.Data, []byte("top secret")) {
+			t.Fatalf("buffered in the clear: %+v", r)
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	waitObject := func() []byte {
+		for range 300 {
+			for _, v := range objs.snapshot() {
+				return v
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatal("nothing delivered")
+		return nil
+	}
+	if got := waitObject(); string(got) != "top secret payload" {
+		t.Errorf("delivered %q", got)
+	}
+	cancel()
+	<-done
 }

@@ -73,7 +73,11 @@ func (s *Service) Put(ctx context.Context, sc Scope, name string, records [][]by
 		}
 		return out, m.Encryption == "ENABLED", nil
 	}
-	pos, err := s.log.Append(ctx, m.LogKey, keep)
+	stored, flags, err := s.seal(ctx, m, keep)
+	if err != nil {
+		return nil, false, err
+	}
+	pos, err := s.log.Append(ctx, m.LogKey, stored, flags)
 	if err != nil {
 		return nil, false, &Error{Kind: KindUnavailable, Msg: "Slow down.", Err: err}
 	}

@@ -141,7 +141,7 @@ func (s *Service) pumpOnce(ctx context.Context, m *streamMeta, src, base string,
 			for i, r := range recs {
 				data[i] = r.Data
 			}
-			if _, err := s.log.Append(ctx, m.LogKey, data); err != nil {
+			if _, err := s.log.Append(ctx, m.LogKey, data, 0); err != nil {
 				return progressed, err
 			}
 			ck.Seq = recs[len(recs)-1].SequenceNumber

@@ -62,6 +62,8 @@ type streamMeta struct {
 	Tags     []Tag `json:",omitempty"`
 	// Encryption: "", ENABLED, DISABLED; KeyType and KeyARN as given.
 	Encryption, KeyType, KeyARN string `json:",omitempty"`
+	// DataKeys are the stream's data keys, wrapped (key id = index + 1).
+	DataKeys [][]byte `json:",omitempty"`
 	// LogKey is the record log key holding the buffer.
 	LogKey uint64
 }
@@ -176,7 +178,12 @@ func (s *Service) Create(ctx context.Context, sc Scope, in CreateInput) (string,
 		TransitionAt: now.Add(s.cfg.CreateDelay).UnixMilli(), VersionID: 1, CreatedMs: now.UnixMilli(), UpdatedMs: now.UnixMilli(),
 		Source: in.Source, DestKind: kind, Dest: dest, Tags: in.Tags, LogKey: logKey}
 	if in.KeyType != "" {
+		wrapped, err := s.newDataKey(ctx, m, in.KeyType, in.KeyARN)
+		if err != nil {
+			return "", err
+		}
 		m.Encryption, m.KeyType, m.KeyARN = "ENABLED", in.KeyType, in.KeyARN
+		m.DataKeys = append(m.DataKeys, wrapped)
 	}
 	b, _ := json.Marshal(m)
 	ok, _, err := s.meta.Commit(ctx, map[string]uint64{key: rev}, map[string][]byte{key: b}, []string{ckptKey(sc, in.Name)})
@@ -616,7 +623,12 @@ func (s *Service) SetEncryption(ctx context.Context, sc Scope, name string, on b
 		if keyType == "AWS_OWNED_CMK" && keyARN != "" {
 			return errorf(KindInvalidArgument, "KeyARN must not be given when KeyType is AWS_OWNED_CMK.")
 		}
+		wrapped, err := s.newDataKey(ctx, m, keyType, keyARN)
+		if err != nil {
+			return err
+		}
 		m.Encryption, m.KeyType, m.KeyARN = "ENABLED", keyType, keyARN
+		m.DataKeys = append(m.DataKeys, wrapped)
 	} else {
 		m.Encryption, m.KeyType, m.KeyARN = "DISABLED", "", ""
 	}

@@ -23,7 +23,7 @@ func (s *Server) wireFirehose(context.Context) error {
 	svc := firehose.New(firehose.Config{
 		Account: s.cfg.Account, Region: s.cfg.Region, Now: s.now, Logger: s.log,
 		CreateDelay: time.Duration(s.cfg.CreateDelay), DeleteDelay: time.Duration(s.cfg.DeleteDelay),
-		Throughput: s.cfg.ThroughputMode, ThroughputScale: s.cfg.ThroughputScale,
+		Keys: s.store.keys, Throughput: s.cfg.ThroughputMode, ThroughputScale: s.cfg.ThroughputScale,
 		Objects: s.objects(), Functions: firehoseInvoker{s.functions}, Observer: metrics.NewFirehose(s.registry),
 		Streams: firehoseSource{kinesisSource{svc: s.kinesis, changed: s.store.log.Changed}},
 	}, s.store.meta, firehoseLog{l: s.store.log, fence: s.store.fence}, s.store.logKeys)
@@ -97,10 +97,10 @@ type firehoseLog struct {
 	fence uint64
 }
 
-func (f firehoseLog) Append(ctx context.Context, key uint64, data [][]byte) ([]firehose.LogRecord, error) {
+func (f firehoseLog) Append(ctx context.Context, key uint64, data [][]byte, flags uint8) ([]firehose.LogRecord, error) {
 	es := make([]streamlog.Entry, len(data))
 	for i, d := range data {
-		es[i] = streamlog.Entry{Shard: key, Data: d}
+		es[i] = streamlog.Entry{Shard: key, Data: d, Flags: flags}
 	}
 	res, err := f.l.Append(ctx, f.fence, es)
 	if err != nil {
@@ -117,7 +117,7 @@ func (f firehoseLog) Read(key, from uint64, maxRecords, maxBytes int) ([]firehos
 	recs, err := f.l.Read(key, from, streamlog.ReadOptions{MaxRecords: maxRecords, MaxBytes: maxBytes})
 	out := make([]firehose.LogRecord, len(recs))
 	for i, r := range recs {
-		out[i] = firehose.LogRecord{Seq: r.Seq, Timestamp: r.Timestamp, Data: r.Data}
+		out[i] = firehose.LogRecord{Seq: r.Seq, Timestamp: r.Timestamp, Flags: r.Flags, Data: r.Data}
 	}
 	if err == streamlog.ErrNoRecord {
 		err = nil
