@@ -48,6 +48,9 @@ func (s *Server) objects() firehose.ObjectStore {
 		pathStyle := c.FirehoseS3PathStyle == nil || *c.FirehoseS3PathStyle
 		return newExternalObjects(c.FirehoseS3Endpoint, region, c.FirehoseS3AccessKeyID, c.FirehoseS3SecretAccessKey, pathStyle)
 	}
+	if s.s3 != nil {
+		return builtinObjects{s.s3}
+	}
 	return noObjects{}
 }
 

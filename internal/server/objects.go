@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/rheos/rheos/internal/firehose"
+	"github.com/rheos/rheos/internal/objectstore"
 )
 
 // externalObjects writes Firehose objects to an external S3-compatible
@@ -27,6 +28,15 @@ func newExternalObjects(endpoint, region, akid, secret string, pathStyle bool) f
 func (e externalObjects) PutObject(ctx context.Context, _, bucket, key string, body []byte, contentType string) error {
 	_, err := e.c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key),
 		Body: bytes.NewReader(body), ContentLength: aws.Int64(int64(len(body))), ContentType: aws.String(contentType)})
+	return err
+}
+
+// builtinObjects writes Firehose objects into the built-in S3 (durable on
+// local disk when PutObject returns), in the delivery stream's account.
+type builtinObjects struct{ st *objectstore.Store }
+
+func (b builtinObjects) PutObject(ctx context.Context, account, bucket, key string, body []byte, contentType string) error {
+	_, err := b.st.PutObject(ctx, account, bucket, key, bytes.NewReader(body), int64(len(body)), contentType)
 	return err
 }
 
