@@ -184,7 +184,7 @@ func (s *Server) mux(registry *prometheus.Registry) http.Handler {
 		admin = mux
 	default:
 		mux.Handle("/", s.router)
-		return mux
+		return exactPaths(mux, s.router)
 	}
 	// /healthz: the process serves. /readyz: recovery is done (it is, once
 	// the listener exists) and the log accepts writes. /metrics: Prometheus.
@@ -198,7 +198,22 @@ func (s *Server) mux(registry *prometheus.Registry) http.Handler {
 	})
 	admin.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
 	mux.Handle("/", s.router)
-	return mux
+	return exactPaths(mux, s.router)
+}
+
+// exactPaths hands the router every request with its path as sent: ServeMux
+// redirects a path it would clean ("//", "." or ".." segments), and those
+// are S3 object keys like any other. Only the health, readiness and metrics
+// paths go through mux.
+func exactPaths(mux *http.ServeMux, router http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/healthz", "/readyz", "/metrics":
+			mux.ServeHTTP(w, r)
+		default:
+			router.ServeHTTP(w, r)
+		}
+	})
 }
 
 func protocols() *http.Protocols {
