@@ -146,6 +146,16 @@ func TestFirehoseBoto3AndCLI(t *testing.T) {
 		}
 	}
 	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return got["cli"] })
+	// Rheos's own CLI view.
+	out, err := exec.Command(rheosBinary(t), "firehose", "list", "--endpoint", "http://"+p.addr).CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "py\tACTIVE\tDirectPut\thttp "+recv.URL) {
+		t.Errorf("rheos firehose list: %v\n%s", err, out)
+	}
+	out, err = exec.Command(rheosBinary(t), "firehose", "put", "py", "from-rheos-cli", "--endpoint", "http://"+p.addr).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "put 1 records, 0 failed") {
+		t.Errorf("rheos firehose put: %v\n%s", err, out)
+	}
+	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return got["from-rheos-cli\n"] })
 	// Deletion: DELETING, then gone.
 	cmd = exec.Command("python3", "-c", `
 import boto3, sys, time

@@ -45,6 +45,9 @@ Usage:
   rheos kinesis tail STREAM [--from trim-horizon|latest|timestamp] [--timestamp RFC3339]
   rheos functions list                (name, runtime or kind, handler, timeout, state)
   rheos functions mappings            (event source mappings: uuid, function, source, state, last result)
+  rheos firehose list                 (delivery streams: name, status, type, destination, version)
+  rheos firehose describe NAME
+  rheos firehose put NAME [RECORD...] (records as arguments, or lines on stdin; a newline is appended to each)
   rheos bench [--client lean|sdk] [--duration 10s] [--server-pid PID] ...   (load tool; bench -h)
   rheos bench-sink [--addr 127.0.0.1:4566]   (a do-nothing endpoint: the client-bound ceiling for bench)
 
@@ -82,6 +85,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = loadtest.Command(args[1:], stdout, stderr)
 	case "functions":
 		err = functionsCmd(args[1:], stdout)
+	case "firehose":
+		err = firehoseCmd(args[1:], stdin, stdout)
 	case "config":
 		err = configCmd(args[1:], stdout)
 	case "bench-sink":

@@ -17,9 +17,11 @@ func TestHelpEverywhere(t *testing.T) {
 		"streams":         "rheos kinesis streams list",
 		"config":          "rheos config print",
 		"functions":       "rheos functions mappings",
+		"firehose":        "rheos firehose put",
 	}
 	leaves := []string{"serve", "config print", "kinesis streams create", "kinesis streams list", "kinesis streams describe",
-		"kinesis streams delete", "kinesis put", "kinesis tail", "streams create", "put", "tail", "bench", "bench-sink", "functions list", "functions mappings"}
+		"kinesis streams delete", "kinesis put", "kinesis tail", "streams create", "put", "tail", "bench", "bench-sink", "functions list", "functions mappings",
+		"firehose list", "firehose describe", "firehose put"}
 	for _, flag := range []string{"-h", "--help"} {
 		for cmd, want := range groups {
 			var out, errOut bytes.Buffer
