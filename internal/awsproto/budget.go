@@ -97,7 +97,7 @@ func (h *Hold) Principal() string { return h.key }
 // principal's share and then in the whole budget. It reports false, holding
 // what it held before, when there was none.
 func (h *Hold) Grow(ctx context.Context, n int64) bool {
-	if n <= 0 {
+	if n <= 0 || h.TryGrow(n) { // the common case: room, no timer
 		return true
 	}
 	k, a := h.more(n)
