@@ -48,6 +48,7 @@ var allowed = map[string][]string{
 	"internal/streamlog":                    {"internal/vfs"},
 	"internal/metastore":                    {},
 	"internal/objectstore":                  {"internal/vfs"},
+	"internal/s3api":                        {"internal/awsproto", "internal/awserr", "internal/objectstore"},
 	"internal/datastream":                   {"internal/hashkey", "internal/seqnum", "internal/quota", "internal/envelope", "internal/arn"},
 	"internal/envelope":                     {"internal/vfs"},
 	"internal/quota":                        {},

@@ -210,6 +210,21 @@ func (o *Object) Range(off, n int64) io.Reader {
 	return io.MultiReader(rs...)
 }
 
+// PartRange returns where part n (1-based) of a multipart object lies;
+// a single-part object is its own part 1. ok is false for a part it lacks.
+func (o *Object) PartRange(n int) (off, size int64, ok bool) {
+	if o.Info.Parts == 0 {
+		return 0, o.Info.Size, n == 1
+	}
+	if n < 1 || n > len(o.sizes) {
+		return 0, 0, false
+	}
+	for _, sz := range o.sizes[:n-1] {
+		off += sz
+	}
+	return off, o.sizes[n-1], true
+}
+
 // Close closes the object's files.
 func (o *Object) Close() error {
 	closeAll(o.files)
