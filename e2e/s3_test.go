@@ -12,21 +12,29 @@ import (
 	"testing"
 )
 
-// TestS3AWSCLI walks `aws s3` through the built-in S3 of the real binary:
-// mb, cp of a small file and of a 20 MiB one (multipart), ls, sync both
-// ways (and a second sync that finds nothing to do), cp to stdout, rm, rb.
+// TestS3AWSCLI walks `aws s3` through the built-in S3 of the real binary,
+// with AWS CLI v2 and v1 (when the machine has it): mb, cp of a small file
+// and of a 20 MiB one (multipart), ls, sync both ways (and a second sync
+// that finds nothing to do), cp to stdout, rm, rb.
 func TestS3AWSCLI(t *testing.T) {
-	awsBin, err := exec.LookPath("aws")
-	if err != nil {
-		t.Fatal("the AWS CLI is required (make test installs it): ", err)
+	for name, cli := range awsCLIs(t) {
+		t.Run(name, func(t *testing.T) { s3CLIWalk(t, strings.Fields(cli)) })
 	}
+}
+
+func s3CLIWalk(t *testing.T, cli []string) {
 	dir := t.TempDir()
 	p := startServer(t, filepath.Join(dir, "data"), freePort(t))
+	env := append(os.Environ(), "AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=secret", "AWS_PAGER=", "AWS_CONFIG_FILE=/dev/null",
+		"AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+	aws := func(args ...string) *exec.Cmd {
+		cmd := exec.Command(cli[0], append(append(cli[1:], "--endpoint-url", "http://"+p.addr, "--region", "us-east-1"), args...)...)
+		cmd.Env = env
+		return cmd
+	}
 	run := func(args ...string) []byte {
 		t.Helper()
-		cmd := exec.Command(awsBin, append([]string{"--endpoint-url", "http://" + p.addr, "--region", "us-east-1"}, args...)...)
-		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=secret", "AWS_PAGER=", "AWS_CONFIG_FILE=/dev/null",
-			"AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+		cmd := aws(args...)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		if err := cmd.Run(); err != nil {
@@ -110,9 +118,7 @@ func TestS3AWSCLI(t *testing.T) {
 		t.Fatalf("small.txt still listed:\n%s", ls)
 	}
 	// Errors come back in S3's shape, which the CLI prints.
-	cmd := exec.Command(awsBin, "--endpoint-url", "http://"+p.addr, "--region", "us-east-1", "s3api", "get-object", "--bucket", "cli-bucket", "--key", "missing", filepath.Join(dir, "out"))
-	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=secret", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
-	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "NoSuchKey") {
+	if out, err := aws("s3api", "get-object", "--bucket", "cli-bucket", "--key", "missing", filepath.Join(dir, "out")).CombinedOutput(); err == nil || !strings.Contains(string(out), "NoSuchKey") {
 		t.Fatalf("get-object of a missing key: %v\n%s", err, out)
 	}
 	run("s3", "rb", "--force", "s3://cli-bucket")
