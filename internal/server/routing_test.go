@@ -69,7 +69,18 @@ func TestRoutingBySigningService(t *testing.T) {
 			if status, m := signedCall(t, ts.url, "lambda", "", "{}", creds); status != 404 || m["__type"] != "UnknownOperationException" {
 				t.Errorf("lambda, POST /: %d %v", status, m)
 			}
-			for _, svc := range []string{"firehose", "kinesisvideo", "dynamodb"} {
+			// Firehose is served: a signed request without a target reaches its
+			// JSON-RPC service.
+			if status, m := signedCall(t, ts.url, "firehose", "", "{}", creds); status != 400 || m["__type"] != "UnknownOperationException" {
+				t.Errorf("firehose with no target: %d %v", status, m)
+			}
+			if status, m := signedCall(t, ts.url, "firehose", "Firehose_20150804.ListDeliveryStreams", "{}", creds); status != 200 {
+				t.Errorf("firehose: %d %v", status, m)
+			}
+			if status, m := signedCall(t, ts.url, "firehose", "Kinesis_20131202.ListStreams", "{}", creds); status != 400 || m["__type"] != "InvalidSignatureException" {
+				t.Errorf("firehose-scoped Kinesis call: %d %v", status, m)
+			}
+			for _, svc := range []string{"kinesisvideo", "dynamodb"} {
 				status, m = signedCall(t, ts.url, svc, "", "{}", creds)
 				if status != 400 || m["__type"] != "UnknownServiceException" || !strings.Contains(m["message"], "'"+svc+"'") || !strings.Contains(m["message"], "kinesis") {
 					t.Errorf("%s with no target: %d %v", svc, status, m)
