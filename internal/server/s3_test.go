@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/md5"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
@@ -22,6 +23,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -784,5 +786,72 @@ func TestS3Restart(t *testing.T) {
 	}
 	if got, _ := getBody(t, c, &s3.GetObjectInput{Bucket: aws.String("durable"), Key: aws.String("mp")}); string(got) != "only part" {
 		t.Fatalf("completed after restart: %q", got)
+	}
+}
+
+// headerLog records the payload hash header of every request it carries.
+type headerLog struct {
+	rt     http.RoundTripper
+	mu     sync.Mutex
+	hashes []string
+}
+
+func (l *headerLog) RoundTrip(r *http.Request) (*http.Response, error) {
+	l.mu.Lock()
+	l.hashes = append(l.hashes, r.Header.Get("X-Amz-Content-Sha256"))
+	l.mu.Unlock()
+	return l.rt.RoundTrip(r)
+}
+
+// TestS3OverTLS: over HTTPS, with verification on, the SDK sends seekable
+// bodies as UNSIGNED-PAYLOAD and an unseekable one with a checksum
+// aws-chunked with a trailer (STREAMING-UNSIGNED-PAYLOAD-TRAILER); both
+// arrive whole.
+func TestS3OverTLS(t *testing.T) {
+	dir := t.TempDir()
+	ts := startServer(t, dir, func(c *config.Config) {
+		c.TLSAddr = "127.0.0.1:0"
+		c.AuthMode = "verify"
+		c.RootAccessKeyID, c.RootSecretAccessKey = "AKIDROOT", "root-secret"
+	})
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: selfSignedPool(t, dir)}
+	log := &headerLog{rt: tr}
+	c := s3.New(s3.Options{Region: region, BaseEndpoint: aws.String("https://" + ts.tls), UsePathStyle: true, Retryer: aws.NopRetryer{},
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDROOT", "root-secret", ""), HTTPClient: &http.Client{Transport: log}})
+	ctx := context.Background()
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("tls")}); err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, 6<<20+3)
+	rand.New(rand.NewSource(2)).Read(data)
+	// A body the SDK cannot seek, with a checksum asked for, goes
+	// aws-chunked with the checksum in a trailer.
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("tls"), Key: aws.String("obj"), Body: struct{ io.Reader }{bytes.NewReader(data)},
+		ContentLength: aws.Int64(int64(len(data))), ChecksumAlgorithm: types.ChecksumAlgorithmCrc32}); err != nil {
+		t.Fatal(err)
+	}
+	up, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("tls"), Key: aws.String("mp")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, err := c.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("tls"), Key: aws.String("mp"), UploadId: up.UploadId,
+		PartNumber: aws.Int32(1), Body: bytes.NewReader(data)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String("tls"), Key: aws.String("mp"), UploadId: up.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: part.ETag}}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"obj", "mp"} {
+		if got, _ := getBody(t, c, &s3.GetObjectInput{Bucket: aws.String("tls"), Key: aws.String(k)}); !bytes.Equal(got, data) {
+			t.Fatalf("%s: %d bytes differ", k, len(got))
+		}
+	}
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	if !slices.ContainsFunc(log.hashes, func(h string) bool { return strings.HasPrefix(h, "STREAMING-") }) {
+		t.Fatalf("the SDK sent no aws-chunked body (payload hashes %q)", log.hashes)
 	}
 }
