@@ -40,6 +40,12 @@ if ! command -v mount >/dev/null 2>&1; then
   apt_install mount
 fi
 go mod download
+# versitygw: a real external S3-compatible server for Firehose's S3 delivery test.
+GOBIN="$(go env GOPATH)/bin"
+if [ ! -x "$GOBIN/versitygw" ]; then
+  echo "test-deps: installing versitygw (go install, the external S3 server of e2e/firehose_s3_test.go)"
+  go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
+fi
 # The AWS SDK for JavaScript v3 for the h2c end-to-end test.
 if command -v npm >/dev/null 2>&1; then
   # npm ci, retried: a registry hiccup must not fail the whole suite.
