@@ -39,10 +39,6 @@ type runner struct {
 type worker struct {
 	cancel context.CancelFunc
 	done   chan struct{}
-	logKey uint64
-	// retained is the arrival time (ms) before which everything was
-	// delivered; read by the log's sweep.
-	retained int64
 }
 
 func newRunner(s *Service) *runner {
@@ -89,6 +85,9 @@ func (r *runner) stopAll() {
 // reconcile starts a worker for each active stream (restarting it when its
 // configuration version changed) and stops those of streams gone.
 func (r *runner) reconcile(ctx context.Context) error {
+	if err := r.s.loadRetention(ctx); err != nil {
+		return err
+	}
 	now := r.s.cfg.Now()
 	want := map[string]*streamMeta{}
 	err := r.s.meta.Scan(ctx, prefixStream, func(k string, v []byte, _ uint64) error {
@@ -115,7 +114,7 @@ func (r *runner) reconcile(ctx context.Context) error {
 			continue
 		}
 		wctx, cancel := context.WithCancel(ctx)
-		w := &worker{cancel: cancel, done: make(chan struct{}), logKey: m.LogKey}
+		w := &worker{cancel: cancel, done: make(chan struct{})}
 		r.workers[id] = w
 		go func() {
 			defer close(w.done)
@@ -130,18 +129,79 @@ func (r *runner) reconcile(ctx context.Context) error {
 	return nil
 }
 
+// retention is what the log's sweep may drop of each delivery stream's
+// buffer: for every stream that exists (whatever its status), the arrival
+// time of the last record delivered. It is loaded from the metadata on
+// first use, refreshed by every reconcile, and moved forward by the workers
+// as their checkpoints advance, so that a sweep never takes a buffer for
+// unowned (a key missing here is dropped by the sweep).
+type retention struct {
+	mu     sync.Mutex
+	loaded bool
+	byKey  map[uint64]int64
+}
+
 // RetainedFrom tells the log's sweep, for a key a delivery stream owns, the
 // arrival time of the oldest record still needed (the composed retention of
-// the shared log).
+// the shared log); ok=false for a key no delivery stream owns.
 func (s *Service) RetainedFrom(key uint64) (int64, bool) {
-	s.run.mu.Lock()
-	defer s.run.mu.Unlock()
-	for _, w := range s.run.workers {
-		if w.logKey == key {
-			return w.retained, true
+	s.ret.mu.Lock()
+	loaded := s.ret.loaded
+	s.ret.mu.Unlock()
+	if !loaded {
+		if err := s.loadRetention(context.Background()); err != nil {
+			s.cfg.Logger.Warn("firehose: loading buffer retention", "err", err)
+			return 0, true // keep everything rather than guess
 		}
 	}
-	return 0, false
+	s.ret.mu.Lock()
+	defer s.ret.mu.Unlock()
+	ts, ok := s.ret.byKey[key]
+	return ts, ok
+}
+
+// loadRetention rebuilds the retention table from the metadata.
+func (s *Service) loadRetention(ctx context.Context) error {
+	now := s.cfg.Now()
+	var live []*streamMeta
+	err := s.meta.Scan(ctx, prefixStream, func(_ string, v []byte, _ uint64) error {
+		var m streamMeta
+		if json.Unmarshal(v, &m) == nil && m.effectiveStatus(now) != "" {
+			live = append(live, &m)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	byKey := map[uint64]int64{}
+	for _, m := range live {
+		ck, _, err := s.loadCheckpoint(ctx, Scope{Account: m.Account, Region: m.Region}, m.Name)
+		if err != nil {
+			return err
+		}
+		byKey[m.LogKey] = ck.DeliveredTs
+	}
+	s.ret.mu.Lock()
+	defer s.ret.mu.Unlock()
+	// A worker may have moved a key forward meanwhile: keep the later time.
+	for k, ts := range byKey {
+		if cur, ok := s.ret.byKey[k]; ok && cur > ts {
+			byKey[k] = cur
+		}
+	}
+	s.ret.byKey, s.ret.loaded = byKey, true
+	return nil
+}
+
+// retain records a key's delivered time (a new stream: 0, everything kept).
+func (s *Service) retain(key uint64, deliveredTs int64) {
+	s.ret.mu.Lock()
+	defer s.ret.mu.Unlock()
+	if s.ret.byKey == nil {
+		s.ret.byKey = map[uint64]int64{}
+	}
+	s.ret.byKey[key] = max(s.ret.byKey[key], deliveredTs)
 }
 
 // batch is a run of buffered records on their way to a destination.
@@ -161,7 +221,6 @@ func (s *Service) deliverLoop(ctx context.Context, m *streamMeta, w *worker) {
 		s.cfg.Logger.Warn("firehose: checkpoint", "stream", m.Name, "err", err)
 		return
 	}
-	w.retained = ck.DeliveredTs
 	hints := bufferingHints(m)
 	var b batch
 	next := ck.Next
@@ -211,9 +270,7 @@ func (s *Service) deliverLoop(ctx context.Context, m *streamMeta, w *worker) {
 			s.cfg.Logger.Warn("firehose: saving the checkpoint", "stream", m.Name, "err", err)
 			return
 		}
-		s.run.mu.Lock()
-		w.retained = ck.DeliveredTs
-		s.run.mu.Unlock()
+		s.retain(m.LogKey, ck.DeliveredTs)
 		b = batch{}
 	}
 }

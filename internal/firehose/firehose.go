@@ -135,6 +135,7 @@ type Service struct {
 	// "<key>/records").
 	quotas *quota.Set[string]
 	dks    dataKeyCache
+	ret    retention
 }
 
 // New returns the service over the stores.

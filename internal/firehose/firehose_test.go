@@ -394,3 +394,32 @@ func TestEncryptionAtRest(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// TestBuffersOwnedBeforeWorkersRun: the log's sweep drops keys nobody owns,
+// so a delivery stream owns its buffer from creation and, after a restart,
+// before any worker runs.
+func TestBuffersOwnedBeforeWorkersRun(t *testing.T) {
+	meta, err := metastore.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer meta.Close()
+	log, keys := newMemLog(), &memKeys{next: 7}
+	cfg := Config{Account: "111122223333", Region: "us-east-1", Objects: &memObjects{objects: map[string][]byte{}}}
+	svc := New(cfg, meta, log, keys)
+	ctx := context.Background()
+	if _, err := svc.Create(ctx, Scope{}, CreateInput{Name: "b", Destinations: map[string]map[string]any{
+		"ExtendedS3": {"RoleARN": "arn:aws:iam::111122223333:role/r", "BucketARN": "arn:aws:s3:::lake"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if ts, ok := svc.RetainedFrom(7); !ok || ts != 0 {
+		t.Fatalf("new stream's key: %d %v", ts, ok)
+	}
+	restarted := New(cfg, meta, log, keys)
+	if ts, ok := restarted.RetainedFrom(7); !ok || ts != 0 {
+		t.Fatalf("after a restart, before any worker: %d %v", ts, ok)
+	}
+	if _, ok := restarted.RetainedFrom(8); ok {
+		t.Fatal("a key no stream owns is owned")
+	}
+}

@@ -173,6 +173,9 @@ func (s *Service) Create(ctx context.Context, sc Scope, in CreateInput) (string,
 	if err != nil {
 		return "", internal("log key allocation failed", err)
 	}
+	// Owned before anything can be put under it: the log's sweep drops
+	// keys nobody owns.
+	s.retain(logKey, 0)
 	now := s.cfg.Now()
 	m := &streamMeta{Name: in.Name, Account: sc.Account, Region: sc.Region, Type: in.Type, Status: StatusCreating,
 		TransitionAt: now.Add(s.cfg.CreateDelay).UnixMilli(), VersionID: 1, CreatedMs: now.UnixMilli(), UpdatedMs: now.UnixMilli(),
