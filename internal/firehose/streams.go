@@ -189,7 +189,19 @@ func (s *Service) Create(ctx context.Context, sc Scope, in CreateInput) (string,
 		m.DataKeys = append(m.DataKeys, wrapped)
 	}
 	b, _ := json.Marshal(m)
-	ok, _, err := s.meta.Commit(ctx, map[string]uint64{key: rev}, map[string][]byte{key: b}, []string{ckptKey(sc, in.Name)})
+	// A stream deleted under this name leaves its checkpoints: they are not
+	// this stream's.
+	stale := []string{ckptKey(sc, in.Name)}
+	src := prefixSource + sc.Account + "/" + sc.Region + "/" + in.Name
+	if err := s.meta.Scan(ctx, src, func(k string, _ []byte, _ uint64) error {
+		if k == src || strings.HasPrefix(k, src+"/") {
+			stale = append(stale, k)
+		}
+		return nil
+	}); err != nil {
+		return "", internal("metadata read failed", err)
+	}
+	ok, _, err := s.meta.Commit(ctx, map[string]uint64{key: rev}, map[string][]byte{key: b}, stale)
 	if err != nil {
 		return "", internal("metadata commit failed", err)
 	}
