@@ -36,12 +36,22 @@ type body struct {
 	md5  []byte
 	// sha256 is a claimed SHA-256 in hex ("" for none).
 	sha256 string
+	// checksum, if set, is an additional checksum to verify (and keep).
+	checksum *Checksum
 }
 
 // received is a body durable in its data file.
 type received struct {
 	file fileRef
 	md5  [md5.Size]byte
+	// checksum is the body's verified additional checksum, if one was given.
+	checksum *storedChecksum
+}
+
+// storedChecksum is a verified additional checksum, as records keep it.
+type storedChecksum struct {
+	Algorithm string `json:"alg"`
+	Value     string `json:"value"`
 }
 
 // receive streams a body into a new data file: tmp/<id>, written through
@@ -65,10 +75,16 @@ func (s *Store) receive(ctx context.Context, b body) (received, error) {
 	}
 	sum := md5.New()
 	hashes := []io.Writer{f, sum}
-	var sh hash.Hash
+	var sh, ck hash.Hash
 	if b.sha256 != "" {
 		sh = sha256.New()
 		hashes = append(hashes, sh)
+	}
+	if b.checksum != nil {
+		if ck = newChecksum(b.checksum.Algorithm); ck == nil {
+			return fail(fmt.Errorf("%w: unknown checksum algorithm %q", ErrBadDigest, b.checksum.Algorithm))
+		}
+		hashes = append(hashes, ck)
 	}
 	limit := b.max + 1
 	if b.size >= 0 {
@@ -92,6 +108,17 @@ func (s *Store) receive(ctx context.Context, b body) (received, error) {
 	}
 	if sh != nil && !equalFoldHex(b.sha256, hex.EncodeToString(sh.Sum(nil))) {
 		return fail(ErrContentSHA256)
+	}
+	if ck != nil {
+		want := b.checksum.Value
+		if want == "" && b.checksum.Trailer != nil {
+			want = b.checksum.Trailer()
+		}
+		got := encodeChecksum(ck)
+		if want != got {
+			return fail(fmt.Errorf("%w: the %s you specified did not match the calculated checksum", ErrBadDigest, b.checksum.Algorithm))
+		}
+		r.checksum = &storedChecksum{Algorithm: b.checksum.Algorithm, Value: got}
 	}
 	if err := f.Sync(); err != nil {
 		return fail(fmt.Errorf("objectstore: %w", err))

@@ -101,6 +101,7 @@ type PartInput struct {
 	Size                           int64 // -1 if unknown
 	ContentMD5                     []byte
 	SHA256                         string
+	Checksum                       *Checksum // verified, not kept
 }
 
 // PutPart stores part Number of an upload (replacing a part of the same
@@ -112,7 +113,7 @@ func (s *Store) PutPart(ctx context.Context, in PartInput) (Part, error) {
 	if _, _, err := s.upload(ctx, in.Account, in.Bucket, in.Key, in.UploadID); err != nil {
 		return Part{}, err
 	}
-	got, err := s.receive(ctx, body{r: in.Body, size: in.Size, max: MaxObjectSize, md5: in.ContentMD5, sha256: in.SHA256})
+	got, err := s.receive(ctx, body{r: in.Body, size: in.Size, max: MaxObjectSize, md5: in.ContentMD5, sha256: in.SHA256, checksum: in.Checksum})
 	if err != nil {
 		return Part{}, err
 	}

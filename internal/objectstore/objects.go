@@ -37,6 +37,9 @@ type PutInput struct {
 	// SHA256, if set, is the hex SHA-256 the body must have
 	// (ErrContentSHA256): the signed payload hash of a streamed body.
 	SHA256 string
+	// Checksum, if set, is an additional checksum the body must have
+	// (ErrBadDigest); the object keeps it (ObjectInfo.Checksum).
+	Checksum *Checksum
 }
 
 // PutObject stores body (size bytes, or -1 if unknown) under bucket/key
@@ -56,12 +59,12 @@ func (s *Store) Put(ctx context.Context, in PutInput) (ObjectInfo, error) {
 	if _, _, err := s.bucket(ctx, in.Account, in.Bucket); err != nil {
 		return ObjectInfo{}, err
 	}
-	got, err := s.receive(ctx, body{r: in.Body, size: in.Size, max: MaxObjectSize, md5: in.ContentMD5, sha256: in.SHA256})
+	got, err := s.receive(ctx, body{r: in.Body, size: in.Size, max: MaxObjectSize, md5: in.ContentMD5, sha256: in.SHA256, checksum: in.Checksum})
 	if err != nil {
 		return ObjectInfo{}, err
 	}
 	rec := objectRecord{Size: got.file.Size, ETag: hex.EncodeToString(got.md5[:]), Modified: s.cfg.Now().UnixNano(),
-		Files: []fileRef{got.file}, ObjectMeta: in.ObjectMeta}
+		Files: []fileRef{got.file}, Checksum: got.checksum, ObjectMeta: in.ObjectMeta}
 	if err := s.install(ctx, in.Account, in.Bucket, in.Key, &rec, nil); err != nil {
 		s.removeFiles([]string{got.file.ID})
 		return ObjectInfo{}, err

@@ -15,7 +15,8 @@
 //	rc, info, err := store.GetObject(ctx, account, bucket, key)   // rc streams from disk; Close it
 //	page, err := store.ListObjects(ctx, account, bucket, objectstore.ListInput{Prefix: "p/"})
 //
-// Put (PutInput: user metadata, Content-MD5, a claimed SHA-256), OpenObject
+// Put (PutInput: user metadata, Content-MD5, a claimed SHA-256, an additional
+// CRC32/CRC32C/CRC64NVME/SHA1/SHA256 checksum, checksum.go), OpenObject
 // (ranges), HeadObject, DeleteObject, CopyObject, the bucket calls and the
 // multipart calls (CreateUpload, PutPart, CompleteUpload, AbortUpload,
 // ListParts) are the rest. A call returns once what it acknowledges is
@@ -225,6 +226,10 @@ type ObjectInfo struct {
 	Modified    time.Time
 	// Parts is the number of parts of a multipart object (0 otherwise).
 	Parts int
+	// ChecksumAlgorithm and Checksum are the additional checksum the
+	// writer gave and the store verified ("" for none; multipart objects
+	// keep none).
+	ChecksumAlgorithm, Checksum string
 	ObjectMeta
 }
 
@@ -244,11 +249,12 @@ type fileRef struct {
 
 // objectRecord is the value of s3/objects/<bucket>/<key>.
 type objectRecord struct {
-	Size     int64     `json:"size"`
-	ETag     string    `json:"etag"` // unquoted
-	Modified int64     `json:"mtime"`
-	Parts    int       `json:"parts,omitempty"`
-	Files    []fileRef `json:"files"`
+	Size     int64           `json:"size"`
+	ETag     string          `json:"etag"` // unquoted
+	Modified int64           `json:"mtime"`
+	Parts    int             `json:"parts,omitempty"`
+	Files    []fileRef       `json:"files"`
+	Checksum *storedChecksum `json:"checksum,omitempty"`
 	ObjectMeta
 }
 
@@ -260,8 +266,12 @@ type bucketRecord struct {
 }
 
 func (r objectRecord) info(bucket, key string) ObjectInfo {
-	return ObjectInfo{Bucket: bucket, Key: key, Size: r.Size, ETag: `"` + r.ETag + `"`, Modified: time.Unix(0, r.Modified).UTC(),
+	info := ObjectInfo{Bucket: bucket, Key: key, Size: r.Size, ETag: `"` + r.ETag + `"`, Modified: time.Unix(0, r.Modified).UTC(),
 		Parts: r.Parts, ObjectMeta: r.ObjectMeta}
+	if r.Checksum != nil {
+		info.ChecksumAlgorithm, info.Checksum = r.Checksum.Algorithm, r.Checksum.Value
+	}
+	return info
 }
 
 // newID returns 128 random bits in hex.

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"crypto/sha1"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -618,5 +620,58 @@ func checkPerms(t *testing.T, root string) {
 	})
 	if err != nil || n < 259 {
 		t.Fatalf("walked %d entries: %v", n, err)
+	}
+}
+
+// TestChecksums: each additional checksum is verified as the body streams
+// (from a header or a trailer) and kept with the object; a wrong one
+// refuses the body.
+func TestChecksums(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	h.bucket("bkt")
+	// The check values of "123456789" (CRC catalogue), and SHA-1/SHA-256.
+	be := func(v uint64, n int) string {
+		b := make([]byte, n)
+		for i := n - 1; i >= 0; i-- {
+			b[i], v = byte(v), v>>8
+		}
+		return base64.StdEncoding.EncodeToString(b)
+	}
+	s1, s256 := sha1.Sum([]byte("123456789")), sha256.Sum256([]byte("123456789"))
+	want := map[string]string{
+		"CRC32": be(0xCBF43926, 4), "CRC32C": be(0xE3069283, 4), "CRC64NVME": be(0xAE8B14860A799888, 8),
+		"SHA1": base64.StdEncoding.EncodeToString(s1[:]), "SHA256": base64.StdEncoding.EncodeToString(s256[:]),
+	}
+	if len(want) != len(ChecksumAlgorithms()) {
+		t.Fatal("an algorithm untested")
+	}
+	for alg, v := range want {
+		info, err := h.s.Put(ctx, PutInput{Account: acct, Bucket: "bkt", Key: alg, Body: strings.NewReader("123456789"), Size: 9,
+			Checksum: &Checksum{Algorithm: alg, Value: v}})
+		if err != nil || info.ChecksumAlgorithm != alg || info.Checksum != v {
+			t.Fatalf("%s: %+v, %v", alg, info, err)
+		}
+		head, _ := h.s.HeadObject(ctx, acct, "bkt", alg)
+		if head.Checksum != v {
+			t.Fatalf("%s kept %q", alg, head.Checksum)
+		}
+		_, err = h.s.Put(ctx, PutInput{Account: acct, Bucket: "bkt", Key: alg, Body: strings.NewReader("123456780"), Size: 9,
+			Checksum: &Checksum{Algorithm: alg, Value: v}})
+		wantIs(t, err, ErrBadDigest)
+		trailer := func() string { return v }
+		if _, err := h.s.Put(ctx, PutInput{Account: acct, Bucket: "bkt", Key: alg, Body: strings.NewReader("123456789"), Size: 9,
+			Checksum: &Checksum{Algorithm: alg, Trailer: trailer}}); err != nil {
+			t.Fatalf("%s in a trailer: %v", alg, err)
+		}
+	}
+	_, err := h.s.Put(ctx, PutInput{Account: acct, Bucket: "bkt", Key: "k", Body: strings.NewReader("x"), Size: 1, Checksum: &Checksum{Algorithm: "MD4"}})
+	wantIs(t, err, ErrBadDigest)
+	id, _ := h.s.CreateUpload(ctx, acct, "bkt", "mp", ObjectMeta{})
+	_, err = h.s.PutPart(ctx, PartInput{Account: acct, Bucket: "bkt", Key: "mp", UploadID: id, Number: 1, Body: strings.NewReader("123456789"), Size: 9,
+		Checksum: &Checksum{Algorithm: "CRC32", Value: want["CRC32C"]}})
+	wantIs(t, err, ErrBadDigest)
+	if files := h.dataFiles(); len(files) != len(want) {
+		t.Fatalf("files: %v", files)
 	}
 }

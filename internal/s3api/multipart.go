@@ -50,11 +50,12 @@ func (a *API) uploadPart(ctx context.Context, c *call) error {
 	}
 	defer u.done()
 	p, err := a.store.PutPart(ctx, objectstore.PartInput{Account: c.account, Bucket: c.bucket, Key: c.key, UploadID: c.q.Get("uploadId"),
-		Number: n, Body: u.body, Size: u.size, ContentMD5: u.md5, SHA256: u.sha256})
+		Number: n, Body: u.body, Size: u.size, ContentMD5: u.md5, SHA256: u.sha256, Checksum: u.checksum})
 	if err != nil {
 		return err
 	}
 	c.w.Header().Set("ETag", p.ETag)
+	echoChecksum(c.w.Header(), u.checksum)
 	return c.empty(http.StatusOK)
 }
 

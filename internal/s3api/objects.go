@@ -78,11 +78,49 @@ func isSHA256Hex(s string) bool {
 
 // upload is a streamed request body as the store takes it.
 type upload struct {
-	body   io.Reader
-	size   int64
-	md5    []byte
-	sha256 string
-	done   func() // clears the read deadline
+	body     io.Reader
+	size     int64
+	md5      []byte
+	sha256   string
+	checksum *objectstore.Checksum
+	done     func() // clears the read deadline
+}
+
+// checksumOf reads the additional checksum of a request: a header
+// x-amz-checksum-<algorithm>, or one named by x-amz-trailer, which an
+// aws-chunked body carries after its data.
+func checksumOf(h http.Header, chunks *chunkedReader) (*objectstore.Checksum, *s3Error) {
+	trailer := strings.ToLower(strings.TrimSpace(h.Get("X-Amz-Trailer")))
+	var found *objectstore.Checksum
+	for _, alg := range objectstore.ChecksumAlgorithms() {
+		name := "x-amz-checksum-" + strings.ToLower(alg)
+		var c *objectstore.Checksum
+		switch {
+		case h.Get(name) != "":
+			c = &objectstore.Checksum{Algorithm: alg, Value: h.Get(name)}
+		case trailer == name && chunks != nil:
+			c = &objectstore.Checksum{Algorithm: alg, Trailer: func() string { return chunks.Trailers()[name] }}
+		default:
+			continue
+		}
+		if found != nil {
+			return nil, newError("InvalidRequest", 400, "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+		}
+		found = c
+	}
+	return found, nil
+}
+
+// echoChecksum answers the checksum a body was verified against.
+func echoChecksum(h http.Header, c *objectstore.Checksum) {
+	if c == nil {
+		return
+	}
+	v := c.Value
+	if v == "" && c.Trailer != nil {
+		v = c.Trailer()
+	}
+	h.Set("x-amz-checksum-"+strings.ToLower(c.Algorithm), v)
 }
 
 // streamedBody returns the request body of PutObject or UploadPart:
@@ -93,6 +131,7 @@ type upload struct {
 func (c *call) streamedBody(ctx context.Context) (upload, error) {
 	h := c.r.Header
 	var u upload
+	var serr *s3Error
 	if v := h.Get("Content-MD5"); v != "" {
 		b, err := base64.StdEncoding.DecodeString(v)
 		if err != nil || len(b) != 16 {
@@ -117,7 +156,13 @@ func (c *call) streamedBody(ctx context.Context) (upload, error) {
 		if err != nil || n < 0 {
 			return u, newError("MissingContentLength", 411, "You must provide the Content-Length HTTP header.")
 		}
-		u.body, u.size = newChunkedReader(dr), n
+		cr := newChunkedReader(dr)
+		u.body, u.size = cr, n
+		if u.checksum, serr = checksumOf(h, cr); serr != nil {
+			return u, serr
+		}
+	} else if u.checksum, serr = checksumOf(h, nil); serr != nil {
+		return u, serr
 	}
 	if u.size < 0 {
 		return u, newError("MissingContentLength", 411, "You must provide the Content-Length HTTP header.")
@@ -163,11 +208,12 @@ func (a *API) putObject(ctx context.Context, c *call) error {
 	}
 	defer u.done()
 	info, err := a.store.Put(ctx, objectstore.PutInput{Account: c.account, Bucket: c.bucket, Key: c.key, Body: u.body, Size: u.size,
-		ObjectMeta: meta, ContentMD5: u.md5, SHA256: u.sha256})
+		ObjectMeta: meta, ContentMD5: u.md5, SHA256: u.sha256, Checksum: u.checksum})
 	if err != nil {
 		return err
 	}
 	c.w.Header().Set("ETag", info.ETag)
+	echoChecksum(c.w.Header(), u.checksum)
 	return c.empty(http.StatusOK)
 }
 
@@ -329,6 +375,10 @@ func (a *API) getObject(ctx context.Context, c *call) error {
 		h.Set("Content-Range", "bytes "+strconv.FormatInt(off, 10)+"-"+strconv.FormatInt(last, 10)+"/"+strconv.FormatInt(info.Size, 10))
 	}
 	setObjectHeaders(h, info, c.q)
+	if info.Checksum != "" && status == http.StatusOK && strings.EqualFold(c.r.Header.Get("x-amz-checksum-mode"), "ENABLED") {
+		h.Set("x-amz-checksum-"+strings.ToLower(info.ChecksumAlgorithm), info.Checksum)
+		h.Set("x-amz-checksum-type", "FULL_OBJECT")
+	}
 	h.Set("Content-Length", strconv.FormatInt(n, 10))
 	if c.r.Method == http.MethodHead {
 		c.w.WriteHeader(status)

@@ -17,7 +17,10 @@
 // the store through one buffer counted on the call's memory budget, and a
 // payload signed with its SHA-256 is checked as it streams (the signature
 // covers the claimed hash; a mismatch is XAmzContentSHA256Mismatch and
-// nothing is stored). Other request bodies (XML) are read whole, capped.
+// nothing is stored), as are Content-MD5 and an additional checksum
+// (x-amz-checksum-*, in a header or an aws-chunked trailer), which a
+// single-part object keeps and a GET with checksum mode ENABLED gets back.
+// Other request bodies (XML) are read whole, capped.
 //
 // The package knows the store, the protocol layer and the error catalog;
 // it does not know where the store keeps its bytes.

@@ -229,6 +229,18 @@ func TestS3Objects(t *testing.T) {
 			t.Fatalf("HeadObject = %+v", head)
 		}
 
+		// The SDK's additional checksum (CRC32 by default) is verified, kept,
+		// and given back to a GET that asks, which the SDK then validates.
+		sumPut, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: bkt, Key: aws.String("summed"), Body: bytes.NewReader(data),
+			ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c})
+		if err != nil || aws.ToString(sumPut.ChecksumCRC32C) == "" {
+			t.Fatalf("PutObject with CRC32C: %+v, %v", sumPut, err)
+		}
+		got, out := getBody(t, c, &s3.GetObjectInput{Bucket: bkt, Key: aws.String("summed"), ChecksumMode: types.ChecksumModeEnabled})
+		if !bytes.Equal(got, data) || aws.ToString(out.ChecksumCRC32C) != aws.ToString(sumPut.ChecksumCRC32C) || out.ChecksumType != types.ChecksumTypeFullObject {
+			t.Fatalf("GetObject checksum %q (%s), want %q", aws.ToString(out.ChecksumCRC32C), out.ChecksumType, aws.ToString(sumPut.ChecksumCRC32C))
+		}
+
 		// Ranges.
 		for _, c2 := range []struct {
 			rng      string
@@ -252,7 +264,7 @@ func TestS3Objects(t *testing.T) {
 		wantS3Err(t, err, "PreconditionFailed", 412)
 		getBody(t, c, &s3.GetObjectInput{Bucket: bkt, Key: aws.String("meta"), IfMatch: head.ETag, IfModifiedSince: aws.Time(time.Now().Add(-time.Hour))})
 		// response-* overrides.
-		_, out := getBody(t, c, &s3.GetObjectInput{Bucket: bkt, Key: aws.String("meta"), ResponseContentType: aws.String("application/x-test")})
+		_, out = getBody(t, c, &s3.GetObjectInput{Bucket: bkt, Key: aws.String("meta"), ResponseContentType: aws.String("application/x-test")})
 		if aws.ToString(out.ContentType) != "application/x-test" {
 			t.Fatalf("ResponseContentType: %s", aws.ToString(out.ContentType))
 		}
@@ -304,7 +316,7 @@ func TestS3Objects(t *testing.T) {
 			t.Fatalf("DeleteObjects = %+v, %v", del, err)
 		}
 		left, _ := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: bkt})
-		if n := len(left.Contents); n != 3 || aws.ToInt32(left.KeyCount) != 3 { // meta, its copy, ünï
+		if n := len(left.Contents); n != 4 || aws.ToInt32(left.KeyCount) != 4 { // meta, its copy, ünï, summed
 			t.Fatalf("%d objects left: %+v", n, left.Contents)
 		}
 	})
@@ -557,6 +569,8 @@ func TestS3ErrorDocument(t *testing.T) {
 		{"GET", "/errs?acl", nil, 501, "NotImplemented", nil},
 		{"POST", "/errs/k", nil, 405, "MethodNotAllowed", nil},
 		{"POST", "/errs?delete", nil, 400, "MalformedXML", nil},
+		{"PUT", "/errs/k", http.Header{"X-Amz-Checksum-Crc32": {"AAAAAQ=="}}, 400, "BadDigest", nil},
+		{"PUT", "/errs/k", http.Header{"X-Amz-Checksum-Crc32": {"AAAAAA=="}, "X-Amz-Checksum-Sha1": {"AAAAAA=="}}, 400, "InvalidRequest", nil},
 	} {
 		resp, body := s3Raw(t, ts, c.method, c.path, c.header, nil)
 		doc = struct {
