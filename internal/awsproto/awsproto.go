@@ -163,7 +163,9 @@ func (e *Env) admit(r *http.Request, service string) (*Hold, *awserr.Error) {
 			principal = host
 		}
 	}
-	return e.Budget.Open(principal), nil
+	h := e.Budget.Open(principal)
+	h.stop = e.Draining
+	return h, nil
 }
 
 // Depth is the JSON nesting cap.

@@ -81,10 +81,11 @@ type Hold struct {
 	b     *Budget
 	key   string
 	kb    *keyBudget
-	n     int64 // bytes held
-	resp  int64 // of n, the part counted for the call's answer
-	inKey int64 // taken from the principal's share: min(n, share)
-	inAll int64 // taken from the whole budget: min(n, max)
+	n     int64           // bytes held
+	resp  int64           // of n, the part counted for the call's answer
+	stop  <-chan struct{} // when closed (server shutdown), waits for room end at once
+	inKey int64           // taken from the principal's share: min(n, share)
+	inAll int64           // taken from the whole budget: min(n, max)
 }
 
 // Held is the number of bytes held.
@@ -93,9 +94,10 @@ func (h *Hold) Held() int64 { return h.n }
 // Principal is the key of the share the hold draws on.
 func (h *Hold) Principal() string { return h.key }
 
-// Grow adds n bytes, waiting up to 5 s (or until ctx ends) for room in the
-// principal's share and then in the whole budget. It reports false, holding
-// what it held before, when there was none.
+// Grow adds n bytes, waiting up to 5 s (or until ctx ends, or the server
+// shuts down) for room in the principal's share and then in the whole
+// budget. It reports false, holding what it held before, when there was
+// none.
 func (h *Hold) Grow(ctx context.Context, n int64) bool {
 	if n <= 0 || h.TryGrow(n) { // the common case: room, no timer
 		return true
@@ -103,6 +105,16 @@ func (h *Hold) Grow(ctx context.Context, n int64) bool {
 	k, a := h.more(n)
 	ctx, cancel := context.WithTimeout(ctx, budgetWait)
 	defer cancel()
+	if h.stop != nil {
+		// A shutdown must not wait for calls waiting for room.
+		go func() {
+			select {
+			case <-h.stop:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
 	if k > 0 && h.kb.sem.Acquire(ctx, k) != nil {
 		return false
 	}

@@ -95,3 +95,24 @@ func TestBudgetResponseSettles(t *testing.T) {
 		t.Fatalf("held %d, want 35", h.Held())
 	}
 }
+
+// TestBudgetWaitEndsOnShutdown: a call waiting for room gives up at once
+// when the server shuts down.
+func TestBudgetWaitEndsOnShutdown(t *testing.T) {
+	b := NewBudget(10, 10)
+	full := b.Open("k")
+	defer full.Close()
+	full.TryGrow(10)
+	stop := make(chan struct{})
+	h := b.Open("k")
+	defer h.Close()
+	h.stop = stop
+	time.AfterFunc(50*time.Millisecond, func() { close(stop) })
+	start := time.Now()
+	if h.Grow(context.Background(), 1) {
+		t.Fatal("grew past a full budget")
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Fatalf("the wait for room outlived the shutdown by %v", took)
+	}
+}
