@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/rheos/rheos/internal/awsmodel"
+	"github.com/rheos/rheos/internal/awsmodel/s3model"
 )
 
 // chunked encodes body as aws-chunked, n bytes a chunk, with signature
@@ -269,5 +272,54 @@ func TestParseRange(t *testing.T) {
 		if off != c.off || n != c.n || ok != c.ok || (serr != nil) != c.invalid {
 			t.Errorf("parseRange(%q, %d) = %d %d %v %v", c.v, c.size, off, n, ok, serr)
 		}
+	}
+}
+
+// TestAgainstModel: every operation of botocore's S3 model (s3model, the
+// operations Rheos serves) routes to the operation of that name from its
+// HTTP binding (method, URI, required query members), and the errors the
+// model gives a status have that status here.
+func TestAgainstModel(t *testing.T) {
+	m := s3model.Model
+	for _, name := range m.OperationNames() {
+		mo := m.Operation(name)
+		path, query, _ := strings.Cut(mo.RequestURI, "?")
+		q, _ := url.ParseQuery(query)
+		for _, mem := range m.Input(name).Members {
+			if mem.Required && mem.Location == awsmodel.Query {
+				q.Set(mem.LocationName, "1")
+			}
+		}
+		bucket, key := "", ""
+		if strings.Contains(path, "{Bucket}") {
+			bucket = "bkt"
+		}
+		if strings.Contains(path, "{Key+}") {
+			key = "k"
+		}
+		o, serr := route(mo.Method, bucket, key, q, http.Header{})
+		if serr != nil || o.name != name {
+			t.Errorf("%s (%s %s): routed to %v %v", name, mo.Method, mo.RequestURI, o, serr)
+		}
+	}
+	statuses := map[string]int{}
+	for _, e := range storeErrors {
+		statuses[e.code] = e.status
+	}
+	checked := 0
+	for name, sh := range m.Shapes {
+		if !sh.Exception {
+			continue
+		}
+		want, ok := m.ErrorStatus(name)
+		if got, served := statuses[name]; ok && served {
+			checked++
+			if got != want {
+				t.Errorf("%s: status %d, the model says %d", name, got, want)
+			}
+		}
+	}
+	if checked < 5 {
+		t.Fatalf("only %d errors checked against the model", checked)
 	}
 }
