@@ -166,9 +166,10 @@ func setUpWorld(t *testing.T, p *proc) *world {
 	return w
 }
 
+// waitFor polls cond for up to 30 s (CI runs the suite on two loaded cores).
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	for i := 0; i < 300; i++ {
+	for i := 0; i < 1500; i++ {
 		if cond() {
 			return
 		}

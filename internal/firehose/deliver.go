@@ -93,7 +93,9 @@ func (r *runner) reconcile(ctx context.Context) error {
 	err := r.s.meta.Scan(ctx, prefixStream, func(k string, v []byte, _ uint64) error {
 		var m streamMeta
 		if json.Unmarshal(v, &m) == nil && m.effectiveStatus(now) == StatusActive {
-			want[k+"#"+strconv.Itoa(m.VersionID)] = &m
+			// A new configuration version or a new data key restarts the
+			// worker with the stream as it now is.
+			want[k+"#"+strconv.Itoa(m.VersionID)+"#"+strconv.Itoa(len(m.DataKeys))] = &m
 		}
 		return nil
 	})
