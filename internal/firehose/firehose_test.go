@@ -423,3 +423,46 @@ func TestBuffersOwnedBeforeWorkersRun(t *testing.T) {
 		t.Fatal("a key no stream owns is owned")
 	}
 }
+
+// TestEncryptionStartedWhileDelivering: records sealed under a data key
+// created after the worker started are still delivered.
+func TestEncryptionStartedWhileDelivering(t *testing.T) {
+	kr, err := envelope.OpenKeyring(t.TempDir() + "/keyring.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, objs := newTestService(t, func(c *Config) { c.Keys = kr })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	if _, err := svc.Create(ctx, Scope{}, CreateInput{Name: "late", Destinations: map[string]map[string]any{
+		"ExtendedS3": {"RoleARN": "arn:aws:iam::111122223333:role/r", "BucketARN": "arn:aws:s3:::lake",
+			"BufferingHints": map[string]any{"SizeInMBs": int64(1), "IntervalInSeconds": int64(0)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.Put(ctx, Scope{}, "late", [][]byte{[]byte("plain")}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the worker runs with the key list it started with
+	if err := svc.SetEncryption(ctx, Scope{}, "late", true, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, enc, err := svc.Put(ctx, Scope{}, "late", [][]byte{[]byte("sealed")}); err != nil || !enc {
+		t.Fatal(err, enc)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		var all []string
+		for _, v := range objs.snapshot() {
+			all = append(all, string(v))
+		}
+		if strings.Contains(strings.Join(all, ","), "sealed") {
+			cancel()
+			<-done
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("the record sealed under the new key was never delivered")
+}
