@@ -13,9 +13,10 @@ import (
 )
 
 // TestS3AWSCLI walks `aws s3` through the built-in S3 of the real binary,
-// with AWS CLI v2 and v1 (when the machine has it): mb, cp of a small file
-// and of a 20 MiB one (multipart), ls, sync both ways (and a second sync
-// that finds nothing to do), cp to stdout, rm, rb.
+// signatures verified, with AWS CLI v2 and v1 (when the machine has it):
+// mb, cp of a small file and of a 20 MiB one (multipart), ls, sync both
+// ways (and a second sync that finds nothing to do), cp to stdout, rm, rb;
+// a wrong secret is refused.
 func TestS3AWSCLI(t *testing.T) {
 	for name, cli := range awsCLIs(t) {
 		t.Run(name, func(t *testing.T) { s3CLIWalk(t, strings.Fields(cli)) })
@@ -24,8 +25,9 @@ func TestS3AWSCLI(t *testing.T) {
 
 func s3CLIWalk(t *testing.T, cli []string) {
 	dir := t.TempDir()
-	p := startServer(t, filepath.Join(dir, "data"), freePort(t))
-	env := append(os.Environ(), "AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=secret", "AWS_PAGER=", "AWS_CONFIG_FILE=/dev/null",
+	p := startServerWith(t, filepath.Join(dir, "data"), freePort(t),
+		[]string{"RHEOS_ROOT_ACCESS_KEY_ID=AKIDS3ROOT", "RHEOS_ROOT_SECRET_ACCESS_KEY=s3-root-secret"}, "--auth", "verify")
+	env := append(os.Environ(), "AWS_ACCESS_KEY_ID=AKIDS3ROOT", "AWS_SECRET_ACCESS_KEY=s3-root-secret", "AWS_PAGER=", "AWS_CONFIG_FILE=/dev/null",
 		"AWS_SHARED_CREDENTIALS_FILE=/dev/null")
 	aws := func(args ...string) *exec.Cmd {
 		cmd := exec.Command(cli[0], append(append(cli[1:], "--endpoint-url", "http://"+p.addr, "--region", "us-east-1"), args...)...)
@@ -120,6 +122,11 @@ func s3CLIWalk(t *testing.T, cli []string) {
 	// Errors come back in S3's shape, which the CLI prints.
 	if out, err := aws("s3api", "get-object", "--bucket", "cli-bucket", "--key", "missing", filepath.Join(dir, "out")).CombinedOutput(); err == nil || !strings.Contains(string(out), "NoSuchKey") {
 		t.Fatalf("get-object of a missing key: %v\n%s", err, out)
+	}
+	wrong := aws("s3", "ls", "s3://cli-bucket/")
+	wrong.Env = append(wrong.Env, "AWS_SECRET_ACCESS_KEY=wrong")
+	if out, err := wrong.CombinedOutput(); err == nil || !strings.Contains(string(out), "SignatureDoesNotMatch") {
+		t.Fatalf("a wrong secret was not refused: %v\n%s", err, out)
 	}
 	run("s3", "rb", "--force", "s3://cli-bucket")
 	if buckets := string(run("s3", "ls")); strings.Contains(buckets, "cli-bucket") {
