@@ -136,7 +136,7 @@ func (a *API) ServeAWS(w http.ResponseWriter, r *http.Request, req *awsproto.Req
 	}
 	ctx := awsproto.WithRequestID(r.Context(), req.ID)
 	start := time.Now()
-	err := authorize(ctx, ac, o.action)
+	err := authorize(ctx, ac, o.action, c.bucket, c.key)
 	if err == nil {
 		err = o.handle(a, ctx, c)
 	}
@@ -158,15 +158,24 @@ func (a *API) ServeAWS(w http.ResponseWriter, r *http.Request, req *awsproto.Req
 	}
 }
 
-// authorize asks the caller's identity for the S3 action. The resource is
-// "*": S3's ARNs name no account, and the store already refuses buckets of
-// other accounts (no bucket policies yet), so the identity's policies decide
-// on actions alone.
-func authorize(ctx context.Context, c *awsproto.Call, action string) error {
+// authorize asks the caller's identity for the S3 action on the resource
+// AWS authorizes it on: the object (arn:aws:s3:::bucket/key) for object
+// operations, the bucket (arn:aws:s3:::bucket) for bucket operations, "*"
+// for ListBuckets. S3's ARNs name no account: the server's authorizer takes
+// them as the caller's own, and the store refuses buckets of other accounts
+// (there are no bucket policies yet).
+func authorize(ctx context.Context, c *awsproto.Call, action, bucket, key string) error {
 	if c.Authorize == nil {
 		return nil
 	}
-	if aerr := c.Authorize(ctx, action, "*"); aerr != nil {
+	resource := "*"
+	switch {
+	case bucket != "" && key != "":
+		resource = "arn:aws:s3:::" + bucket + "/" + key
+	case bucket != "":
+		resource = "arn:aws:s3:::" + bucket
+	}
+	if aerr := c.Authorize(ctx, action, resource); aerr != nil {
 		return aerr
 	}
 	return nil

@@ -159,6 +159,11 @@ func authorizer(lookup policyLookup, p principal) func(context.Context, string, 
 				return awserr.New(awserr.AccessDenied, "User: "+p.arn+" is not authorized to perform: "+action+" on resource: "+resource)
 			}
 			owner = a.Account
+			if a.Service == "s3" && a.Account == "" {
+				// S3's ARNs name no account; the store refuses buckets
+				// of other accounts, so the bucket is the caller's.
+				owner = p.account
+			}
 			if doc, err := lookup(ctx, resource); err == nil && doc != "{}" {
 				if pol, err := iampolicy.Parse([]byte(doc)); err == nil {
 					rp = []iampolicy.Policy{pol}

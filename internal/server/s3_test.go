@@ -687,7 +687,11 @@ func TestS3SignedAndAccounts(t *testing.T) {
 		c.Principals = []config.Principal{{Name: "other", AccessKeyID: "AKIDOTHER", SecretAccessKey: "other-secret", Account: "111122223333",
 			Policies: []json.RawMessage{json.RawMessage(`{"Statement":[{"Effect":"Allow","Action":["s3:*"],"Resource":"*"}]}`)}},
 			{Name: "reader", AccessKeyID: "AKIDREADER", SecretAccessKey: "reader-secret",
-				Policies: []json.RawMessage{json.RawMessage(`{"Statement":[{"Effect":"Allow","Action":["s3:Get*","s3:List*"],"Resource":"*"}]}`)}}}
+				Policies: []json.RawMessage{json.RawMessage(`{"Statement":[{"Effect":"Allow","Action":["s3:Get*","s3:List*"],"Resource":"*"}]}`)}},
+			// Bucket- and key-scoped policies apply to S3's account-less ARNs.
+			{Name: "scoped", AccessKeyID: "AKIDSCOPED", SecretAccessKey: "scoped-secret",
+				Policies: []json.RawMessage{json.RawMessage(`{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":["arn:aws:s3:::signed-true","arn:aws:s3:::signed-true/*"]},
+					{"Effect":"Deny","Action":"s3:GetObject","Resource":"arn:aws:s3:::signed-true/secret*"}]}`)}}}
 	})
 	ctx := context.Background()
 	for _, path := range []bool{true, false} {
@@ -747,6 +751,17 @@ func TestS3SignedAndAccounts(t *testing.T) {
 		t.Fatalf("reader got %q", got)
 	}
 	_, err = reader.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("signed-true"), Key: aws.String("x"), Body: strings.NewReader("x")})
+	wantS3Err(t, err, "AccessDenied", 403)
+	scoped := ts.s3Client(t, true, "AKIDSCOPED", "scoped-secret")
+	if _, err := scoped.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("signed-true"), Key: aws.String("secret-plan"), Body: strings.NewReader("s")}); err != nil {
+		t.Fatalf("scoped put in its bucket: %v", err)
+	}
+	_, err = scoped.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("signed-true"), Key: aws.String("secret-plan")})
+	wantS3Err(t, err, "AccessDenied", 403)
+	if got, _ := getBody(t, scoped, &s3.GetObjectInput{Bucket: aws.String("signed-true"), Key: aws.String("plain.txt")}); string(got) != "plain.txt" {
+		t.Fatalf("scoped got %q", got)
+	}
+	_, err = scoped.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("signed-false")})
 	wantS3Err(t, err, "AccessDenied", 403)
 	// The SDK's own signer over a body it says is something else.
 	req, _ := http.NewRequest("PUT", ts.url+"/signed-true/forged", strings.NewReader("forged body"))
