@@ -56,9 +56,9 @@ type Mapping struct {
 	State, StateTransitionReason, LastProcessingResult  string
 	LastModified                                        time.Time
 	Tags                                                map[string]string
-	// OnFailure is the ARN of the stream that receives a failure record
-	// for every batch given up (a Rheos extension of DestinationConfig:
-	// AWS sends them to SQS, SNS or S3).
+	// OnFailure is the ARN of the destination that receives an invocation
+	// record for every batch given up: an S3 bucket, or a Kinesis stream
+	// of this server (a Rheos extension); onfailure.go.
 	OnFailure string `json:",omitempty"`
 	// FilterPatterns are the FilterCriteria patterns (filter.go).
 	FilterPatterns []string `json:",omitempty"`
@@ -161,6 +161,9 @@ func (s *Service) CreateMapping(ctx context.Context, sc Scope, in MappingInput) 
 		FunctionResponseTypes: in.FunctionResponseTypes, Enabled: true, Tags: in.Tags,
 		State: "Creating", StateTransitionReason: "User action", LastProcessingResult: "No records processed",
 		LastModified: s.cfg.Now().UTC()}
+	if err := s.checkDestination(in); err != nil {
+		return nil, err
+	}
 	if err := m.apply(in); err != nil {
 		return nil, err
 	}
@@ -228,10 +231,7 @@ func (m *Mapping) apply(in MappingInput) error {
 		m.FilterPatterns = *in.FilterPatterns
 	}
 	if in.OnFailure != nil {
-		if d := *in.OnFailure; d != "" && !streamARNParts(d) {
-			return errorf(KindUnsupported, "DestinationConfig.OnFailure.Destination %s: this endpoint sends failure records to a Kinesis stream of its own (an extension); SQS, SNS and S3 destinations are not served.", d)
-		}
-		m.OnFailure = *in.OnFailure
+		m.OnFailure = *in.OnFailure // checked by checkDestination
 	}
 	return nil
 }
@@ -323,6 +323,9 @@ func (s *Service) UpdateMapping(ctx context.Context, uuid string, in MappingInpu
 			return nil, err
 		}
 		m.FunctionARN = f.ARN()
+	}
+	if err := s.checkDestination(in); err != nil {
+		return nil, err
 	}
 	if err := m.apply(in); err != nil {
 		return nil, err
@@ -795,42 +798,6 @@ func seqLess(a, b string) bool {
 		return len(a) < len(b)
 	}
 	return a < b
-}
-
-// giveUp discards records after retries or by age: it logs them, counts
-// them, and sends a failure record to the mapping's OnFailure stream.
-func (s *Service) giveUp(ctx context.Context, m *Mapping, shard string, recs []SourceRecord, condition string, invokes int, functionError string) {
-	s.cfg.Observer.Batch(m.UUID, len(recs), condition, 0)
-	s.cfg.Logger.Warn("event source mapping: records given up", "uuid", m.UUID, "shard", shard, "condition", condition,
-		"first", recs[0].SequenceNumber, "last", recs[len(recs)-1].SequenceNumber, "count", len(recs))
-	if m.OnFailure == "" {
-		return
-	}
-	if err := s.cfg.Streams.Put(ctx, m.OnFailure, shard, failureRecord(m, shard, recs, condition, invokes, functionError, s.cfg.Now())); err != nil {
-		s.cfg.Logger.Warn("event source mapping: failure record not delivered", "uuid", m.UUID, "destination", m.OnFailure, "err", err)
-	}
-}
-
-// failureRecord is the record Lambda sends to an OnFailure destination for
-// a Kinesis batch it gave up.
-func failureRecord(m *Mapping, shard string, recs []SourceRecord, condition string, invokes int, functionError string, now time.Time) []byte {
-	iso := func(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
-	status := 200
-	rc := map[string]any{"statusCode": status, "executedVersion": "$LATEST"}
-	if functionError != "" {
-		rc["functionError"] = functionError
-	}
-	b, _ := json.Marshal(map[string]any{
-		"requestContext": map[string]any{"requestId": newID(), "functionArn": m.FunctionARN, "condition": condition,
-			"approximateInvokeCount": invokes},
-		"responseContext": rc,
-		"version":         "1.0",
-		"timestamp":       iso(now),
-		"KinesisBatchInfo": map[string]any{"shardId": shard, "startSequenceNumber": recs[0].SequenceNumber,
-			"endSequenceNumber": recs[len(recs)-1].SequenceNumber, "approximateArrivalOfFirstRecord": iso(recs[0].ArrivalTime),
-			"approximateArrivalOfLastRecord": iso(recs[len(recs)-1].ArrivalTime), "batchSize": len(recs), "streamArn": m.EventSourceARN},
-	})
-	return b
 }
 
 func (s *Service) setResult(m *Mapping, result string) {

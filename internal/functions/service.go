@@ -73,6 +73,10 @@ type Config struct {
 	// Streams is what event source mappings read (the server adapts Data
 	// Streams); nil: no mappings can be created.
 	Streams StreamSource
+	// Objects is where S3 OnFailure destinations of event source mappings
+	// write (the server adapts its built-in S3); nil: S3 destinations are
+	// refused.
+	Objects ObjectWriter
 	// AccessKeyID and SecretAccessKey are the credentials handlers get.
 	// Default "rheos"/"rheos" (accepted when authentication is off).
 	AccessKeyID, SecretAccessKey string

@@ -162,9 +162,10 @@ func (a *API) wrap(op string, h restjson.Handler) restjson.Handler {
 // mapping's, so another account's mapping is out of reach), or "*" for
 // account-level calls. An event source mapping reads its stream and writes
 // failures to its destination with the creator's rights, so creating or
-// changing one also needs the Kinesis read actions on the source and
-// PutRecord on a Kinesis destination (AWS asks the same of the function's
-// execution role).
+// changing one also needs the Kinesis read actions on the source,
+// PutRecord on a Kinesis destination, and s3:PutObject (on the bucket's
+// objects) and s3:ListBucket on an S3 destination (AWS asks the same of
+// the function's execution role).
 func (a *API) authorize(ctx context.Context, op string, c *awsproto.Call) *awserr.Error {
 	resource := "*"
 	name, _ := c.Input["FunctionName"].(string)
@@ -195,8 +196,19 @@ func (a *API) authorize(ctx context.Context, op string, c *awsproto.Call) *awser
 	}
 	if dc, ok := c.Input["DestinationConfig"].(map[string]any); ok {
 		if of, ok := dc["OnFailure"].(map[string]any); ok {
-			if dest, _ := of["Destination"].(string); strings.Contains(dest, ":kinesis:") {
+			dest, _ := of["Destination"].(string)
+			switch {
+			case strings.Contains(dest, ":kinesis:"):
 				if aerr := c.Authorize(ctx, "kinesis:PutRecord", dest); aerr != nil {
+					return aerr
+				}
+			case strings.HasPrefix(dest, "arn:aws:s3:::"):
+				// AWS asks s3:PutObject and s3:ListBucket of the role for
+				// an S3 destination; the objects go under aws/lambda/.
+				if aerr := c.Authorize(ctx, "s3:PutObject", dest+"/*"); aerr != nil {
+					return aerr
+				}
+				if aerr := c.Authorize(ctx, "s3:ListBucket", dest); aerr != nil {
 					return aerr
 				}
 			}

@@ -23,6 +23,10 @@ func init() { registerWiring("functions", 10, (*Server).wireFunctions) }
 
 // wireFunctions builds the functions service and plugs in the Lambda API.
 func (s *Server) wireFunctions(context.Context) error {
+	var objects functions.ObjectWriter // S3 OnFailure destinations: the built-in S3 (wired before, at order 5)
+	if s.s3 != nil {
+		objects = builtinObjects{s.s3}
+	}
 	svc := functions.New(functions.Config{Account: s.cfg.Account, Now: s.now, Logger: s.log,
 		Exec: s.cfg.FunctionsExec, CodeDir: filepath.Join(s.cfg.DataDir, "functions"), MaxProcesses: s.cfg.MaxProcesses,
 		Endpoint: func() string {
@@ -36,6 +40,7 @@ func (s *Server) wireFunctions(context.Context) error {
 		},
 		AccessKeyID: s.cfg.RootAccessKeyID, SecretAccessKey: s.cfg.RootSecretAccessKey,
 		Streams:  kinesisSource{svc: s.kinesis, changed: s.store.log.Changed},
+		Objects:  objects,
 		Observer: metrics.NewFunctions(s.registry),
 	}, s.store.meta)
 	if s.cfg.FunctionsExec {

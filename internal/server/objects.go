@@ -31,8 +31,10 @@ func (e externalObjects) PutObject(ctx context.Context, _, bucket, key string, b
 	return err
 }
 
-// builtinObjects writes Firehose objects into the built-in S3 (durable on
-// local disk when PutObject returns), in the delivery stream's account.
+// builtinObjects writes objects into the built-in S3 (durable on local disk
+// when PutObject returns), in the writer's account: Firehose's S3
+// destinations (the delivery stream's account) and event source mappings'
+// S3 OnFailure destinations (the mapping's).
 type builtinObjects struct{ st *objectstore.Store }
 
 func (b builtinObjects) PutObject(ctx context.Context, account, bucket, key string, body []byte, contentType string) error {
