@@ -166,6 +166,25 @@ func (s *Service) ConsumerByARN(consumerARNStr string) (Scope, string, string, e
 	return sc, stream, name, nil
 }
 
+// activeConsumer checks that the consumer ARN names an ACTIVE consumer of
+// the stream, creation time included.
+func activeConsumer(st *streamState, arn string, now time.Time) error {
+	for i := range st.meta.Consumers {
+		c := &st.meta.Consumers[i]
+		if consumerARN(st.arn, c.Name, c.CreatedMs) != arn {
+			continue
+		}
+		switch status := c.effectiveStatus(now); status {
+		case ConsumerActive:
+			return nil
+		case "":
+		default:
+			return errorf(KindInUse, "Consumer %s is not ACTIVE, instead in state %s.", arn, status)
+		}
+	}
+	return errorf(KindNotFound, "Consumer %s not found.", arn)
+}
+
 // ConsumerARN returns the ARN of a live consumer of a stream, and false
 // when there is none.
 func (s *Service) ConsumerARN(sc Scope, stream, name string) (string, bool) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rheos/rheos/internal/hashkey"
+	"github.com/rheos/rheos/internal/quota"
 	"github.com/rheos/rheos/internal/seqnum"
 )
 
@@ -364,8 +365,26 @@ func (s *Service) CheckRecords(ctx context.Context, iterStr string) error {
 	return dryRun()
 }
 
-// GetRecords reads from a shard iterator.
+// GetRecords reads from a shard iterator, charged to the shard's shared
+// read throughput.
 func (s *Service) GetRecords(ctx context.Context, iterStr string, limit int) (GetRecordsResult, error) {
+	return s.getRecords(ctx, iterStr, limit, "")
+}
+
+// ConsumerRecords reads from a shard iterator on behalf of an enhanced
+// fan-out consumer (an event source mapping reading through one): the
+// consumer must be ACTIVE and registered on the iterator's stream, and the
+// bytes read count against the consumer's own 2 MiB/s on the shard, shared
+// with its SubscribeToShard pushes, not against the shard's shared 5
+// reads and 2 MiB per second. Over its rate a read returns no records and
+// an iterator at the same position: like a subscription, it waits rather
+// than fails.
+func (s *Service) ConsumerRecords(ctx context.Context, consumerARNStr, iterStr string, limit int) (GetRecordsResult, error) {
+	return s.getRecords(ctx, iterStr, limit, consumerARNStr)
+}
+
+// getRecords serves GetRecords, and ConsumerRecords when consumer is set.
+func (s *Service) getRecords(ctx context.Context, iterStr string, limit int, consumer string) (GetRecordsResult, error) {
 	now := s.now()
 	it, st, sh, err := s.openIterator(iterStr, now)
 	if err != nil {
@@ -376,7 +395,18 @@ func (s *Service) GetRecords(ctx context.Context, iterStr string, limit int) (Ge
 		limit = 10000
 	}
 	f := s.throughputFactor(st.meta)
-	if f > 0 && !s.readQuota.Allow(sh.Key, readLimit(f), 1, 0) {
+	lim, key := readLimit(f), sh.Key
+	efoKey := ""
+	if consumer != "" {
+		if err := activeConsumer(st, consumer, now); err != nil {
+			return GetRecordsResult{}, err
+		}
+		lim, efoKey = quota.Limit{BytesPerSecond: awsReadBytes * f}, consumer+"|"+sid // the key of its subscriptions
+		if f > 0 && !s.efoQuota.Allow(efoKey, lim, 0, 0) {
+			it.IssuedMs = now.UnixMilli()
+			return GetRecordsResult{NextShardIterator: s.iter.encode(it)}, nil
+		}
+	} else if f > 0 && !s.readQuota.Allow(key, lim, 1, 0) {
 		s.cfg.Observer.Throttled(it.Stream, false, 1)
 		return GetRecordsResult{}, rateExceeded(sid, it.Stream, it.Account)
 	}
@@ -390,7 +420,11 @@ func (s *Service) GetRecords(ctx context.Context, iterStr string, limit int) (Ge
 		for _, r := range recs {
 			n += len(r.Data) + len(r.PartitionKey)
 		}
-		s.readQuota.Charge(sh.Key, readLimit(f), float64(n))
+		if efoKey != "" {
+			s.efoQuota.Charge(efoKey, lim, float64(n))
+		} else {
+			s.readQuota.Charge(key, lim, float64(n))
+		}
 	}
 	res := GetRecordsResult{Records: make([]Record, len(recs))}
 	next := it.Position
