@@ -29,6 +29,15 @@ type StreamSource interface {
 	// Put appends one record to a stream (failure records of OnFailure
 	// destinations).
 	Put(ctx context.Context, streamARN, partitionKey string, data []byte) error
+	// Consumer resolves an enhanced fan-out consumer's ARN to its stream's
+	// ARN and its status (CREATING, ACTIVE, DELETING); status is "" when no
+	// such consumer exists (never registered, deregistered, or its stream
+	// deleted).
+	Consumer(ctx context.Context, consumerARN string) (streamARN, status string, err error)
+	// ReadAs is Read on behalf of an enhanced fan-out consumer: the reads
+	// count against the consumer's own throughput, not the shard's shared
+	// one, and fail when the consumer is not ACTIVE.
+	ReadAs(ctx context.Context, consumerARN, iterator string, limit int) (recs []SourceRecord, next string, err error)
 }
 
 // SourceShard is a shard and its parents.
@@ -66,6 +75,18 @@ type Mapping struct {
 	// windows of that many seconds with state carried between the
 	// invocations of a window (window.go).
 	TumblingWindowInSeconds int `json:",omitempty"`
+	// StreamARN is set when EventSourceARN names an enhanced fan-out
+	// consumer: the consumer's stream, whose shards the mapping reads
+	// through the consumer (ReadAs).
+	StreamARN string `json:",omitempty"`
+}
+
+// stream is the ARN of the stream the mapping reads.
+func (m *Mapping) stream() string {
+	if m.StreamARN != "" {
+		return m.StreamARN
+	}
+	return m.EventSourceARN
 }
 
 // ARN is the mapping's ARN.
@@ -122,20 +143,46 @@ func streamARNParts(arn string) bool {
 	return len(p) == 6 && p[0] == "arn" && p[2] == "kinesis" && strings.HasPrefix(p[5], "stream/") && !strings.Contains(p[5], "/consumer/")
 }
 
+// consumerARNParts checks the shape of a Kinesis consumer ARN
+// (arn:aws:kinesis:r:acct:stream/s/consumer/c:ts).
+func consumerARNParts(arn string) bool {
+	stream, consumer, ok := strings.Cut(arn, "/consumer/")
+	return ok && streamARNParts(stream) && strings.Contains(consumer, ":")
+}
+
+// resolveSource checks an EventSourceArn: a Kinesis stream, or an ACTIVE
+// enhanced fan-out consumer, whose stream it returns ("" for a stream).
+func (s *Service) resolveSource(ctx context.Context, src string) (consumerStream string, err error) {
+	switch {
+	case streamARNParts(src):
+		if _, err := s.cfg.Streams.Shards(ctx, src); err != nil {
+			return "", errorf(KindInvalidParameter, "Stream not found: %s", src)
+		}
+		return "", nil
+	case consumerARNParts(src):
+		stream, status, err := s.cfg.Streams.Consumer(ctx, src)
+		switch {
+		case err != nil:
+			return "", &Error{Kind: KindInternal, Err: err}
+		case status == "":
+			return "", errorf(KindInvalidParameter, "Stream consumer not found: %s", src)
+		case status != "ACTIVE":
+			return "", errorf(KindInvalidParameter, "Stream consumer %s is %s; an event source mapping reads through an ACTIVE consumer.", src, status)
+		}
+		return stream, nil
+	}
+	return "", errorf(KindInvalidParameter, "This endpoint serves event source mappings of Kinesis streams only: %s is not a Kinesis stream or stream consumer ARN.", src)
+}
+
 // CreateMapping registers a mapping and starts it.
 func (s *Service) CreateMapping(ctx context.Context, sc Scope, in MappingInput) (*Mapping, error) {
 	sc = s.scope(sc)
 	if s.cfg.Streams == nil {
 		return nil, errorf(KindUnsupported, "Event source mappings need Data Streams on this server.")
 	}
-	if !streamARNParts(in.EventSourceARN) {
-		if strings.Contains(in.EventSourceARN, ":kinesis:") && strings.Contains(in.EventSourceARN, "/consumer/") {
-			return nil, errorf(KindUnsupported, "Enhanced fan-out consumers as event sources are not served by this endpoint yet; use the stream ARN.")
-		}
-		return nil, errorf(KindInvalidParameter, "This endpoint serves event source mappings of Kinesis streams only: %s is not a Kinesis stream ARN.", in.EventSourceARN)
-	}
-	if _, err := s.cfg.Streams.Shards(ctx, in.EventSourceARN); err != nil {
-		return nil, errorf(KindInvalidParameter, "Stream not found: %s", in.EventSourceARN)
+	consumerStream, err := s.resolveSource(ctx, in.EventSourceARN)
+	if err != nil {
+		return nil, err
 	}
 	f, err := s.Get(ctx, sc, in.FunctionName)
 	if err != nil {
@@ -155,7 +202,7 @@ func (s *Service) CreateMapping(ctx context.Context, sc Scope, in MappingInput) 
 	default:
 		return nil, errorf(KindInvalidParameter, "Unsupported starting position for Kinesis: %s", in.StartingPosition)
 	}
-	m := &Mapping{UUID: newID(), FunctionARN: f.ARN(), EventSourceARN: in.EventSourceARN, StartingPosition: in.StartingPosition,
+	m := &Mapping{UUID: newID(), FunctionARN: f.ARN(), EventSourceARN: in.EventSourceARN, StreamARN: consumerStream, StartingPosition: in.StartingPosition,
 		StartingPositionTimestamp: in.StartingPositionTimestamp, Account: sc.Account, Region: sc.Region,
 		BatchSize: 100, ParallelizationFactor: 1, MaximumRetryAttempts: -1, MaximumRecordAgeInSeconds: -1,
 		FunctionResponseTypes: in.FunctionResponseTypes, Enabled: true, Tags: in.Tags,
@@ -330,7 +377,7 @@ func (s *Service) UpdateMapping(ctx context.Context, uuid string, in MappingInpu
 	if err := m.apply(in); err != nil {
 		return nil, err
 	}
-	m.State, m.LastModified = "Updating", s.cfg.Now().UTC()
+	m.State, m.StateTransitionReason, m.LastModified = "Updating", "User action", s.cfg.Now().UTC()
 	b, _ := json.Marshal(m)
 	ok, _, cerr := s.meta.Commit(ctx, map[string]uint64{prefixESM + uuid: rev}, map[string][]byte{prefixESM + uuid: b}, nil)
 	if cerr != nil || !ok {
@@ -404,6 +451,11 @@ func (s *Service) startMapping(m *Mapping) {
 	go func() { // owned by the runner: stopMapping cancels and waits
 		defer close(r.done)
 		s.runMapping(ctx, m)
+		s.runMu.Lock()
+		if s.runners[m.UUID] == r { // it ended by itself: its source is gone
+			delete(s.runners, m.UUID)
+		}
+		s.runMu.Unlock()
 	}()
 }
 
@@ -419,14 +471,20 @@ func (s *Service) stopMapping(uuid string) {
 }
 
 // runMapping starts a worker for every shard whose parents are done and
-// that is not itself done, until ctx ends.
+// that is not itself done, until ctx ends, or until the consumer a mapping
+// reads through is gone (the mapping is then disabled).
 func (s *Service) runMapping(ctx context.Context, m *Mapping) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx) // ends the workers before the wait above
+	defer cancel()
 	running := map[string]bool{}
 	var mu sync.Mutex // guards running
 	for {
-		shards, err := s.cfg.Streams.Shards(ctx, m.EventSourceARN)
+		if m.StreamARN != "" && s.consumerGone(ctx, m) {
+			return
+		}
+		shards, err := s.cfg.Streams.Shards(ctx, m.stream())
 		if err == nil {
 			known := map[string]bool{}
 			for _, sh := range shards {
@@ -467,6 +525,49 @@ func (s *Service) runMapping(ctx context.Context, m *Mapping) {
 	}
 }
 
+// read reads a mapping's shard: through its consumer when it has one.
+func (s *Service) read(ctx context.Context, m *Mapping, it string, limit int) ([]SourceRecord, string, error) {
+	if m.StreamARN != "" {
+		return s.cfg.Streams.ReadAs(ctx, m.EventSourceARN, it, limit)
+	}
+	return s.cfg.Streams.Read(ctx, it, limit)
+}
+
+// consumerGone reports whether the consumer a mapping reads through was
+// deregistered (or its stream deleted), and then disables the mapping:
+// State Disabled, StateTransitionReason "Lambda initiated" (Lambda's, not
+// the user's, change) and a LastProcessingResult saying why. Enabled again
+// (UpdateEventSourceMapping), it is disabled again: a consumer registered
+// again under the name has another ARN, read by a new mapping.
+func (s *Service) consumerGone(ctx context.Context, m *Mapping) bool {
+	_, status, err := s.cfg.Streams.Consumer(ctx, m.EventSourceARN)
+	if err != nil || (status != "" && status != "DELETING") {
+		return false
+	}
+	result := "PROBLEM: Stream consumer not found: " + m.EventSourceARN
+	s.cfg.Logger.Warn("event source mapping: its stream consumer is gone; the mapping is disabled", "uuid", m.UUID, "consumer", m.EventSourceARN)
+	s.setResult(m, result)
+	key := prefixESM + m.UUID
+	for ctx.Err() == nil { // a compare-and-swap against concurrent updates
+		b, rev, err := s.meta.Get(ctx, key)
+		var cur Mapping
+		if err != nil || b == nil || json.Unmarshal(b, &cur) != nil {
+			break // deleted meanwhile, or unreadable: nothing to disable
+		}
+		cur.Enabled, cur.State, cur.StateTransitionReason, cur.LastProcessingResult = false, "Disabled", "Lambda initiated", result
+		nb, _ := json.Marshal(cur)
+		ok, _, err := s.meta.Commit(ctx, map[string]uint64{key: rev}, map[string][]byte{key: nb}, nil)
+		if err != nil {
+			s.cfg.Logger.Warn("event source mapping: disabling failed", "uuid", m.UUID, "err", err)
+			break
+		}
+		if ok {
+			break
+		}
+	}
+	return true
+}
+
 func (s *Service) loadCheckpoint(ctx context.Context, uuid, shard string) checkpoint {
 	var c checkpoint
 	if b, _, err := s.meta.Get(ctx, prefixCkpt+uuid+"/"+shard); err == nil && b != nil {
@@ -499,13 +600,13 @@ func (s *Service) runShard(ctx context.Context, m *Mapping, shard string, isChil
 	open := func() (string, error) {
 		switch {
 		case c.Seq != "":
-			return s.cfg.Streams.Iterator(ctx, m.EventSourceARN, shard, "AFTER_SEQUENCE_NUMBER", c.Seq, time.Time{})
+			return s.cfg.Streams.Iterator(ctx, m.stream(), shard, "AFTER_SEQUENCE_NUMBER", c.Seq, time.Time{})
 		case isChild:
-			return s.cfg.Streams.Iterator(ctx, m.EventSourceARN, shard, "TRIM_HORIZON", "", time.Time{}) // a child starts where its parents ended
+			return s.cfg.Streams.Iterator(ctx, m.stream(), shard, "TRIM_HORIZON", "", time.Time{}) // a child starts where its parents ended
 		case m.StartingPosition == "AT_TIMESTAMP" && m.StartingPositionTimestamp != nil:
-			return s.cfg.Streams.Iterator(ctx, m.EventSourceARN, shard, "AT_TIMESTAMP", "", *m.StartingPositionTimestamp)
+			return s.cfg.Streams.Iterator(ctx, m.stream(), shard, "AT_TIMESTAMP", "", *m.StartingPositionTimestamp)
 		}
-		return s.cfg.Streams.Iterator(ctx, m.EventSourceARN, shard, m.StartingPosition, "", time.Time{})
+		return s.cfg.Streams.Iterator(ctx, m.stream(), shard, m.StartingPosition, "", time.Time{})
 	}
 	windowed := m.TumblingWindowInSeconds > 0
 	if !windowed && c.Window != nil {
@@ -522,7 +623,7 @@ func (s *Service) runShard(ctx context.Context, m *Mapping, shard string, isChil
 			continue
 		}
 		changed := s.cfg.Streams.Changed()
-		recs, next, rerr := s.cfg.Streams.Read(ctx, it, m.BatchSize*max(m.ParallelizationFactor, 1))
+		recs, next, rerr := s.read(ctx, m, it, m.BatchSize*max(m.ParallelizationFactor, 1))
 		if rerr != nil {
 			err = rerr // an expired iterator reopens from the checkpoint
 			continue
@@ -538,7 +639,7 @@ func (s *Service) runShard(ctx context.Context, m *Mapping, shard string, isChil
 					return
 				}
 				changed = s.cfg.Streams.Changed()
-				more, n2, rerr := s.cfg.Streams.Read(ctx, next, m.BatchSize-len(recs))
+				more, n2, rerr := s.read(ctx, m, next, m.BatchSize-len(recs))
 				if rerr != nil {
 					break
 				}
@@ -846,7 +947,7 @@ func eventRecords(m *Mapping, shard string, recs []SourceRecord) []eventRecord {
 		}
 		out[i] = eventRecord{Kinesis: k, EventSource: "aws:kinesis", EventVersion: "1.0", EventID: shard + ":" + r.SequenceNumber,
 			EventName: "aws:kinesis:record", InvokeIdentityArn: "arn:aws:iam::" + m.Account + ":role/rheos-lambda", AwsRegion: m.Region,
-			EventSourceARN: m.EventSourceARN}
+			EventSourceARN: m.stream()}
 	}
 	return out
 }

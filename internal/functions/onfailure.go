@@ -106,7 +106,7 @@ func failureRecord(m *Mapping, shard string, recs []SourceRecord, condition stri
 		Timestamp:       iso(now),
 		KinesisBatchInfo: kinesisBatchInfo{ShardID: shard, StartSequenceNumber: recs[0].SequenceNumber,
 			EndSequenceNumber: recs[len(recs)-1].SequenceNumber, ApproximateArrivalOfFirstRecord: iso(recs[0].ArrivalTime),
-			ApproximateArrivalOfLastRecord: iso(recs[len(recs)-1].ArrivalTime), BatchSize: len(recs), StreamArn: m.EventSourceARN},
+			ApproximateArrivalOfLastRecord: iso(recs[len(recs)-1].ArrivalTime), BatchSize: len(recs), StreamArn: m.stream()},
 	}
 }
 

@@ -182,7 +182,7 @@ func windowEventOf(m *Mapping, shard string, recs []SourceRecord, w *openWindow,
 		EventSourceARN          string          `json:"eventSourceARN"`
 		IsFinalInvokeForWindow  bool            `json:"isFinalInvokeForWindow"`
 		IsWindowTerminatedEarly bool            `json:"isWindowTerminatedEarly"`
-	}{eventRecords(m, shard, recs), bounds{iso(w.Start), iso(w.End)}, state, shard, m.EventSourceARN, final, early})
+	}{eventRecords(m, shard, recs), bounds{iso(w.Start), iso(w.End)}, state, shard, m.stream(), final, early})
 	return b
 }
 

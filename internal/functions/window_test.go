@@ -77,6 +77,13 @@ func (f *fakeSource) Changed() <-chan struct{} {
 
 func (f *fakeSource) Put(context.Context, string, string, []byte) error { return nil }
 
+// The fake stream has no consumers.
+func (f *fakeSource) Consumer(context.Context, string) (string, string, error) { return "", "", nil }
+
+func (f *fakeSource) ReadAs(ctx context.Context, _, it string, limit int) ([]SourceRecord, string, error) {
+	return f.Read(ctx, it, limit)
+}
+
 // fakeClock is an injected clock the test moves.
 type fakeClock struct {
 	mu sync.Mutex

@@ -162,10 +162,11 @@ func (a *API) wrap(op string, h restjson.Handler) restjson.Handler {
 // mapping's, so another account's mapping is out of reach), or "*" for
 // account-level calls. An event source mapping reads its stream and writes
 // failures to its destination with the creator's rights, so creating or
-// changing one also needs the Kinesis read actions on the source,
-// PutRecord on a Kinesis destination, and s3:PutObject (on the bucket's
-// objects) and s3:ListBucket on an S3 destination (AWS asks the same of
-// the function's execution role).
+// changing one also needs the Kinesis read actions on the source stream
+// (and DescribeStreamConsumer and SubscribeToShard on a consumer it reads
+// through), PutRecord on a Kinesis destination, and s3:PutObject (on the
+// bucket's objects) and s3:ListBucket on an S3 destination (AWS asks the
+// same of the function's execution role).
 func (a *API) authorize(ctx context.Context, op string, c *awsproto.Call) *awserr.Error {
 	resource := "*"
 	name, _ := c.Input["FunctionName"].(string)
@@ -188,9 +189,17 @@ func (a *API) authorize(ctx context.Context, op string, c *awsproto.Call) *awser
 		return nil
 	}
 	if src, _ := c.Input["EventSourceArn"].(string); src != "" {
+		stream, _, consumer := strings.Cut(src, "/consumer/")
 		for _, action := range []string{"kinesis:DescribeStream", "kinesis:ListShards", "kinesis:GetShardIterator", "kinesis:GetRecords"} {
-			if aerr := c.Authorize(ctx, action, src); aerr != nil {
+			if aerr := c.Authorize(ctx, action, stream); aerr != nil {
 				return aerr
+			}
+		}
+		if consumer { // an enhanced fan-out consumer: its own actions on its ARN
+			for _, action := range []string{"kinesis:DescribeStreamConsumer", "kinesis:SubscribeToShard"} {
+				if aerr := c.Authorize(ctx, action, src); aerr != nil {
+					return aerr
+				}
 			}
 		}
 	}

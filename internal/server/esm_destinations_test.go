@@ -3,20 +3,23 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/rheos/rheos/internal/config"
 )
 
 // TestEventSourceMappingOnFailureS3: a batch the function fails, with
@@ -26,18 +29,13 @@ import (
 // event as an escaped JSON string in "payload"; SQS destinations and
 // malformed bucket ARNs are refused.
 func TestEventSourceMappingOnFailureS3(t *testing.T) {
-	fnSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ts, lc := esmServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.ReadAll(r.Body)
 		w.Header().Set("X-Amz-Function-Error", "Unhandled")
 		io.WriteString(w, `{"errorMessage":"always fails","errorType":"Error"}`)
-	}))
-	defer fnSrv.Close()
-	ts := newServer(t)
+	}), "src", 1, "fails")
 	ctx := context.Background()
-	lc := lambdaClient(ts.url)
 	sc := ts.s3Client(t, true, "AKIDTEST", "secret")
-	ts.createStream(t, "src", 1)
-	createURLFunction(t, lc, "fails", fnSrv.URL)
 	if _, err := sc.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("failures")}); err != nil {
 		t.Fatal(err)
 	}
@@ -147,4 +145,142 @@ func TestEventSourceMappingOnFailureS3(t *testing.T) {
 	if err != nil || up.DestinationConfig.OnFailure.Destination != nil {
 		t.Fatalf("update: %+v %v", up, err)
 	}
+}
+
+// TestEventSourceMappingEnhancedFanOut: a mapping whose EventSourceArn is
+// an enhanced fan-out consumer reads the consumer's stream (every shard,
+// in order) and answers with the consumer ARN as given; a consumer not
+// ACTIVE, or unknown, is refused; when the consumer is deregistered the
+// mapping is disabled by Lambda, saying why.
+func TestEventSourceMappingEnhancedFanOut(t *testing.T) {
+	sink := &batchSink{}
+	ts, lc := esmServer(t, sink, "efo", 2, "sink")
+	ctx := context.Background()
+	reg, err := ts.kc.RegisterStreamConsumer(ctx, &kinesis.RegisterStreamConsumerInput{StreamARN: aws.String(streamARN("efo")), ConsumerName: aws.String("fn")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	carn := aws.ToString(reg.Consumer.ConsumerARN)
+	create := func(src string) (*lambda.CreateEventSourceMappingOutput, error) {
+		return lc.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{FunctionName: aws.String("sink"),
+			EventSourceArn: aws.String(src), StartingPosition: types.EventSourcePositionTrimHorizon, BatchSize: aws.Int32(10)})
+	}
+	_, err = create(carn)
+	wantAPIError(t, err, "InvalidParameterValueException", "is CREATING")
+	_, err = create(streamARN("efo") + "/consumer/nobody:1700000000")
+	wantAPIError(t, err, "InvalidParameterValueException", "Stream consumer not found")
+	for i := 0; ; i++ {
+		d, err := ts.kc.DescribeStreamConsumer(ctx, &kinesis.DescribeStreamConsumerInput{ConsumerARN: aws.String(carn)})
+		if err == nil && d.ConsumerDescription.ConsumerStatus == ktypes.ConsumerStatusActive {
+			break
+		}
+		if i == 500 {
+			t.Fatalf("consumer never ACTIVE: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	recs := make([]ktypes.PutRecordsRequestEntry, 60)
+	for i := range recs {
+		recs[i] = ktypes.PutRecordsRequestEntry{PartitionKey: aws.String(fmt.Sprintf("key-%d", i%8)), Data: []byte(fmt.Sprint(i))}
+	}
+	if _, err := ts.kc.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("efo"), Records: recs}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := create(carn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(m.EventSourceArn) != carn || aws.ToString(m.State) != "Creating" {
+		t.Fatalf("create: %+v", m)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got := sink.delivered()
+		inShardOrder(t, got)
+		n := 0
+		for _, seqs := range got {
+			n += len(seqs)
+		}
+		if n >= 60 {
+			if n != 60 || len(got) != 2 {
+				t.Fatalf("%d records from %d shards, want 60 from 2", n, len(got))
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 60 records delivered", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	sink.mu.Lock()
+	if r := sink.batches[0].Records[0]; r.EventSource != "aws:kinesis" || r.EventSourceARN != streamARN("efo") {
+		t.Errorf("event record %+v", r)
+	}
+	sink.mu.Unlock()
+	got, err := lc.GetEventSourceMapping(ctx, &lambda.GetEventSourceMappingInput{UUID: m.UUID})
+	if err != nil || aws.ToString(got.EventSourceArn) != carn || aws.ToString(got.State) != "Enabled" {
+		t.Fatalf("get: %+v %v", got, err)
+	}
+	list, err := lc.ListEventSourceMappings(ctx, &lambda.ListEventSourceMappingsInput{EventSourceArn: aws.String(carn)})
+	if err != nil || len(list.EventSourceMappings) != 1 {
+		t.Fatalf("list by consumer: %+v %v", list, err)
+	}
+	// The consumer goes: Lambda disables the mapping.
+	if _, err := ts.kc.DeregisterStreamConsumer(ctx, &kinesis.DeregisterStreamConsumerInput{ConsumerARN: aws.String(carn)}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		got, err = lc.GetEventSourceMapping(ctx, &lambda.GetEventSourceMappingInput{UUID: m.UUID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if aws.ToString(got.State) == "Disabled" {
+			break
+		}
+		if i == 500 {
+			t.Fatalf("mapping still %s after its consumer was deregistered", aws.ToString(got.State))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if aws.ToString(got.StateTransitionReason) != "Lambda initiated" || !strings.Contains(aws.ToString(got.LastProcessingResult), "PROBLEM: Stream consumer not found") ||
+		aws.ToString(got.EventSourceArn) != carn {
+		t.Fatalf("disabled mapping: %+v", got)
+	}
+}
+
+// TestEventSourceMappingAuthorizesSources: with authentication on, creating
+// a mapping needs, besides the stream's read actions, s3:PutObject and
+// s3:ListBucket on an S3 destination, and DescribeStreamConsumer and
+// SubscribeToShard on a consumer it reads through (what AWS asks of the
+// function's execution role).
+func TestEventSourceMappingAuthorizesSources(t *testing.T) {
+	ts := startServer(t, t.TempDir(), func(c *config.Config) {
+		c.AuthMode = "verify"
+		c.RootAccessKeyID, c.RootSecretAccessKey = "AKIDROOT", "root-secret"
+		c.Principals = []config.Principal{{Name: "dev", AccessKeyID: "AKIDDEV", SecretAccessKey: "dev-secret",
+			Policies: []json.RawMessage{json.RawMessage(`{"Statement":[{"Effect":"Allow","Action":["lambda:*","kinesis:Describe*","kinesis:List*","kinesis:Get*"],"Resource":"*"},
+				{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::failures"}]}`)}}}
+	})
+	ctx := context.Background()
+	as := func(akid, secret string) *lambda.Client {
+		return lambda.New(lambda.Options{Region: region, BaseEndpoint: aws.String(ts.url), Retryer: aws.NopRetryer{},
+			Credentials: credentials.NewStaticCredentialsProvider(akid, secret, "")})
+	}
+	root := kinesis.New(kinesis.Options{Region: region, BaseEndpoint: aws.String(ts.url), Retryer: aws.NopRetryer{},
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDROOT", "root-secret", "")})
+	ts.kc = root
+	ts.createStream(t, "src", 1)
+	reg, err := root.RegisterStreamConsumer(ctx, &kinesis.RegisterStreamConsumerInput{StreamARN: aws.String(streamARN("src")), ConsumerName: aws.String("c")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	createURLFunction(t, as("AKIDROOT", "root-secret"), "fn", "http://127.0.0.1:1")
+	dev := as("AKIDDEV", "dev-secret")
+	_, err = dev.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{FunctionName: aws.String("fn"),
+		EventSourceArn: aws.String(streamARN("src")), StartingPosition: types.EventSourcePositionLatest,
+		DestinationConfig: &types.DestinationConfig{OnFailure: &types.OnFailure{Destination: aws.String("arn:aws:s3:::failures")}}})
+	wantAPIError(t, err, "AccessDeniedException", "s3:PutObject on resource: arn:aws:s3:::failures/*")
+	_, err = dev.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{FunctionName: aws.String("fn"),
+		EventSourceArn: reg.Consumer.ConsumerARN, StartingPosition: types.EventSourcePositionLatest})
+	wantAPIError(t, err, "AccessDeniedException", "kinesis:SubscribeToShard on resource: "+aws.ToString(reg.Consumer.ConsumerARN))
 }

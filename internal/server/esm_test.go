@@ -138,13 +138,7 @@ func TestEventSourceMappingKinesis(t *testing.T) {
 		}
 	}
 	got := waitDelivered(1000)
-	for shard, seqs := range got {
-		for i := 1; i < len(seqs); i++ {
-			if len(seqs[i]) == len(seqs[i-1]) && seqs[i] <= seqs[i-1] {
-				t.Fatalf("shard %s: %s delivered after %s", shard, seqs[i], seqs[i-1])
-			}
-		}
-	}
+	inShardOrder(t, got)
 	sink.mu.Lock()
 	for _, ev := range sink.batches {
 		if len(ev.Records) == 0 || len(ev.Records) > 100 {
@@ -229,13 +223,8 @@ func TestEventSourceMappingKinesis(t *testing.T) {
 // in put order: a child shard is read only once its parents are done.
 func TestEventSourceMappingFollowsLineage(t *testing.T) {
 	sink := &batchSink{}
-	fnSrv := httptest.NewServer(sink)
-	defer fnSrv.Close()
-	ts := newServer(t)
+	ts, lc := esmServer(t, sink, "re", 2, "sink")
 	ctx := context.Background()
-	lc := lambdaClient(ts.url)
-	ts.createStream(t, "re", 2)
-	createURLFunction(t, lc, "sink", fnSrv.URL)
 	n := 0
 	put := func(count int) {
 		for i := 0; i < count; i++ {
@@ -408,13 +397,8 @@ func TestEventSourceMappingOnFailure(t *testing.T) {
 // with them); an invalid pattern is refused at create.
 func TestEventSourceMappingFilters(t *testing.T) {
 	sink := &batchSink{}
-	fnSrv := httptest.NewServer(sink)
-	defer fnSrv.Close()
-	ts := newServer(t)
+	ts, lc := esmServer(t, sink, "f", 1, "sink")
 	ctx := context.Background()
-	lc := lambdaClient(ts.url)
-	ts.createStream(t, "f", 1)
-	createURLFunction(t, lc, "sink", fnSrv.URL)
 	_, err := lc.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{FunctionName: aws.String("sink"),
 		EventSourceArn: aws.String(streamARN("f")), StartingPosition: types.EventSourcePositionTrimHorizon,
 		FilterCriteria: &types.FilterCriteria{Filters: []types.Filter{{Pattern: aws.String(`{"data": "order"}`)}}}})
@@ -523,6 +507,32 @@ func TestEventSourceMappingParallelizationFactor(t *testing.T) {
 			t.Fatalf("%d of 400 delivered", d)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// esmServer starts a server with a stream of shards and a url function fn
+// forwarding to handler.
+func esmServer(t *testing.T, handler http.Handler, stream string, shards int32, fn string) (*testServer, *lambda.Client) {
+	t.Helper()
+	fnSrv := httptest.NewServer(handler)
+	t.Cleanup(fnSrv.Close)
+	ts := newServer(t)
+	lc := lambdaClient(ts.url)
+	ts.createStream(t, stream, shards)
+	createURLFunction(t, lc, fn, fnSrv.URL)
+	return ts, lc
+}
+
+// inShardOrder fails the test unless each shard's records were delivered
+// once each, in ascending sequence order.
+func inShardOrder(t *testing.T, got map[string][]string) {
+	t.Helper()
+	for shard, seqs := range got {
+		for i := 1; i < len(seqs); i++ {
+			if len(seqs[i]) == len(seqs[i-1]) && seqs[i] <= seqs[i-1] {
+				t.Fatalf("shard %s: %s delivered after %s", shard, seqs[i], seqs[i-1])
+			}
+		}
 	}
 }
 

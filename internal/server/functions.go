@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -100,7 +101,35 @@ func (k kinesisSource) Iterator(ctx context.Context, arn, shard, typ, seq string
 }
 
 func (k kinesisSource) Read(ctx context.Context, it string, limit int) ([]functions.SourceRecord, string, error) {
-	res, err := k.svc.GetRecords(ctx, it, limit)
+	return sourceRecords(k.svc.GetRecords(ctx, it, limit))
+}
+
+// ReadAs reads through an enhanced fan-out consumer: its own throughput.
+func (k kinesisSource) ReadAs(ctx context.Context, consumerARN, it string, limit int) ([]functions.SourceRecord, string, error) {
+	return sourceRecords(k.svc.ConsumerRecords(ctx, consumerARN, it, limit))
+}
+
+// Consumer resolves a consumer ARN, creation time included: a consumer
+// registered again under the name is another one ("" status: none).
+func (k kinesisSource) Consumer(ctx context.Context, arn string) (string, string, error) {
+	sc, stream, name, ok := datastream.ResolveConsumerARN(arn)
+	if !ok {
+		return "", "", nil
+	}
+	info, err := k.svc.DescribeConsumer(sc, stream, name)
+	var de *datastream.Error
+	switch {
+	case errors.As(err, &de) && de.Kind == datastream.KindNotFound:
+		return "", "", nil
+	case err != nil:
+		return "", "", err
+	case info.ARN != arn:
+		return "", "", nil
+	}
+	return info.StreamARN, info.Status, nil
+}
+
+func sourceRecords(res datastream.GetRecordsResult, err error) ([]functions.SourceRecord, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
