@@ -228,6 +228,7 @@ func (s *Service) deliverLoop(ctx context.Context, m *streamMeta, w *worker) {
 	next := ck.Next
 	for ctx.Err() == nil {
 		changed := s.log.Changed()
+		progressed := false
 		if b.bytes < hints.size {
 			recs, err := s.log.Read(m.LogKey, next, 10000, hints.size-b.bytes)
 			if err != nil {
@@ -246,9 +247,13 @@ func (s *Service) deliverLoop(ctx context.Context, m *streamMeta, w *worker) {
 				b.records = append(b.records, r)
 				b.bytes += len(r.Data)
 				next = r.Seq + 1
+				progressed = true
 			}
 		}
 		due := len(b.records) > 0 && (b.bytes >= hints.size || !s.cfg.Now().Before(b.oldest().Add(hints.interval)))
+		if !due && progressed {
+			continue // a read stops at its byte bound: read on before waiting
+		}
 		if !due {
 			wait := time.Hour
 			if len(b.records) > 0 {

@@ -466,3 +466,38 @@ func TestEncryptionStartedWhileDelivering(t *testing.T) {
 	}
 	t.Fatal("the record sealed under the new key was never delivered")
 }
+
+// TestSizeHintFillsWithoutNewPuts: a buffer reaching its size hint is
+// delivered without waiting for the interval or another put (a read stops
+// at its byte bound a record short of the hint).
+func TestSizeHintFillsWithoutNewPuts(t *testing.T) {
+	svc, objs := newTestService(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := svc.Create(ctx, Scope{}, CreateInput{Name: "full", Destinations: map[string]map[string]any{
+		"ExtendedS3": {"RoleARN": "arn:aws:iam::111122223333:role/r", "BucketARN": "arn:aws:s3:::lake",
+			"BufferingHints": map[string]any{"SizeInMBs": int64(1), "IntervalInSeconds": int64(900)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	rec := bytes.Repeat([]byte("x"), 1024)
+	var batch [][]byte
+	for range 500 {
+		batch = append(batch, rec)
+	}
+	for range 5 { // 2.5 MiB: two full objects, the rest waits for the interval
+		if _, _, err := svc.Put(ctx, Scope{}, "full", batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(objs.snapshot()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := len(objs.snapshot()); n != 2 {
+		t.Errorf("%d objects, want 2", n)
+	}
+	cancel()
+	<-done
+}
