@@ -90,8 +90,10 @@ func New(svc *firehose.Service, defaultAccount string) (*jsonrpc.Service, error)
 		switch name {
 		case "PutRecordBatch":
 			o.MaxBody = 6 << 20 // 4 MiB of records, base64 in JSON
+			o.Fast = fastPutRecordBatch
 		case "PutRecord":
 			o.MaxBody = 1400 << 10
+			o.Fast = fastPutRecord
 		}
 		ops[name] = o
 	}
@@ -126,7 +128,7 @@ func (a *API) wrap(op string, h func(context.Context, *awsproto.Call) (any, erro
 	return func(ctx context.Context, c *awsproto.Call) (any, error) {
 		if c.Authorize != nil {
 			resource := "*"
-			if name := str(c, "DeliveryStreamName"); name != "" {
+			if name := streamName(c); name != "" {
 				sc := a.scope(c)
 				resource = arn.New("firehose", arn.Scope{Account: sc.Account, Region: sc.Region}, "deliverystream/"+name).String()
 			}
@@ -171,6 +173,34 @@ func (a *API) scope(c *awsproto.Call) firehose.Scope {
 }
 
 func str(c *awsproto.Call, k string) string { s, _ := c.Input[k].(string); return s }
+
+// streamName is the DeliveryStreamName of a call, decoded by either path.
+func streamName(c *awsproto.Call) string {
+	if in, ok := c.Typed.(*putInput); ok {
+		return in.Name
+	}
+	return str(c, "DeliveryStreamName")
+}
+
+// putInputOf is the records of a PutRecord or PutRecordBatch call, decoded
+// by either path.
+func putInputOf(c *awsproto.Call, single bool) *putInput {
+	if in, ok := c.Typed.(*putInput); ok {
+		return in
+	}
+	in := &putInput{Name: str(c, "DeliveryStreamName")}
+	if single {
+		rec := mapIn(c, "Record")
+		in.Records = [][]byte{blob(rec["Data"])}
+		return in
+	}
+	l, _ := c.Input["Records"].([]any)
+	for _, x := range l {
+		m, _ := x.(map[string]any)
+		in.Records = append(in.Records, blob(m["Data"]))
+	}
+	return in
+}
 
 func intOr(c *awsproto.Call, k string, def int) int {
 	if v, ok := c.Input[k].(int64); ok {
@@ -255,8 +285,8 @@ func blob(v any) []byte {
 }
 
 func (a *API) putRecord(ctx context.Context, c *awsproto.Call) (any, error) {
-	rec := mapIn(c, "Record")
-	res, encrypted, err := a.svc.Put(ctx, a.scope(c), str(c, "DeliveryStreamName"), [][]byte{blob(rec["Data"])})
+	in := putInputOf(c, true)
+	res, encrypted, err := a.svc.Put(ctx, a.scope(c), in.Name, in.Records)
 	if err != nil {
 		return nil, err
 	}
@@ -264,13 +294,8 @@ func (a *API) putRecord(ctx context.Context, c *awsproto.Call) (any, error) {
 }
 
 func (a *API) putRecordBatch(ctx context.Context, c *awsproto.Call) (any, error) {
-	l, _ := c.Input["Records"].([]any)
-	data := make([][]byte, len(l))
-	for i, x := range l {
-		m, _ := x.(map[string]any)
-		data[i] = blob(m["Data"])
-	}
-	res, encrypted, err := a.svc.Put(ctx, a.scope(c), str(c, "DeliveryStreamName"), data)
+	in := putInputOf(c, false)
+	res, encrypted, err := a.svc.Put(ctx, a.scope(c), in.Name, in.Records)
 	if err != nil {
 		return nil, err
 	}

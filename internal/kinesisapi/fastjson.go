@@ -1,13 +1,13 @@
 package kinesisapi
 
 import (
-	"bytes"
 	"encoding/base64"
 	"regexp"
 	"strconv"
 	"sync"
 	"unicode/utf8"
 
+	"github.com/rheos/rheos/internal/awsproto/jsonrpc"
 	"github.com/rheos/rheos/internal/datastream"
 )
 
@@ -47,77 +47,6 @@ func (in *putInput) Release() {
 		dataPool.Put(in.buf[:0]) //nolint:staticcheck
 		in.buf = nil
 	}
-}
-
-type scanner struct {
-	b []byte
-	i int
-}
-
-func (s *scanner) ws() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
-}
-
-func (s *scanner) consume(c byte) bool {
-	s.ws()
-	if s.i < len(s.b) && s.b[s.i] == c {
-		s.i++
-		return true
-	}
-	return false
-}
-
-func (s *scanner) peek() byte {
-	s.ws()
-	if s.i < len(s.b) {
-		return s.b[s.i]
-	}
-	return 0
-}
-
-// rawStr reads a string up to the next quote without checking its content:
-// only for base64 members, whose decoder refuses every byte that could make
-// the JSON invalid (controls, backslashes) — newlines are checked there.
-func (s *scanner) rawStr() ([]byte, bool) {
-	if !s.consume('"') {
-		return nil, false
-	}
-	n := bytes.IndexByte(s.b[s.i:], '"')
-	if n < 0 {
-		return nil, false
-	}
-	v := s.b[s.i : s.i+n]
-	s.i += n + 1
-	return v, true
-}
-
-// str reads a string without escapes or control characters and returns its
-// raw bytes (aliasing the body).
-func (s *scanner) str() ([]byte, bool) {
-	if !s.consume('"') {
-		return nil, false
-	}
-	start := s.i
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		if c == '"' {
-			v := s.b[start:s.i]
-			s.i++
-			return v, true
-		}
-		if c == '\\' || c < 0x20 {
-			return nil, false
-		}
-		s.i++
-	}
-	return nil, false
 }
 
 var (
@@ -180,38 +109,38 @@ const maxData = 10 << 20
 
 // record reads one record object's members into e; dataB64 receives the
 // base64 text (decoded later into one buffer).
-func (s *scanner) record(e *datastream.PutEntry, dataB64 *[]byte, single bool, in *putInput) bool {
+func record(s *jsonrpc.Scanner, e *datastream.PutEntry, dataB64 *[]byte, single bool, in *putInput) bool {
 	var seen uint8
-	if !single && !s.consume('{') {
+	if !single && !s.Consume('{') {
 		return false
 	}
-	if s.peek() == '}' {
+	if s.Peek() == '}' {
 		return false
 	}
 	for {
-		key, ok := s.str()
-		if !ok || !s.consume(':') {
+		key, ok := s.Str()
+		if !ok || !s.Consume(':') {
 			return false
 		}
 		var bit uint8
 		switch string(key) {
 		case "Data":
 			bit = 1
-			v, ok := s.rawStr()
+			v, ok := s.RawStr()
 			if !ok || len(v)%4 != 0 || base64.StdEncoding.DecodedLen(len(v)) > maxData+2 {
 				return false
 			}
 			*dataB64 = v
 		case "PartitionKey":
 			bit = 2
-			v, ok := s.str()
+			v, ok := s.Str()
 			if !ok || !validPartitionKey(v) {
 				return false
 			}
 			e.PartitionKey = string(v)
 		case "ExplicitHashKey":
 			bit = 4
-			v, ok := s.str()
+			v, ok := s.Str()
 			if !ok || !validHashKey(v) {
 				return false
 			}
@@ -221,7 +150,7 @@ func (s *scanner) record(e *datastream.PutEntry, dataB64 *[]byte, single bool, i
 				return false
 			}
 			bit = map[string]uint8{"StreamName": 8, "StreamARN": 16, "SequenceNumberForOrdering": 32}[string(key)]
-			v, ok := s.str()
+			v, ok := s.Str()
 			if !ok {
 				return false
 			}
@@ -249,58 +178,49 @@ func (s *scanner) record(e *datastream.PutEntry, dataB64 *[]byte, single bool, i
 			return false // repeated member: let the generic path decide
 		}
 		seen |= bit
-		if s.consume(',') {
+		if s.Consume(',') {
 			continue
 		}
-		if !s.consume('}') {
+		if !s.Consume('}') {
 			return false
 		}
 		return seen&3 == 3 // Data and PartitionKey are required
 	}
 }
 
-// decodeB64 decodes Coral-valid base64 (standard alphabet, padded, no
-// newlines, canonical last character) into dst.
-func decodeB64(dst, src []byte) (int, bool) {
-	if bytes.IndexByte(src, '\n') >= 0 || bytes.IndexByte(src, '\r') >= 0 {
-		return 0, false
-	}
-	return decodeBase64(dst, src)
-}
-
 // fastPutRecords decodes a PutRecords body.
 func fastPutRecords(body []byte) (any, bool) {
-	s := scanner{b: body}
+	s := jsonrpc.Scanner{B: body}
 	in := &putInput{}
 	var datas [][]byte
-	if !s.consume('{') || s.peek() == '}' {
+	if !s.Consume('{') || s.Peek() == '}' {
 		return nil, false
 	}
 	var seen uint8
 	for {
-		key, ok := s.str()
-		if !ok || !s.consume(':') {
+		key, ok := s.Str()
+		if !ok || !s.Consume(':') {
 			return nil, false
 		}
 		var bit uint8
 		switch string(key) {
 		case "StreamName":
 			bit = 1
-			v, ok := s.str()
+			v, ok := s.Str()
 			if !ok || !validStreamName(v) {
 				return nil, false
 			}
 			in.StreamName = string(v)
 		case "StreamARN":
 			bit = 2
-			v, ok := s.str()
+			v, ok := s.Str()
 			if !ok || !validARN(v) {
 				return nil, false
 			}
 			in.StreamARN = string(v)
 		case "Records":
 			bit = 4
-			if !s.consume('[') {
+			if !s.Consume('[') {
 				return nil, false
 			}
 			in.Records = make([]datastream.PutEntry, 0, 500)
@@ -311,13 +231,13 @@ func fastPutRecords(body []byte) (any, bool) {
 				}
 				in.Records = append(in.Records, datastream.PutEntry{})
 				datas = append(datas, nil)
-				if !s.record(&in.Records[len(in.Records)-1], &datas[len(datas)-1], false, nil) {
+				if !record(&s, &in.Records[len(in.Records)-1], &datas[len(datas)-1], false, nil) {
 					return nil, false
 				}
-				if s.consume(',') {
+				if s.Consume(',') {
 					continue
 				}
-				if !s.consume(']') {
+				if !s.Consume(']') {
 					return nil, false
 				}
 				break
@@ -329,16 +249,16 @@ func fastPutRecords(body []byte) (any, bool) {
 			return nil, false
 		}
 		seen |= bit
-		if s.consume(',') {
+		if s.Consume(',') {
 			continue
 		}
-		if !s.consume('}') {
+		if !s.Consume('}') {
 			return nil, false
 		}
 		break
 	}
-	s.ws()
-	if s.i != len(s.b) || seen&4 == 0 || len(in.Records) == 0 {
+	s.WS()
+	if !s.AtEnd() || seen&4 == 0 || len(in.Records) == 0 {
 		return nil, false
 	}
 	// Decode every Data into one buffer.
@@ -350,7 +270,7 @@ func fastPutRecords(body []byte) (any, bool) {
 	in.buf = buf
 	off := 0
 	for i, d := range datas {
-		n, ok := decodeB64(buf[off:], d)
+		n, ok := jsonrpc.DecodeBlob(buf[off:], d)
 		if !ok || n > maxData {
 			return nil, false
 		}
@@ -362,18 +282,18 @@ func fastPutRecords(body []byte) (any, bool) {
 
 // fastPutRecord decodes a PutRecord body.
 func fastPutRecord(body []byte) (any, bool) {
-	s := scanner{b: body}
+	s := jsonrpc.Scanner{B: body}
 	in := &putInput{Records: make([]datastream.PutEntry, 1)}
 	var d []byte
-	if !s.consume('{') || !s.record(&in.Records[0], &d, true, in) {
+	if !s.Consume('{') || !record(&s, &in.Records[0], &d, true, in) {
 		return nil, false
 	}
-	s.ws()
-	if s.i != len(s.b) {
+	s.WS()
+	if !s.AtEnd() {
 		return nil, false
 	}
 	buf := make([]byte, base64.StdEncoding.DecodedLen(len(d)))
-	n, ok := decodeB64(buf, d)
+	n, ok := jsonrpc.DecodeBlob(buf, d)
 	if !ok || n > maxData {
 		return nil, false
 	}
