@@ -9,6 +9,7 @@ package firehoseapi
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/rheos/rheos/internal/arn"
@@ -299,17 +300,41 @@ func (a *API) putRecordBatch(ctx context.Context, c *awsproto.Call) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]map[string]any, len(res))
+	return awsproto.RawJSON(appendBatchOutput(make([]byte, 0, 64+len(res)*130), res, encrypted)), nil
+}
+
+// appendBatchOutput writes PutRecordBatch's answer (the hot path: no maps,
+// no reflection). Record ids are hex and error texts plain ASCII; anything
+// else is JSON-escaped.
+func appendBatchOutput(b []byte, res []firehose.PutResult, encrypted bool) []byte {
 	failed := 0
-	for i, r := range res {
+	for _, r := range res {
 		if r.ErrorCode != "" {
 			failed++
-			out[i] = map[string]any{"ErrorCode": r.ErrorCode, "ErrorMessage": r.ErrorMessage}
+		}
+	}
+	b = append(b, `{"Encrypted":`...)
+	b = strconv.AppendBool(b, encrypted)
+	b = append(b, `,"FailedPutCount":`...)
+	b = strconv.AppendInt(b, int64(failed), 10)
+	b = append(b, `,"RequestResponses":[`...)
+	for i, r := range res {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if r.ErrorCode != "" {
+			b = append(b, `{"ErrorCode":`...)
+			b = strconv.AppendQuote(b, r.ErrorCode)
+			b = append(b, `,"ErrorMessage":`...)
+			b = strconv.AppendQuote(b, r.ErrorMessage)
+			b = append(b, '}')
 			continue
 		}
-		out[i] = map[string]any{"RecordId": r.RecordID}
+		b = append(b, `{"RecordId":"`...)
+		b = append(b, r.RecordID...)
+		b = append(b, `"}`...)
 	}
-	return map[string]any{"FailedPutCount": failed, "Encrypted": encrypted, "RequestResponses": out}, nil
+	return append(b, "]}"...)
 }
 
 func (a *API) updateDestination(ctx context.Context, c *awsproto.Call) (any, error) {

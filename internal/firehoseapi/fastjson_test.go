@@ -7,6 +7,7 @@ import (
 
 	"github.com/rheos/rheos/internal/awsmodel/firehosemodel"
 	"github.com/rheos/rheos/internal/awsproto"
+	"github.com/rheos/rheos/internal/firehose"
 )
 
 // generic decodes body the slow way (the operation's model schema);
@@ -105,4 +106,19 @@ func FuzzFastDecodeAgrees(f *testing.F) {
 		}
 		checkAgree(t, op, body)
 	})
+}
+
+func TestAppendBatchOutputIsJSON(t *testing.T) {
+	res := []firehose.PutResult{{RecordID: "00ab"}, {ErrorCode: "ServiceUnavailableException", ErrorMessage: "Slow down."}}
+	var out struct {
+		Encrypted        bool
+		FailedPutCount   int
+		RequestResponses []struct{ RecordId, ErrorCode, ErrorMessage string }
+	}
+	if err := json.Unmarshal(appendBatchOutput(nil, res, true), &out); err != nil {
+		t.Fatal(err)
+	}
+	if !out.Encrypted || out.FailedPutCount != 1 || out.RequestResponses[0].RecordId != "00ab" || out.RequestResponses[1].ErrorMessage != "Slow down." {
+		t.Fatalf("%+v", out)
+	}
 }
