@@ -329,7 +329,9 @@ func (s *Service) deliverBatch(ctx context.Context, m *streamMeta, b *batch) err
 			return err
 		}
 	}
-	transformed, failed := s.transform(ctx, m, b.records)
+	recs, failed := builtinProcessors(m).apply(b.records)
+	transformed, lfailed := s.transform(ctx, m, recs)
+	failed = append(failed, lfailed...)
 	if len(failed) > 0 {
 		lines := s.failedLines(lambdaProcessor(m), failed)
 		s.cfg.Observer.Failed(m.Name, "processing-failed", len(failed))
@@ -419,8 +421,19 @@ func listOf(m map[string]any, k string) []any { l, _ := m[k].([]any); return l }
 func checkProcessors(pc map[string]any) error {
 	for _, p := range listOf(pc, "Processors") {
 		pm, _ := p.(map[string]any)
+		params := map[string]string{}
+		for _, x := range listOf(pm, "Parameters") {
+			pa, _ := x.(map[string]any)
+			params[str(pa, "ParameterName")] = str(pa, "ParameterValue")
+		}
 		switch t := str(pm, "Type"); t {
 		case "AppendDelimiterToRecord":
+		case "Decompression", "CloudWatchLogProcessing", "RecordDeAggregation":
+			if err := checkBuiltin(t, params); err != nil {
+				return err
+			}
+		case "MetadataExtraction":
+			return errorf(KindInvalidArgument, "MetadataExtraction extracts dynamic partitioning keys, which this endpoint does not serve yet.")
 		case "Lambda":
 			found := false
 			for _, x := range listOf(pm, "Parameters") {
@@ -431,7 +444,7 @@ func checkProcessors(pc map[string]any) error {
 				return errorf(KindInvalidArgument, "The Lambda processor requires the parameter LambdaArn.")
 			}
 		default:
-			return errorf(KindInvalidArgument, "Processor type %s is not served by this endpoint yet (Lambda and AppendDelimiterToRecord are).", t)
+			return errorf(KindInvalidArgument, "Unknown processor type %s.", t)
 		}
 	}
 	return nil
