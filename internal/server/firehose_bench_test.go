@@ -315,7 +315,9 @@ func BenchmarkFirehoseDestinationDown(b *testing.B) {
 		}
 		waitFirehoseActive(b, fc, "down")
 		var peak atomic.Int64
-		stop := time.Now().Add(down)
+		start := time.Now()
+		stop := start.Add(down)
+		var firstMinute, lastMinute int64 // peaks: flat means bounded
 		var wg sync.WaitGroup
 		for range 4 {
 			wg.Add(1)
@@ -334,13 +336,22 @@ func BenchmarkFirehoseDestinationDown(b *testing.B) {
 			}()
 		}
 		for time.Now().Before(stop) {
-			if rss := rssBytes(); rss > peak.Load() {
+			rss := rssBytes()
+			if rss > peak.Load() {
 				peak.Store(rss)
+			}
+			if time.Since(start) < time.Minute {
+				firstMinute = max(firstMinute, rss)
+			}
+			if time.Until(stop) < time.Minute {
+				lastMinute = max(lastMinute, rss)
 			}
 			time.Sleep(time.Second)
 		}
 		wg.Wait()
 		b.ReportMetric(float64(peak.Load())/(1<<20), "peak-RSS-MiB")
+		b.ReportMetric(float64(firstMinute)/(1<<20), "first-minute-RSS-MiB")
+		b.ReportMetric(float64(lastMinute)/(1<<20), "last-minute-RSS-MiB")
 		b.ReportMetric(down.Seconds(), "down-s")
 		ts.stop()
 	}
