@@ -125,6 +125,10 @@ func (r *runner) reconcile(ctx context.Context) error {
 				go func() { defer close(pumped); r.s.pumpLoop(wctx, m) }()
 				defer func() { <-pumped }()
 			}
+			if m.DestKind == DestExtendedS3 && dynamicPartitioning(m.Dest) {
+				r.s.deliverPartitioned(wctx, m)
+				return
+			}
 			r.s.deliverLoop(wctx, m, w)
 		}()
 	}
@@ -433,7 +437,7 @@ func checkProcessors(pc map[string]any) error {
 				return err
 			}
 		case "MetadataExtraction":
-			return errorf(KindInvalidArgument, "MetadataExtraction extracts dynamic partitioning keys, which this endpoint does not serve yet.")
+			// Checked with the destination (checkDynamicPartitioning).
 		case "Lambda":
 			found := false
 			for _, x := range listOf(pm, "Parameters") {

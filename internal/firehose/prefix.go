@@ -33,8 +33,14 @@ type prefixPart struct {
 	value     string
 }
 
-// parsePrefix splits a prefix into literals and expressions.
-func parsePrefix(p string) ([]prefixPart, error) {
+// parsePrefix splits a prefix into literals and expressions; partition key
+// expressions are refused (they need dynamic partitioning: parsePrefixDP).
+func parsePrefix(p string) ([]prefixPart, error) { return parsePrefixWith(p, false) }
+
+// parsePrefixDP parses a prefix of a stream with dynamic partitioning.
+func parsePrefixDP(p string) ([]prefixPart, error) { return parsePrefixWith(p, true) }
+
+func parsePrefixWith(p string, dynamic bool) ([]prefixPart, error) {
 	var parts []prefixPart
 	for {
 		i := strings.Index(p, "!{")
@@ -66,7 +72,12 @@ func parsePrefix(p string) ([]prefixPart, error) {
 				return nil, errorf(KindInvalidArgument, "Invalid prefix expression !{%s}: the firehose namespace has random-string and error-output-type.", expr)
 			}
 		case "partitionKeyFromQuery", "partitionKeyFromLambda":
-			return nil, errorf(KindInvalidArgument, "Prefix expression !{%s} needs dynamic partitioning, which this endpoint does not serve yet.", expr)
+			if !dynamic {
+				return nil, errorf(KindInvalidArgument, "Prefix expression !{%s} needs dynamic partitioning enabled.", expr)
+			}
+			if val == "" {
+				return nil, errorf(KindInvalidArgument, "Prefix expression !{%s} names no partition key.", expr)
+			}
 		default:
 			return nil, errorf(KindInvalidArgument, "Invalid prefix expression !{%s}: unknown namespace %s.", expr, ns)
 		}
@@ -147,9 +158,23 @@ func errorObjectPrefix(prefix string, errorPrefix any, t time.Time, outputType s
 }
 
 func evalPrefix(parts []prefixPart, t time.Time, outputType string) string {
+	out, _ := evalPrefixKeys(parts, t, outputType, nil)
+	return out
+}
+
+// evalPrefixKeys evaluates a prefix with a record's partition keys (query
+// keys under "Q:", Lambda keys under "L:"); ok is false when a key the
+// prefix names is missing.
+func evalPrefixKeys(parts []prefixPart, t time.Time, outputType string, keys map[string]string) (string, bool) {
 	var b strings.Builder
 	for _, p := range parts {
 		switch p.namespace {
+		case "partitionKeyFromQuery", "partitionKeyFromLambda":
+			v, ok := keys[p.namespace[len("partitionKeyFrom"):len("partitionKeyFrom")+1]+":"+p.value]
+			if !ok {
+				return "", false
+			}
+			b.WriteString(v)
 		case "":
 			b.WriteString(p.literal)
 		case "timestamp":
@@ -163,7 +188,7 @@ func evalPrefix(parts []prefixPart, t time.Time, outputType string) string {
 			}
 		}
 	}
-	return b.String()
+	return b.String(), true
 }
 
 const randomAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"

@@ -33,8 +33,11 @@ type processor struct {
 	sizeBytes int
 }
 
-func lambdaProcessor(m *streamMeta) *processor {
-	pc := mapOf(m.Dest, "ProcessingConfiguration")
+func lambdaProcessor(m *streamMeta) *processor { return lambdaProcessorOf(m.Dest) }
+
+// lambdaProcessorOf is the Lambda processor of a destination configuration.
+func lambdaProcessorOf(dest map[string]any) *processor {
+	pc := mapOf(dest, "ProcessingConfiguration")
 	if pc["Enabled"] != true {
 		return nil
 	}
@@ -71,15 +74,34 @@ func lambdaProcessor(m *streamMeta) *processor {
 // Invocations that fail are retried NumberOfRetries times, then their
 // records fail. Without a Lambda processor the records pass unchanged.
 func (s *Service) transform(ctx context.Context, m *streamMeta, recs []LogRecord) ([][]byte, []failure) {
+	keyed, failed := s.transformKeyed(ctx, m, recs)
+	out := make([][]byte, len(keyed))
+	for i, k := range keyed {
+		out[i] = k.data
+	}
+	return out, failed
+}
+
+// keyedRecord is a processed record with the partition keys its Lambda
+// processor returned (metadata.partitionKeys), and the record it came from.
+type keyedRecord struct {
+	data []byte
+	keys map[string]string
+	src  LogRecord
+}
+
+// transformKeyed is transform keeping each output's partition keys and
+// source record (dynamic partitioning).
+func (s *Service) transformKeyed(ctx context.Context, m *streamMeta, recs []LogRecord) ([]keyedRecord, []failure) {
 	lp := lambdaProcessor(m)
 	if lp == nil {
-		out := make([][]byte, len(recs))
+		out := make([]keyedRecord, len(recs))
 		for i, r := range recs {
-			out[i] = r.Data
+			out[i] = keyedRecord{data: r.Data, src: r}
 		}
 		return out, nil
 	}
-	var out [][]byte
+	var out []keyedRecord
 	var failed []failure
 	for start := 0; start < len(recs); {
 		end, size := start, 0
@@ -94,7 +116,7 @@ func (s *Service) transform(ctx context.Context, m *streamMeta, recs []LogRecord
 	return out, failed
 }
 
-func (s *Service) invokeProcessor(ctx context.Context, m *streamMeta, lp *processor, recs []LogRecord) ([][]byte, []failure) {
+func (s *Service) invokeProcessor(ctx context.Context, m *streamMeta, lp *processor, recs []LogRecord) ([]keyedRecord, []failure) {
 	type evRecord struct {
 		RecordID                    string `json:"recordId"`
 		ApproximateArrivalTimestamp int64  `json:"approximateArrivalTimestamp"`
@@ -112,7 +134,7 @@ func (s *Service) invokeProcessor(ctx context.Context, m *streamMeta, lp *proces
 		ev.Records = append(ev.Records, evRecord{ids[i], r.Timestamp, base64.StdEncoding.EncodeToString(r.Data)})
 	}
 	payload, _ := json.Marshal(ev)
-	failAll := func(code, msg string, attempts int) ([][]byte, []failure) {
+	failAll := func(code, msg string, attempts int) ([]keyedRecord, []failure) {
 		f := make([]failure, len(recs))
 		for i, r := range recs {
 			f[i] = failure{rec: r, code: code, msg: msg, attempts: attempts}
@@ -149,6 +171,9 @@ func (s *Service) invokeProcessor(ctx context.Context, m *streamMeta, lp *proces
 			RecordID string `json:"recordId"`
 			Result   string `json:"result"`
 			Data     string `json:"data"`
+			Metadata struct {
+				PartitionKeys map[string]string `json:"partitionKeys"`
+			} `json:"metadata"`
 		} `json:"records"`
 	}
 	if err := json.Unmarshal(resp, &ans); err != nil {
@@ -158,7 +183,7 @@ func (s *Service) invokeProcessor(ctx context.Context, m *streamMeta, lp *proces
 	for i, r := range ans.Records {
 		byID[r.RecordID] = i
 	}
-	var out [][]byte
+	var out []keyedRecord
 	var failed []failure
 	for i, r := range recs {
 		j, ok := byID[ids[i]]
@@ -174,7 +199,7 @@ func (s *Service) invokeProcessor(ctx context.Context, m *streamMeta, lp *proces
 				failed = append(failed, failure{rec: r, code: "Lambda.JsonProcessingException", msg: "The data of record " + ids[i] + " is not base64.", attempts: attempts})
 				continue
 			}
-			out = append(out, d)
+			out = append(out, keyedRecord{data: d, keys: ar.Metadata.PartitionKeys, src: r})
 		case "Dropped":
 		case "ProcessingFailed":
 			failed = append(failed, failure{rec: r, code: "Lambda.ProcessingFailedStatus", msg: "ProcessingFailed status set for record", attempts: attempts})

@@ -224,18 +224,34 @@ func normalizeDestination(kind string, d map[string]any) (map[string]any, error)
 		if _, err := bucketOf(str(out, "BucketARN")); err != nil {
 			return nil, err
 		}
-		if err := checkPrefixes(str(out, "Prefix"), out["ErrorOutputPrefix"]); err != nil {
-			return nil, err
+		dynamic := dynamicPartitioning(out)
+		if !dynamic {
+			if err := checkPrefixes(str(out, "Prefix"), out["ErrorOutputPrefix"]); err != nil {
+				return nil, err
+			}
 		}
 		bh := mapOf(out, "BufferingHints")
+		if dynamic {
+			setDefault(bh, "SizeInMBs", int64(128))
+		}
 		setDefault(bh, "SizeInMBs", int64(5))
 		setDefault(bh, "IntervalInSeconds", int64(300))
 		out["BufferingHints"] = bh
 		setDefault(out, "CompressionFormat", "UNCOMPRESSED")
 		setDefault(out, "EncryptionConfiguration", map[string]any{"NoEncryptionConfig": "NoEncryption"})
 		setDefault(out, "S3BackupMode", "Disabled")
-		if dp := mapOf(out, "DynamicPartitioningConfiguration"); dp["Enabled"] == true {
-			return nil, errorf(KindInvalidArgument, "Dynamic partitioning is not served by this endpoint yet.")
+		if q, err := metadataQuery(out); !dynamic && (q != nil || err != nil) {
+			return nil, errorf(KindInvalidArgument, "The MetadataExtraction processor extracts partition keys: it needs dynamic partitioning enabled.")
+		}
+		if dynamic {
+			dp := mapOf(out, "DynamicPartitioningConfiguration")
+			ro := mapOf(dp, "RetryOptions")
+			setDefault(ro, "DurationInSeconds", int64(300))
+			dp["RetryOptions"] = ro
+			out["DynamicPartitioningConfiguration"] = dp
+			if err := checkDynamicPartitioning(out); err != nil {
+				return nil, err
+			}
 		}
 		if fc := mapOf(out, "DataFormatConversionConfiguration"); fc["Enabled"] != nil && fc["Enabled"] != false {
 			return nil, errorf(KindInvalidArgument, "Record format conversion is not served by this endpoint yet.")
@@ -537,6 +553,9 @@ func (s *Service) UpdateDestination(ctx context.Context, sc Scope, name, current
 			merged["S3Configuration"] = v
 			delete(merged, "S3Update")
 		}
+	}
+	if dynamicPartitioning(merged) != dynamicPartitioning(m.Dest) {
+		return errorf(KindInvalidArgument, "Dynamic partitioning can only be enabled when the delivery stream is created, and cannot be disabled.")
 	}
 	dest, err := normalizeDestination(kind, merged)
 	if err != nil {
