@@ -40,7 +40,7 @@ var allowed = map[string][]string{
 	"internal/awsmodel/gen":                 {"internal/awsmodel/modelgen"}, // the generator command
 	"internal/functions":                    {"internal/arn"},
 	"internal/lambdaapi":                    {"internal/awsproto", "internal/awsproto/restjson", "internal/awserr", "internal/awsmodel/lambdamodel", "internal/functions"},
-	"internal/firehose":                     {"internal/quota", "internal/envelope", "internal/arn"},
+	"internal/firehose":                     {"internal/quota", "internal/envelope", "internal/arn", "internal/kpl"},
 	"internal/firehoseapi":                  {"internal/awsproto", "internal/awsproto/jsonrpc", "internal/awserr", "internal/awsmodel/firehosemodel", "internal/firehose", "internal/arn"},
 	"internal/arn":                          {},
 	"internal/hashkey":                      {},

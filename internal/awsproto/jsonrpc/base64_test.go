@@ -1,4 +1,4 @@
-package kinesisapi
+package jsonrpc
 
 import (
 	"bytes"
@@ -14,15 +14,15 @@ func FuzzDecodeBase64(f *testing.F) {
 		want, werr := base64.StdEncoding.Strict().DecodeString(string(src))
 		hasNL := bytes.ContainsAny(src, "\r\n") // stdlib skips newlines; Coral refuses them (checked by the caller)
 		dst := make([]byte, base64.StdEncoding.DecodedLen(len(src)))
-		n, ok := decodeBase64(dst, src)
+		n, ok := DecodeBase64(dst, src)
 		if hasNL {
 			return
 		}
 		if ok != (werr == nil) {
-			t.Fatalf("decodeBase64(%q) ok=%v, stdlib err=%v", src, ok, werr)
+			t.Fatalf("DecodeBase64(%q) ok=%v, stdlib err=%v", src, ok, werr)
 		}
 		if ok && !bytes.Equal(dst[:n], want) {
-			t.Fatalf("decodeBase64(%q) = %x, want %x", src, dst[:n], want)
+			t.Fatalf("DecodeBase64(%q) = %x, want %x", src, dst[:n], want)
 		}
 	})
 }
@@ -33,7 +33,7 @@ func BenchmarkDecodeBase64(b *testing.B) {
 	b.Run("table", func(b *testing.B) {
 		b.SetBytes(int64(len(src)))
 		for i := 0; i < b.N; i++ {
-			decodeBase64(dst, src)
+			DecodeBase64(dst, src)
 		}
 	})
 	b.Run("stdlib", func(b *testing.B) {
