@@ -782,6 +782,7 @@ func (s *Service) deliver(ctx context.Context, m *Mapping, shard string, recs []
 		rbif = rbif || t == "ReportBatchItemFailures"
 	}
 	attempts, throttled := 0, 0
+	role := s.executionRole(ctx, m)
 	pending := [][]SourceRecord{recs} // batches still to deliver, in order
 	for len(pending) > 0 {
 		batch := pending[0]
@@ -800,9 +801,9 @@ func (s *Service) deliver(ctx context.Context, m *Mapping, shard string, recs []
 				continue
 			}
 		}
-		event := eventOf(m, shard, batch)
+		event := eventOf(m, role, shard, batch)
 		if win != nil {
-			event = windowEventOf(m, shard, batch, win, false, false)
+			event = windowEventOf(m, role, shard, batch, win, false, false)
 		}
 		res, err := s.Invoke(ctx, Scope{Account: m.Account, Region: m.Region}, m.FunctionARN, event, InvokeOptions{})
 		failedFrom := -1 // index of the first record to retry; -1: all done
@@ -936,8 +937,20 @@ type eventKinesis struct {
 	EncryptionType              string  `json:"encryptionType,omitempty"`
 }
 
-// eventRecords are a batch's records as the event carries them.
-func eventRecords(m *Mapping, shard string, recs []SourceRecord) []eventRecord {
+// executionRole is the role of the mapping's function, which Lambda's
+// events name as invokeIdentityArn ("" when the function is gone: its
+// invocation fails anyway).
+func (s *Service) executionRole(ctx context.Context, m *Mapping) string {
+	f, err := s.Get(ctx, Scope{Account: m.Account, Region: m.Region}, m.FunctionARN)
+	if err != nil {
+		return ""
+	}
+	return f.Role
+}
+
+// eventRecords are a batch's records as the event carries them; role is
+// the function's execution role.
+func eventRecords(m *Mapping, role, shard string, recs []SourceRecord) []eventRecord {
 	out := make([]eventRecord, len(recs))
 	for i, r := range recs {
 		k := eventKinesis{KinesisSchemaVersion: "1.0", PartitionKey: r.PartitionKey, SequenceNumber: r.SequenceNumber,
@@ -946,16 +959,17 @@ func eventRecords(m *Mapping, shard string, recs []SourceRecord) []eventRecord {
 			k.EncryptionType = "KMS"
 		}
 		out[i] = eventRecord{Kinesis: k, EventSource: "aws:kinesis", EventVersion: "1.0", EventID: shard + ":" + r.SequenceNumber,
-			EventName: "aws:kinesis:record", InvokeIdentityArn: "arn:aws:iam::" + m.Account + ":role/rheos-lambda", AwsRegion: m.Region,
+			EventName: "aws:kinesis:record", InvokeIdentityArn: role, AwsRegion: m.Region,
 			EventSourceARN: m.stream()}
 	}
 	return out
 }
 
-// eventOf builds the event Lambda sends for a Kinesis batch.
-func eventOf(m *Mapping, shard string, recs []SourceRecord) []byte {
+// eventOf builds the event Lambda sends for a Kinesis batch to a function
+// whose execution role is role.
+func eventOf(m *Mapping, role, shard string, recs []SourceRecord) []byte {
 	b, _ := json.Marshal(struct {
 		Records []eventRecord `json:"Records"`
-	}{eventRecords(m, shard, recs)})
+	}{eventRecords(m, role, shard, recs)})
 	return b
 }

@@ -132,7 +132,7 @@ func (s *Service) giveUp(ctx context.Context, m *Mapping, shard string, recs []S
 	rec := failureRecord(m, shard, recs, condition, invokes, functionError, now)
 	var err error
 	if bucket, ok := bucketOf(m.OnFailure); ok {
-		rec.Payload = string(eventOf(m, shard, recs))
+		rec.Payload = string(eventOf(m, s.executionRole(ctx, m), shard, recs))
 		b, _ := json.Marshal(rec)
 		if s.cfg.Objects == nil {
 			err = errorf(KindUnsupported, "no S3 on this server")

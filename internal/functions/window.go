@@ -131,7 +131,7 @@ func (s *Service) deliverWindowed(ctx context.Context, m *Mapping, shard string,
 // then drops the window (or, when early, only its state) and checkpoints.
 // It returns false when ctx ended first.
 func (s *Service) finishWindow(ctx context.Context, m *Mapping, shard string, c *checkpoint, early bool) bool {
-	event := windowEventOf(m, shard, nil, c.Window, true, early)
+	event := windowEventOf(m, s.executionRole(ctx, m), shard, nil, c.Window, true, early)
 	for attempt := 1; ; attempt++ {
 		res, err := s.Invoke(ctx, Scope{Account: m.Account, Region: m.Region}, m.FunctionARN, event, InvokeOptions{})
 		if ctx.Err() != nil {
@@ -163,8 +163,8 @@ func (s *Service) finishWindow(ctx context.Context, m *Mapping, shard string, c 
 }
 
 // windowEventOf builds the event of a batch in a tumbling window (Lambda's
-// KinesisTimeWindowEvent).
-func windowEventOf(m *Mapping, shard string, recs []SourceRecord, w *openWindow, final, early bool) []byte {
+// KinesisTimeWindowEvent) to a function whose execution role is role.
+func windowEventOf(m *Mapping, role, shard string, recs []SourceRecord, w *openWindow, final, early bool) []byte {
 	iso := func(sec int64) string { return time.Unix(sec, 0).UTC().Format(time.RFC3339) }
 	type bounds struct {
 		Start string `json:"start"`
@@ -182,7 +182,7 @@ func windowEventOf(m *Mapping, shard string, recs []SourceRecord, w *openWindow,
 		EventSourceARN          string          `json:"eventSourceARN"`
 		IsFinalInvokeForWindow  bool            `json:"isFinalInvokeForWindow"`
 		IsWindowTerminatedEarly bool            `json:"isWindowTerminatedEarly"`
-	}{eventRecords(m, shard, recs), bounds{iso(w.Start), iso(w.End)}, state, shard, m.stream(), final, early})
+	}{eventRecords(m, role, shard, recs), bounds{iso(w.Start), iso(w.End)}, state, shard, m.stream(), final, early})
 	return b
 }
 

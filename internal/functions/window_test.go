@@ -227,17 +227,17 @@ func TestWindowEventShape(t *testing.T) {
 	rec := SourceRecord{SequenceNumber: "49590338271490256608559692538361571095921575989136588898", PartitionKey: "1", Data: []byte("Hello, this is a test."),
 		ArrivalTime: time.Unix(1607497475, 0)}
 	w := &openWindow{Start: 1607497440, End: 1607497560, State: json.RawMessage(`{"1":282,"2":715}`)}
-	got := string(windowEventOf(m, "shardId-000000000006", []SourceRecord{rec}, w, false, false))
+	got := string(windowEventOf(m, "arn:aws:iam::123456789012:role/lambda-role", "shardId-000000000006", []SourceRecord{rec}, w, false, false))
 	want := `{"Records":[{"kinesis":{"kinesisSchemaVersion":"1.0","partitionKey":"1","sequenceNumber":"49590338271490256608559692538361571095921575989136588898",` +
 		`"data":"SGVsbG8sIHRoaXMgaXMgYSB0ZXN0Lg==","approximateArrivalTimestamp":1607497475},"eventSource":"aws:kinesis","eventVersion":"1.0",` +
 		`"eventID":"shardId-000000000006:49590338271490256608559692538361571095921575989136588898","eventName":"aws:kinesis:record",` +
-		`"invokeIdentityArn":"arn:aws:iam::123456789012:role/rheos-lambda","awsRegion":"us-east-1","eventSourceARN":"arn:aws:kinesis:us-east-1:123456789012:stream/lambda-stream"}],` +
+		`"invokeIdentityArn":"arn:aws:iam::123456789012:role/lambda-role","awsRegion":"us-east-1","eventSourceARN":"arn:aws:kinesis:us-east-1:123456789012:stream/lambda-stream"}],` +
 		`"window":{"start":"2020-12-09T07:04:00Z","end":"2020-12-09T07:06:00Z"},"state":{"1":282,"2":715},"shardId":"shardId-000000000006",` +
 		`"eventSourceARN":"arn:aws:kinesis:us-east-1:123456789012:stream/lambda-stream","isFinalInvokeForWindow":false,"isWindowTerminatedEarly":false}`
 	if got != want {
 		t.Fatalf("event\n got %s\nwant %s", got, want)
 	}
-	final := string(windowEventOf(m, "shardId-000000000006", nil, w, true, false))
+	final := string(windowEventOf(m, "arn:aws:iam::123456789012:role/lambda-role", "shardId-000000000006", nil, w, true, false))
 	if !strings.HasPrefix(final, `{"Records":[],`) || !strings.HasSuffix(final, `"isFinalInvokeForWindow":true,"isWindowTerminatedEarly":false}`) {
 		t.Fatalf("final event %s", final)
 	}
