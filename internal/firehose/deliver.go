@@ -319,7 +319,7 @@ func (s *Service) saveCheckpoint(ctx context.Context, sc Scope, name string, ck 
 // backed up; it returns an error only when ctx ends first.
 func (s *Service) deliverBatch(ctx context.Context, m *streamMeta, b *batch) error {
 	errConf := m.Dest // where processing failures and the source backup go
-	if m.DestKind == DestHTTPEndpoint {
+	if m.DestKind != DestExtendedS3 {
 		errConf = mapOf(m.Dest, "S3Configuration")
 	}
 	if m.DestKind == DestExtendedS3 && str(m.Dest, "S3BackupMode") == "Enabled" {
@@ -357,6 +357,9 @@ func (s *Service) deliverBatch(ctx context.Context, m *streamMeta, b *batch) err
 		})
 	case DestHTTPEndpoint:
 		return s.deliverHTTP(ctx, m, b, data)
+	}
+	if d, ok := destinations[m.DestKind]; ok {
+		return d.deliver(ctx, s, m, b, data)
 	}
 	return nil
 }
@@ -609,7 +612,6 @@ func (s *Service) deliverHTTP(ctx context.Context, m *streamMeta, b *batch, data
 		backoff = min(backoff*2, 2*time.Minute)
 	}
 	// Back the failed records up, as AWS does, one JSON line each.
-	s3 := mapOf(m.Dest, "S3Configuration")
 	lines := make([][]byte, len(b.records))
 	now := s.cfg.Now().UnixMilli()
 	for i, r := range b.records {
@@ -619,9 +621,7 @@ func (s *Service) deliverHTTP(ctx context.Context, m *streamMeta, b *batch, data
 		})
 		lines[i] = append(line, '\n')
 	}
-	s.cfg.Observer.Failed(m.Name, "http-endpoint-failed", len(b.records))
-	prefix := errorObjectPrefix(str(s3, "Prefix"), s3["ErrorOutputPrefix"], s.inZone(s3, b.oldest()), "http-endpoint-failed")
-	return s.retryS3(ctx, m, b.oldest(), func() error { return s.putS3ObjectAt(ctx, m, s3, prefix, b.oldest(), lines) })
+	return s.backupFailed(ctx, m, b, "http-endpoint-failed", lines)
 }
 
 func randFloat() float64 {

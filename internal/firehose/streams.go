@@ -138,8 +138,8 @@ func (s *Service) Create(ctx context.Context, sc Scope, in CreateInput) (string,
 	if kind == "S3" { // the deprecated S3DestinationConfiguration is an ExtendedS3 without the extras
 		kind = DestExtendedS3
 	}
-	if kind != DestExtendedS3 && kind != DestHTTPEndpoint {
-		return "", errorf(KindInvalidArgument, "%s destinations are not served by this endpoint yet (ExtendedS3, S3 and HttpEndpoint are).", kind)
+	if !servedKind(kind) {
+		return "", errorf(KindInvalidArgument, "%s destinations are not served by this endpoint yet.", kind)
 	}
 	dest, err := normalizeDestination(kind, dest)
 	if err != nil {
@@ -261,6 +261,18 @@ func normalizeDestination(kind string, d map[string]any) (map[string]any, error)
 		default:
 			return nil, errorf(KindInvalidArgument, "Unsupported CompressionFormat %s.", f)
 		}
+	default:
+		d, ok := destinations[kind]
+		if !ok {
+			return nil, errorf(KindInvalidArgument, "%s destinations are not served by this endpoint yet.", kind)
+		}
+		var err error
+		if out, err = d.normalize(out); err != nil {
+			return nil, err
+		}
+		if err := normalizeBackupS3(out); err != nil {
+			return nil, err
+		}
 	case DestHTTPEndpoint:
 		ep := mapOf(out, "EndpointConfiguration")
 		u := str(ep, "Url")
@@ -278,20 +290,9 @@ func normalizeDestination(kind string, d map[string]any) (map[string]any, error)
 		setDefault(rc, "ContentEncoding", "NONE")
 		out["RequestConfiguration"] = rc
 		setDefault(out, "S3BackupMode", "FailedDataOnly")
-		s3 := mapOf(out, "S3Configuration")
-		if _, err := bucketOf(str(s3, "BucketARN")); err != nil {
+		if err := normalizeBackupS3(out); err != nil {
 			return nil, err
 		}
-		if err := checkPrefixes(str(s3, "Prefix"), s3["ErrorOutputPrefix"]); err != nil {
-			return nil, err
-		}
-		sbh := mapOf(s3, "BufferingHints")
-		setDefault(sbh, "SizeInMBs", int64(5))
-		setDefault(sbh, "IntervalInSeconds", int64(300))
-		s3["BufferingHints"] = sbh
-		setDefault(s3, "CompressionFormat", "UNCOMPRESSED")
-		setDefault(s3, "EncryptionConfiguration", map[string]any{"NoEncryptionConfig": "NoEncryption"})
-		out["S3Configuration"] = s3
 	}
 	if pc := mapOf(out, "ProcessingConfiguration"); pc["Enabled"] == true {
 		if err := checkProcessors(pc); err != nil {
@@ -299,6 +300,26 @@ func normalizeDestination(kind string, d map[string]any) (map[string]any, error)
 		}
 	}
 	return out, nil
+}
+
+// normalizeBackupS3 checks the S3Configuration (backup and error bucket)
+// of a non-S3 destination and fills in its defaults.
+func normalizeBackupS3(out map[string]any) error {
+	s3 := mapOf(out, "S3Configuration")
+	if _, err := bucketOf(str(s3, "BucketARN")); err != nil {
+		return err
+	}
+	if err := checkPrefixes(str(s3, "Prefix"), s3["ErrorOutputPrefix"]); err != nil {
+		return err
+	}
+	sbh := mapOf(s3, "BufferingHints")
+	setDefault(sbh, "SizeInMBs", int64(5))
+	setDefault(sbh, "IntervalInSeconds", int64(300))
+	s3["BufferingHints"] = sbh
+	setDefault(s3, "CompressionFormat", "UNCOMPRESSED")
+	setDefault(s3, "EncryptionConfiguration", map[string]any{"NoEncryptionConfig": "NoEncryption"})
+	out["S3Configuration"] = s3
+	return nil
 }
 
 // bucketOf returns the bucket of an S3 bucket ARN (arn:aws:s3:::bucket).
@@ -427,6 +448,15 @@ func (s *Service) Describe(ctx context.Context, sc Scope, name string) (Descript
 			desc["S3DestinationDescription"] = s3
 		}
 		dest["HttpEndpointDestinationDescription"] = desc
+	default:
+		if reg, ok := destinations[m.DestKind]; ok && reg.redact != nil {
+			reg.redact(desc)
+		}
+		if s3, ok := desc["S3Configuration"]; ok {
+			delete(desc, "S3Configuration")
+			desc["S3DestinationDescription"] = s3
+		}
+		dest[m.DestKind+"DestinationDescription"] = desc
 	}
 	d["Destinations"] = []any{dest}
 	return d, nil
@@ -514,10 +544,10 @@ func (s *Service) UpdateDestination(ctx context.Context, sc Scope, name, current
 	if kind == "S3" {
 		kind = DestExtendedS3
 	}
-	if kind != m.DestKind && (kind == DestHTTPEndpoint || m.DestKind == DestHTTPEndpoint) {
-		return errorf(KindInvalidArgument, "Changing the destination type to or from HttpEndpoint is not supported.")
+	if kind != m.DestKind && (kind == DestHTTPEndpoint || m.DestKind == DestHTTPEndpoint || destinations[kind].noSwitch || destinations[m.DestKind].noSwitch) {
+		return errorf(KindInvalidArgument, "Changing the destination type to or from %s is not supported.", map[bool]string{true: kind, false: m.DestKind}[kind == DestHTTPEndpoint || destinations[kind].noSwitch])
 	}
-	if kind != DestExtendedS3 && kind != DestHTTPEndpoint {
+	if !servedKind(kind) {
 		return errorf(KindInvalidArgument, "%s destinations are not served by this endpoint yet.", kind)
 	}
 	merged := map[string]any{}
@@ -548,7 +578,7 @@ func (s *Service) UpdateDestination(ctx context.Context, sc Scope, name, current
 			delete(merged, "S3BackupUpdate")
 		}
 	}
-	if kind == DestHTTPEndpoint {
+	if kind != DestExtendedS3 {
 		if v, ok := merged["S3Update"]; ok {
 			merged["S3Configuration"] = v
 			delete(merged, "S3Update")
