@@ -31,6 +31,7 @@ import (
 	"github.com/rheos/rheos/internal/config"
 	"github.com/rheos/rheos/internal/datastream"
 	"github.com/rheos/rheos/internal/functions"
+	"github.com/rheos/rheos/internal/glue"
 	"github.com/rheos/rheos/internal/metrics"
 	"github.com/rheos/rheos/internal/objectstore"
 	"github.com/rheos/rheos/internal/vfs"
@@ -62,6 +63,7 @@ type Server struct {
 	kinesis   *datastream.Service
 	functions *functions.Service // every caller's one invoker (Lambda API, Firehose processors)
 	s3        *objectstore.Store // the built-in S3's objects (s3.go); in-process writers use it
+	glue      *glue.Service      // the Glue Data Catalog subset (glue.go); Firehose reads table schemas
 
 	http     *http.Server
 	admin    *http.Server // health and metrics on AdminAddr, if set
