@@ -348,6 +348,9 @@ func (s *Service) deliverBatch(ctx context.Context, m *streamMeta, b *batch) err
 		return nil
 	}
 	data := appendDelimiters(m, transformed)
+	if m.DestKind == DestExtendedS3 && conversionEnabled(m.Dest) && formatConverter != nil {
+		return s.deliverConverted(ctx, m, b, data)
+	}
 	switch m.DestKind {
 	case DestExtendedS3:
 		return s.retryS3(ctx, m, b.oldest(), func() error {
@@ -481,6 +484,45 @@ func (s *Service) putS3ObjectAt(ctx context.Context, m *streamMeta, conf map[str
 		return fmt.Errorf("no object store is configured for S3 destinations")
 	}
 	return s.cfg.Objects.PutObject(ctx, m.Account, bucket, key, body, ctype)
+}
+
+// deliverConverted converts a batch to the configured columnar format and
+// writes it as one object (the failures to format-conversion-failed).
+func (s *Service) deliverConverted(ctx context.Context, m *streamMeta, b *batch, data [][]byte) error {
+	body, ext, failed, err := formatConverter.convert(ctx, s, m, b.records, data)
+	if err != nil {
+		// The schema cannot be read (Glue down, table gone): every record
+		// fails conversion, as on AWS.
+		failed = failed[:0]
+		for _, r := range b.records {
+			failed = append(failed, failure{rec: r, code: "DataFormatConversion.SchemaUnavailable", msg: err.Error(), attempts: 1})
+		}
+		body = nil
+	}
+	if len(failed) > 0 {
+		lines := s.failedLines(nil, failed)
+		s.cfg.Observer.Failed(m.Name, "format-conversion-failed", len(failed))
+		prefix := errorObjectPrefix(str(m.Dest, "Prefix"), m.Dest["ErrorOutputPrefix"], s.inZone(m.Dest, b.oldest()), "format-conversion-failed")
+		if err := s.retryS3(ctx, m, b.oldest(), func() error { return s.putS3ObjectAt(ctx, m, m.Dest, prefix, b.oldest(), lines) }); err != nil {
+			return err
+		}
+	}
+	if len(body) == 0 {
+		return nil
+	}
+	conf := map[string]any{}
+	for k, v := range m.Dest {
+		conf[k] = v
+	}
+	conf["CompressionFormat"] = "UNCOMPRESSED" // the serializer compresses
+	if str(conf, "FileExtension") == "" {
+		conf["FileExtension"] = ext
+	}
+	return s.retryS3(ctx, m, b.oldest(), func() error {
+		err := s.putS3ObjectAt(ctx, m, conf, objectPrefix(str(m.Dest, "Prefix"), s.inZone(m.Dest, b.oldest())), b.oldest(), [][]byte{body})
+		s.observeDelivery(m, "S3", err == nil, data, b.oldest())
+		return err
+	})
 }
 
 // inZone converts t to the destination's CustomTimeZone (default UTC).

@@ -97,6 +97,8 @@ type Config struct {
 	Objects ObjectStore
 	// Streams is the Data Streams source of KinesisStreamAsSource streams.
 	Streams StreamSource
+	// Schemas reads Glue table schemas for record format conversion.
+	Schemas SchemaSource
 	// Functions runs Lambda processors (nil: they fail every record).
 	Functions Invoker
 	// HTTPClient sends HTTP endpoint deliveries (default: a client with

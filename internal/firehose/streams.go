@@ -253,8 +253,15 @@ func normalizeDestination(kind string, d map[string]any) (map[string]any, error)
 				return nil, err
 			}
 		}
-		if fc := mapOf(out, "DataFormatConversionConfiguration"); fc["Enabled"] != nil && fc["Enabled"] != false {
-			return nil, errorf(KindInvalidArgument, "Record format conversion is not served by this endpoint yet.")
+		if conversionEnabled(out) {
+			if formatConverter == nil {
+				return nil, errorf(KindInvalidArgument, "Record format conversion is not served by this endpoint yet.")
+			}
+			fc, err := formatConverter.normalize(mapOf(out, "DataFormatConversionConfiguration"))
+			if err != nil {
+				return nil, err
+			}
+			out["DataFormatConversionConfiguration"] = fc
 		}
 		switch f := str(out, "CompressionFormat"); f {
 		case "UNCOMPRESSED", "GZIP", "ZIP", "Snappy", "HADOOP_SNAPPY":

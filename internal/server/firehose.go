@@ -2,11 +2,13 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/rheos/rheos/internal/firehose"
 	"github.com/rheos/rheos/internal/firehoseapi"
 	"github.com/rheos/rheos/internal/functions"
+	"github.com/rheos/rheos/internal/glue"
 	"github.com/rheos/rheos/internal/metrics"
 	"github.com/rheos/rheos/internal/streamlog"
 )
@@ -25,6 +27,7 @@ func (s *Server) wireFirehose(context.Context) error {
 		CreateDelay: time.Duration(s.cfg.CreateDelay), DeleteDelay: time.Duration(s.cfg.DeleteDelay),
 		Keys: s.store.keys, Throughput: s.cfg.ThroughputMode, ThroughputScale: s.cfg.ThroughputScale,
 		Objects: s.objects(), Functions: firehoseInvoker{s.functions}, Observer: metrics.NewFirehose(s.registry),
+		Schemas: glueSchemas{s.glue},
 		Streams: firehoseSource{kinesisSource{svc: s.kinesis, changed: s.store.log.Changed}},
 	}, s.store.meta, firehoseLog{l: s.store.log, fence: s.store.fence}, s.store.logKeys)
 	api, err := firehoseapi.New(svc, s.cfg.Account)
@@ -81,6 +84,30 @@ func (f firehoseSource) Read(ctx context.Context, it string, limit int) ([]fireh
 }
 
 func (f firehoseSource) Changed() <-chan struct{} { return f.k.Changed() }
+
+// glueSchemas reads table schemas from the Glue catalog for Firehose's
+// record format conversion.
+type glueSchemas struct{ g *glue.Service }
+
+func (g glueSchemas) Columns(ctx context.Context, account, region, database, table string) ([]firehose.Column, error) {
+	if g.g == nil {
+		return nil, fmt.Errorf("no Glue catalog on this server")
+	}
+	t, err := g.g.GetTable(ctx, glue.Scope{Account: account, Region: region}, database, table)
+	if err != nil {
+		return nil, err
+	}
+	sd, _ := t.Input["StorageDescriptor"].(map[string]any)
+	cols, _ := sd["Columns"].([]any)
+	out := make([]firehose.Column, 0, len(cols))
+	for _, c := range cols {
+		cm, _ := c.(map[string]any)
+		name, _ := cm["Name"].(string)
+		typ, _ := cm["Type"].(string)
+		out = append(out, firehose.Column{Name: name, Type: typ})
+	}
+	return out, nil
+}
 
 // firehoseInvoker runs Firehose's Lambda processors through the functions
 // service's invoker.
