@@ -516,3 +516,14 @@ func TestSplunkValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestSplunkEventNotHECJSON: records that are not HEC event objects are
+// refused by the event endpoint (400, code 12 or 6): Splunk.InvalidDataFormat.
+func TestSplunkEventNotHECJSON(t *testing.T) {
+	fastSplunk(t)
+	f, hs := newHECFake(t, "event")
+	svc, objs := runSplunk(t, splunkConf(hs.URL, "Event", f.token, map[string]any{"RetryOptions": map[string]any{"DurationInSeconds": int64(0)}}),
+		`{"message":"no event field"}`)
+	waitCheckpoint(t, svc, 1)
+	checkFailedLines(t, splunkFailed(t, objs), "Splunk.InvalidDataFormat", 1, `{"message":"no event field"}`)
+}
