@@ -501,3 +501,30 @@ func TestSizeHintFillsWithoutNewPuts(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// TestUpdateMergesS3Update: a same-kind UpdateDestination merges S3Update
+// into the S3Configuration (a Prefix alone keeps the bucket).
+func TestUpdateMergesS3Update(t *testing.T) {
+	svc, _ := newTestService(t, nil)
+	ctx := context.Background()
+	_, err := svc.Create(ctx, Scope{}, CreateInput{Name: "h", Destinations: map[string]map[string]any{"HttpEndpoint": {
+		"EndpointConfiguration": map[string]any{"Url": "http://127.0.0.1:1/x"},
+		"S3Configuration":       map[string]any{"RoleARN": "arn:aws:iam::111122223333:role/r", "BucketARN": "arn:aws:s3:::backup"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 100 {
+		if m, _, _ := svc.get(ctx, Scope{}, "h"); m.effectiveStatus(time.Now()) == StatusActive {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := svc.UpdateDestination(ctx, Scope{}, "h", "1", DestinationID, "HttpEndpoint", map[string]any{"S3Update": map[string]any{"Prefix": "failed/"}}); err != nil {
+		t.Fatal(err)
+	}
+	m, _, _ := svc.get(ctx, Scope{}, "h")
+	s3 := mapOf(m.Dest, "S3Configuration")
+	if str(s3, "BucketARN") != "arn:aws:s3:::backup" || str(s3, "Prefix") != "failed/" {
+		t.Errorf("S3Configuration after the update: %v", s3)
+	}
+}

@@ -309,6 +309,27 @@ func normalizeDestination(kind string, d map[string]any) (map[string]any, error)
 	return out, nil
 }
 
+// mergeMaps returns cur with upd's members set over it (nested maps merged
+// one level, as UpdateDestination merges a same-kind update).
+func mergeMaps(cur, upd any) map[string]any {
+	out := map[string]any{}
+	if c, ok := cur.(map[string]any); ok {
+		for k, v := range c {
+			out[k] = v
+		}
+	}
+	if u, ok := upd.(map[string]any); ok {
+		for k, v := range u {
+			if sub, ok := v.(map[string]any); ok {
+				out[k] = mergeMaps(out[k], sub)
+				continue
+			}
+			out[k] = v
+		}
+	}
+	return out
+}
+
 // normalizeBackupS3 checks the S3Configuration (backup and error bucket)
 // of a non-S3 destination and fills in its defaults.
 func normalizeBackupS3(out map[string]any) error {
@@ -581,13 +602,13 @@ func (s *Service) UpdateDestination(ctx context.Context, sc Scope, name, current
 	if kind == DestExtendedS3 {
 		// The update shape names the backup configuration S3BackupUpdate.
 		if v, ok := merged["S3BackupUpdate"]; ok {
-			merged["S3BackupConfiguration"] = v
+			merged["S3BackupConfiguration"] = mergeMaps(merged["S3BackupConfiguration"], v)
 			delete(merged, "S3BackupUpdate")
 		}
 	}
 	if kind != DestExtendedS3 {
 		if v, ok := merged["S3Update"]; ok {
-			merged["S3Configuration"] = v
+			merged["S3Configuration"] = mergeMaps(merged["S3Configuration"], v)
 			delete(merged, "S3Update")
 		}
 	}

@@ -114,8 +114,11 @@ func relax(sh *awsproto.Shape) {
 	if sh == nil {
 		return
 	}
-	if sh.Pattern == "https://.*" {
+	switch sh.Pattern {
+	case "https://.*":
 		sh.Pattern = "https?://.*"
+	case "https:.*":
+		sh.Pattern = "https?:.*"
 	}
 	relax(sh.Member)
 	for i := range sh.Fields {
