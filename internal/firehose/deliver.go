@@ -500,7 +500,7 @@ func (s *Service) deliverConverted(ctx context.Context, m *streamMeta, b *batch,
 		body = nil
 	}
 	if len(failed) > 0 {
-		lines := s.failedLines(nil, failed)
+		lines := s.conversionFailedLines(m, failed)
 		s.cfg.Observer.Failed(m.Name, "format-conversion-failed", len(failed))
 		prefix := errorObjectPrefix(str(m.Dest, "Prefix"), m.Dest["ErrorOutputPrefix"], s.inZone(m.Dest, b.oldest()), "format-conversion-failed")
 		if err := s.retryS3(ctx, m, b.oldest(), func() error { return s.putS3ObjectAt(ctx, m, m.Dest, prefix, b.oldest(), lines) }); err != nil {

@@ -225,3 +225,29 @@ func (s *Service) failedLines(lp *processor, failed []failure) [][]byte {
 	}
 	return lines
 }
+
+// conversionFailedLines renders format conversion failures as AWS's
+// format-conversion-failed records: lastErrorCode and lastErrorMessage, the
+// record's position, and the Glue table it was converted against.
+func (s *Service) conversionFailedLines(m *streamMeta, failed []failure) [][]byte {
+	sc := mapOf(mapOf(m.Dest, "DataFormatConversionConfiguration"), "SchemaConfiguration")
+	catalog, region := str(sc, "CatalogId"), str(sc, "Region")
+	if catalog == "" {
+		catalog = m.Account
+	}
+	if region == "" {
+		region = m.Region
+	}
+	table := map[string]any{"catalogId": catalog, "databaseName": str(sc, "DatabaseName"), "tableName": str(sc, "TableName"),
+		"region": region, "versionId": str(sc, "VersionId"),
+		"catalogArn": "arn:aws:glue:" + region + ":" + catalog + ":catalog"}
+	now := s.cfg.Now().UnixMilli()
+	lines := make([][]byte, len(failed))
+	for i, f := range failed {
+		b, _ := json.Marshal(map[string]any{"attemptsMade": f.attempts, "arrivalTimestamp": f.rec.Timestamp, "lastErrorCode": f.code,
+			"lastErrorMessage": f.msg, "attemptEndingTimestamp": now, "rawData": base64.StdEncoding.EncodeToString(f.rec.Data),
+			"sequenceNumber": strconv.FormatUint(f.rec.Seq, 10), "subSequenceNumber": nil, "dataCatalogTable": table})
+		lines[i] = append(b, '\n')
+	}
+	return lines
+}

@@ -231,7 +231,7 @@ func normalizeDestination(kind string, d map[string]any) (map[string]any, error)
 			}
 		}
 		bh := mapOf(out, "BufferingHints")
-		if dynamic {
+		if dynamic || conversionEnabled(out) {
 			setDefault(bh, "SizeInMBs", int64(128))
 		}
 		setDefault(bh, "SizeInMBs", int64(5))
@@ -262,6 +262,12 @@ func normalizeDestination(kind string, d map[string]any) (map[string]any, error)
 				return nil, err
 			}
 			out["DataFormatConversionConfiguration"] = fc
+			if f := str(out, "CompressionFormat"); f != "UNCOMPRESSED" {
+				return nil, errorf(KindInvalidArgument, "CompressionFormat must be UNCOMPRESSED when record format conversion is enabled (the serializer compresses), not %s.", f)
+			}
+			if size := intOf(mapOf(out, "BufferingHints"), "SizeInMBs"); size < 64 {
+				return nil, errorf(KindInvalidArgument, "BufferingHints.SizeInMBs must be at least 64 when record format conversion is enabled (it is %d).", size)
+			}
 		}
 		switch f := str(out, "CompressionFormat"); f {
 		case "UNCOMPRESSED", "GZIP", "ZIP", "Snappy", "HADOOP_SNAPPY":
