@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine: AWS CLI v2
 # and boto3 (end-to-end tests), strace and util-linux (for the disk-fault tests:
-# fsync fault injection, a tmpfs in a private mount namespace) and the Go
+# fsync fault injection, a tmpfs in a private mount namespace), PostgreSQL
+# (the Redshift destination tests) and the Go
 # modules. Idempotent.
 set -euo pipefail
 SUDO=""
@@ -38,6 +39,12 @@ done
 if ! command -v mount >/dev/null 2>&1; then
   echo "test-deps: installing mount (for the disk-full test)"
   apt_install mount
+fi
+# PostgreSQL (initdb, pg_ctl) for the Firehose Redshift tests, which start
+# a throwaway cluster (internal/firehose/pgtest_test.go).
+if ! compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null || ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+  echo "test-deps: installing PostgreSQL (Debian package postgresql, for internal/firehose/redshift_test.go)"
+  apt_install postgresql
 fi
 go mod download
 # versitygw: a real external S3-compatible server for Firehose's S3 delivery test.
