@@ -101,9 +101,10 @@ func New(svc *firehose.Service, defaultAccount string) (*jsonrpc.Service, error)
 	return &jsonrpc.Service{SigningName: SigningName, TargetPrefix: TargetPrefix, Operations: ops}, nil
 }
 
-// allowPlainHTTP relaxes the model's https-only endpoint URL pattern: AWS
+// allowPlainHTTP relaxes the model's https-only endpoint URL patterns (AWS
 // delivers only to https on 443, a self-hosted Firehose also to receivers on
-// plain http and any port (a deliberate difference, in the README).
+// plain http and any port) and the Redshift JDBC URL's host pattern (any
+// PostgreSQL-protocol warehouse): deliberate differences, in the README.
 func allowPlainHTTP(fields []awsproto.Field) {
 	for i := range fields {
 		relax(fields[i].Shape)
@@ -113,6 +114,10 @@ func allowPlainHTTP(fields []awsproto.Field) {
 func relax(sh *awsproto.Shape) {
 	if sh == nil {
 		return
+	}
+	if strings.HasPrefix(sh.Pattern, "jdbc:(redshift|postgresql)://") {
+		// Any PostgreSQL-protocol warehouse, not only *.redshift.* hosts.
+		sh.Pattern = `jdbc:(redshift|postgresql)://[^/\s]+/[a-zA-Z0-9_$-]+`
 	}
 	switch sh.Pattern {
 	case "https://.*":

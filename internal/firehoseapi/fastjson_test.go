@@ -122,3 +122,33 @@ func TestAppendBatchOutputIsJSON(t *testing.T) {
 		t.Fatalf("%+v", out)
 	}
 }
+
+// TestRelaxedPatterns: plain-http endpoints and any PostgreSQL host pass
+// the API's validation (deliberate differences from AWS).
+func TestRelaxedPatterns(t *testing.T) {
+	fields, err := awsproto.FieldsFromModel(firehosemodel.Model, "CreateDeliveryStreamInput")
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowPlainHTTP(fields)
+	for _, c := range []struct {
+		body string
+		ok   bool
+	}{
+		{`{"DeliveryStreamName":"r","RedshiftDestinationConfiguration":{"RoleARN":"arn:aws:iam::000000000000:role/r","ClusterJDBCURL":"jdbc:postgresql://127.0.0.1:5432/db","CopyCommand":{"DataTableName":"t"},"S3Configuration":{"RoleARN":"arn:aws:iam::000000000000:role/r","BucketARN":"arn:aws:s3:::b"}}}`, true},
+		{`{"DeliveryStreamName":"r","RedshiftDestinationConfiguration":{"RoleARN":"arn:aws:iam::000000000000:role/r","ClusterJDBCURL":"mysql://h/db","CopyCommand":{"DataTableName":"t"},"S3Configuration":{"RoleARN":"arn:aws:iam::000000000000:role/r","BucketARN":"arn:aws:s3:::b"}}}`, false},
+		{`{"DeliveryStreamName":"o","AmazonopensearchserviceDestinationConfiguration":{"RoleARN":"arn:aws:iam::000000000000:role/r","ClusterEndpoint":"http://127.0.0.1:9200","IndexName":"i","S3Configuration":{"RoleARN":"arn:aws:iam::000000000000:role/r","BucketARN":"arn:aws:s3:::b"}}}`, true},
+	} {
+		m, aerr := awsproto.DecodeJSON([]byte(c.body), 64)
+		if aerr != nil {
+			t.Fatal(aerr)
+		}
+		in, aerr := awsproto.CheckTypes(m, fields)
+		if aerr == nil {
+			aerr = awsproto.Validate(in, fields)
+		}
+		if (aerr == nil) != c.ok {
+			t.Errorf("%s: %v", c.body, aerr)
+		}
+	}
+}
