@@ -249,7 +249,12 @@ func TestS3DeliveryNamesAndBuffers(t *testing.T) {
 	if got, _ := io.ReadAll(zr); string(got) != "a\nb\n" {
 		t.Errorf("object body %q", got)
 	}
-	ck, _, _ := svc.loadCheckpoint(ctx, Scope{Account: "111122223333", Region: "us-east-1"}, "orders")
+	var ck checkpoint
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if ck, _, _ = svc.loadCheckpoint(ctx, Scope{Account: "111122223333", Region: "us-east-1"}, "orders"); ck.Next == 2 {
+			break
+		}
+	}
 	if ck.Next != 2 {
 		t.Errorf("checkpoint %+v", ck)
 	}

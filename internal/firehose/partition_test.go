@@ -81,7 +81,14 @@ func TestDynamicPartitioningThreeKeys(t *testing.T) {
 	if len(got) != 4 || errors != 1 {
 		t.Errorf("objects %v", keys)
 	}
-	if ck, _, _ := svc.loadCheckpoint(ctx, Scope{Account: "111122223333", Region: "us-east-1"}, "dp"); ck.Next != 5 {
+	// The checkpoint moves once the objects are written.
+	var ck checkpoint
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if ck, _, _ = svc.loadCheckpoint(ctx, Scope{Account: "111122223333", Region: "us-east-1"}, "dp"); ck.Next == 5 {
+			break
+		}
+	}
+	if ck.Next != 5 {
 		t.Errorf("checkpoint %+v", ck)
 	}
 	cancel()
