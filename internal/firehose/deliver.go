@@ -85,22 +85,18 @@ func (r *runner) stopAll() {
 // reconcile starts a worker for each active stream (restarting it when its
 // configuration version changed) and stops those of streams gone.
 func (r *runner) reconcile(ctx context.Context) error {
-	if err := r.s.loadRetention(ctx); err != nil {
+	live, err := r.s.loadRetention(ctx)
+	if err != nil {
 		return err
 	}
 	now := r.s.cfg.Now()
 	want := map[string]*streamMeta{}
-	err := r.s.meta.Scan(ctx, prefixStream, func(k string, v []byte, _ uint64) error {
-		var m streamMeta
-		if json.Unmarshal(v, &m) == nil && m.effectiveStatus(now) == StatusActive {
+	for _, m := range live {
+		if m.effectiveStatus(now) == StatusActive {
 			// A new configuration version or a new data key restarts the
 			// worker with the stream as it now is.
-			want[k+"#"+strconv.Itoa(m.VersionID)+"#"+strconv.Itoa(len(m.DataKeys))] = &m
+			want[streamKey(Scope{Account: m.Account, Region: m.Region}, m.Name)+"#"+strconv.Itoa(m.VersionID)+"#"+strconv.Itoa(len(m.DataKeys))] = m
 		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -155,7 +151,7 @@ func (s *Service) RetainedFrom(key uint64) (int64, bool) {
 	loaded := s.ret.loaded
 	s.ret.mu.Unlock()
 	if !loaded {
-		if err := s.loadRetention(context.Background()); err != nil {
+		if _, err := s.loadRetention(context.Background()); err != nil {
 			s.cfg.Logger.Warn("firehose: loading buffer retention", "err", err)
 			return 0, true // keep everything rather than guess
 		}
@@ -166,8 +162,9 @@ func (s *Service) RetainedFrom(key uint64) (int64, bool) {
 	return ts, ok
 }
 
-// loadRetention rebuilds the retention table from the metadata.
-func (s *Service) loadRetention(ctx context.Context) error {
+// loadRetention rebuilds the retention table from the metadata and returns
+// the streams that exist (one scan serves the sweep's table and reconcile).
+func (s *Service) loadRetention(ctx context.Context) ([]*streamMeta, error) {
 	now := s.cfg.Now()
 	var live []*streamMeta
 	err := s.meta.Scan(ctx, prefixStream, func(_ string, v []byte, _ uint64) error {
@@ -178,13 +175,13 @@ func (s *Service) loadRetention(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	byKey := map[uint64]int64{}
 	for _, m := range live {
 		ck, _, err := s.loadCheckpoint(ctx, Scope{Account: m.Account, Region: m.Region}, m.Name)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		byKey[m.LogKey] = ck.DeliveredTs
 	}
@@ -197,7 +194,7 @@ func (s *Service) loadRetention(ctx context.Context) error {
 		}
 	}
 	s.ret.byKey, s.ret.loaded = byKey, true
-	return nil
+	return live, nil
 }
 
 // retain records a key's delivered time (a new stream: 0, everything kept).
@@ -238,16 +235,7 @@ func (s *Service) deliverLoop(ctx context.Context, m *streamMeta, w *worker) {
 			if err != nil {
 				s.cfg.Logger.Warn("firehose: reading the buffer", "stream", m.Name, "err", err)
 			}
-			for _, r := range recs {
-				if r.Flags&FlagEncrypted != 0 {
-					d, err := s.open(ctx, m, r)
-					if err != nil {
-						// The key is unusable (KMS down): try again later.
-						s.cfg.Logger.Warn("firehose: decrypting the buffer", "stream", m.Name, "err", err)
-						break
-					}
-					r.Data, r.Flags = d, 0
-				}
+			for _, r := range s.openRecords(ctx, m, recs) {
 				b.records = append(b.records, r)
 				b.bytes += len(r.Data)
 				next = r.Seq + 1
@@ -431,11 +419,7 @@ func listOf(m map[string]any, k string) []any { l, _ := m[k].([]any); return l }
 func checkProcessors(pc map[string]any) error {
 	for _, p := range listOf(pc, "Processors") {
 		pm, _ := p.(map[string]any)
-		params := map[string]string{}
-		for _, x := range listOf(pm, "Parameters") {
-			pa, _ := x.(map[string]any)
-			params[str(pa, "ParameterName")] = str(pa, "ParameterValue")
-		}
+		params := processorParams(pm)
 		switch t := str(pm, "Type"); t {
 		case "AppendDelimiterToRecord":
 		case "Decompression", "CloudWatchLogProcessing", "RecordDeAggregation":
@@ -445,12 +429,7 @@ func checkProcessors(pc map[string]any) error {
 		case "MetadataExtraction":
 			// Checked with the destination (checkDynamicPartitioning).
 		case "Lambda":
-			found := false
-			for _, x := range listOf(pm, "Parameters") {
-				pa, _ := x.(map[string]any)
-				found = found || str(pa, "ParameterName") == "LambdaArn" && str(pa, "ParameterValue") != ""
-			}
-			if !found {
+			if params["LambdaArn"] == "" {
 				return errorf(KindInvalidArgument, "The Lambda processor requires the parameter LambdaArn.")
 			}
 		default:
@@ -645,11 +624,8 @@ func (s *Service) deliverHTTP(ctx context.Context, m *streamMeta, b *batch, data
 		if status == 413 || s.cfg.Now().Add(backoff).Sub(start) > retry {
 			break
 		}
-		jitter := time.Duration(float64(backoff) * (0.85 + 0.3*randFloat()))
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(jitter):
+		if _, err := waitJitter(ctx, backoff); err != nil {
+			return err
 		}
 		backoff = min(backoff*2, 2*time.Minute)
 	}
@@ -664,6 +640,18 @@ func (s *Service) deliverHTTP(ctx context.Context, m *streamMeta, b *batch, data
 		lines[i] = append(line, '\n')
 	}
 	return s.backupFailed(ctx, m, b, "http-endpoint-failed", lines)
+}
+
+// waitJitter waits backoff ±15 % (AWS's retry jitter) or until ctx ends,
+// and returns how long it waited.
+func waitJitter(ctx context.Context, backoff time.Duration) (time.Duration, error) {
+	d := time.Duration(float64(backoff) * (0.85 + 0.3*randFloat()))
+	select {
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-time.After(d):
+		return d, nil
+	}
 }
 
 func randFloat() float64 {

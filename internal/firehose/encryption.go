@@ -93,6 +93,23 @@ func (s *Service) seal(ctx context.Context, m *streamMeta, records [][]byte) ([]
 	return out, FlagEncrypted, nil
 }
 
+// openRecords decrypts what was read from the buffer, and stops at the first
+// record whose key cannot be used (KMS down): the rest is read again later.
+func (s *Service) openRecords(ctx context.Context, m *streamMeta, recs []LogRecord) []LogRecord {
+	for i := range recs {
+		if recs[i].Flags&FlagEncrypted == 0 {
+			continue
+		}
+		d, err := s.open(ctx, m, recs[i])
+		if err != nil {
+			s.cfg.Logger.Warn("firehose: decrypting the buffer", "stream", m.Name, "err", err)
+			return recs[:i]
+		}
+		recs[i].Data, recs[i].Flags = d, 0
+	}
+	return recs
+}
+
 // open decrypts a buffered record if it was sealed.
 func (s *Service) open(ctx context.Context, m *streamMeta, r LogRecord) ([]byte, error) {
 	if r.Flags&FlagEncrypted == 0 {

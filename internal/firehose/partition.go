@@ -46,11 +46,7 @@ func metadataQuery(dest map[string]any) (*gojq.Code, error) {
 		if str(pm, "Type") != "MetadataExtraction" {
 			continue
 		}
-		params := map[string]string{}
-		for _, x := range listOf(pm, "Parameters") {
-			pa, _ := x.(map[string]any)
-			params[str(pa, "ParameterName")] = str(pa, "ParameterValue")
-		}
+		params := processorParams(pm)
 		if e := params["JsonParsingEngine"]; e != "" && e != "JQ-1.6" {
 			return nil, errorf(KindInvalidArgument, "JsonParsingEngine must be JQ-1.6.")
 		}
@@ -165,18 +161,7 @@ func (s *Service) deliverPartitioned(ctx context.Context, m *streamMeta) {
 		if err != nil {
 			s.cfg.Logger.Warn("firehose: reading the buffer", "stream", m.Name, "err", err)
 		}
-		var plain []LogRecord
-		for _, r := range recs {
-			if r.Flags&FlagEncrypted != 0 {
-				d, err := s.open(ctx, m, r)
-				if err != nil {
-					s.cfg.Logger.Warn("firehose: decrypting the buffer", "stream", m.Name, "err", err)
-					break
-				}
-				r.Data, r.Flags = d, 0
-			}
-			plain = append(plain, r)
-		}
+		plain := s.openRecords(ctx, m, recs)
 		if len(plain) > 0 {
 			next, lastTs = plain[len(plain)-1].Seq+1, plain[len(plain)-1].Timestamp
 			recs, failed := builtinProcessors(m).apply(plain)

@@ -46,22 +46,13 @@ func lambdaProcessorOf(dest map[string]any) *processor {
 		if str(pm, "Type") != "Lambda" {
 			continue
 		}
-		lp := &processor{retries: 3, sizeBytes: 1 << 20}
-		for _, x := range listOf(pm, "Parameters") {
-			pa, _ := x.(map[string]any)
-			v := str(pa, "ParameterValue")
-			switch str(pa, "ParameterName") {
-			case "LambdaArn":
-				lp.arn = v
-			case "NumberOfRetries":
-				if n, err := strconv.Atoi(v); err == nil {
-					lp.retries = n
-				}
-			case "BufferSizeInMBs":
-				if f, err := strconv.ParseFloat(v, 64); err == nil && f > 0 {
-					lp.sizeBytes = int(f * (1 << 20))
-				}
-			}
+		params := processorParams(pm)
+		lp := &processor{arn: params["LambdaArn"], retries: 3, sizeBytes: 1 << 20}
+		if n, err := strconv.Atoi(params["NumberOfRetries"]); err == nil {
+			lp.retries = n
+		}
+		if f, err := strconv.ParseFloat(params["BufferSizeInMBs"], 64); err == nil && f > 0 {
+			lp.sizeBytes = int(f * (1 << 20))
 		}
 		return lp
 	}

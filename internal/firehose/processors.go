@@ -16,6 +16,16 @@ import (
 // (KPL-aggregated records, and JSON or DELIMITED sub-records). A record a
 // processor cannot read fails to processing-failed, as on AWS.
 
+// processorParams maps a processor's Parameters to their values.
+func processorParams(pm map[string]any) map[string]string {
+	params := map[string]string{}
+	for _, x := range listOf(pm, "Parameters") {
+		pa, _ := x.(map[string]any)
+		params[str(pa, "ParameterName")] = str(pa, "ParameterValue")
+	}
+	return params
+}
+
 // builtins is a stream's configured built-in processors.
 type builtins struct {
 	decompress  bool
@@ -32,11 +42,7 @@ func builtinProcessors(m *streamMeta) builtins {
 	}
 	for _, p := range listOf(pc, "Processors") {
 		pm, _ := p.(map[string]any)
-		params := map[string]string{}
-		for _, x := range listOf(pm, "Parameters") {
-			pa, _ := x.(map[string]any)
-			params[str(pa, "ParameterName")] = str(pa, "ParameterValue")
-		}
+		params := processorParams(pm)
 		switch str(pm, "Type") {
 		case "Decompression":
 			b.decompress = params["CompressionFormat"] == "" || params["CompressionFormat"] == "GZIP"

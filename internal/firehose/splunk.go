@@ -228,13 +228,11 @@ func deliverSplunk(ctx context.Context, s *Service, m *streamMeta, b *batch, dat
 		if spent+backoff > retry {
 			break
 		}
-		jitter := time.Duration(float64(backoff) * (0.85 + 0.3*randFloat()))
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(jitter):
+		waited, werr := waitJitter(ctx, backoff)
+		if werr != nil {
+			return werr
 		}
-		spent += jitter
+		spent += waited
 		backoff = min(backoff*2, time.Minute)
 	}
 	return s.backupFailed(ctx, m, b, "splunk-failed", splunkFailedLines(m, b, data, attempts, last, s.cfg.Now()))
