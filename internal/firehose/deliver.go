@@ -244,7 +244,7 @@ func (s *Service) deliverLoop(ctx context.Context, m *streamMeta, w *worker) {
 		}
 		due := len(b.records) > 0 && (b.bytes >= hints.size || !s.cfg.Now().Before(b.oldest().Add(hints.interval)))
 		if !due && progressed {
-			continue // a read stops at its byte bound: read on before waiting
+			continue // a read stops at its record or byte bound: read on before waiting
 		}
 		if !due {
 			wait := time.Hour

@@ -473,8 +473,8 @@ func TestEncryptionStartedWhileDelivering(t *testing.T) {
 }
 
 // TestSizeHintFillsWithoutNewPuts: a buffer reaching its size hint is
-// delivered without waiting for the interval or another put (a read stops
-// at its byte bound a record short of the hint).
+// delivered without waiting for the interval or another put, also when
+// filling it takes several reads.
 func TestSizeHintFillsWithoutNewPuts(t *testing.T) {
 	svc, objs := newTestService(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -484,12 +484,14 @@ func TestSizeHintFillsWithoutNewPuts(t *testing.T) {
 			"BufferingHints": map[string]any{"SizeInMBs": int64(1), "IntervalInSeconds": int64(900)}}}}); err != nil {
 		t.Fatal(err)
 	}
-	rec := bytes.Repeat([]byte("x"), 1024)
+	// Small records: filling the 1 MiB hint takes more than one read
+	// (a read returns at most 10,000 records).
+	rec := bytes.Repeat([]byte("x"), 50)
 	var batch [][]byte
 	for range 500 {
 		batch = append(batch, rec)
 	}
-	for range 5 { // 2.5 MiB: two full objects, the rest waits for the interval
+	for range 90 { // 2.15 MiB: two full objects, the rest waits for the interval
 		if _, _, err := svc.Put(ctx, Scope{}, "full", batch); err != nil {
 			t.Fatal(err)
 		}
