@@ -42,6 +42,7 @@ var allowed = map[string][]string{
 	"internal/lambdaapi":                    {"internal/awsproto", "internal/awsproto/restjson", "internal/awserr", "internal/awsmodel/lambdamodel", "internal/functions"},
 	"internal/firehose":                     {"internal/quota", "internal/envelope", "internal/arn", "internal/kpl"},
 	"internal/glue":                         {},
+	"internal/analytics":                    {},
 	"internal/glueapi":                      {"internal/awsproto", "internal/awsproto/jsonrpc", "internal/awserr", "internal/awsmodel/gluemodel", "internal/glue"},
 	"internal/firehoseapi":                  {"internal/awsproto", "internal/awsproto/jsonrpc", "internal/awserr", "internal/awsmodel/firehosemodel", "internal/firehose", "internal/arn"},
 	"internal/arn":                          {},
