@@ -40,7 +40,8 @@ var allowed = map[string][]string{
 	"internal/awsmodel/gen":                 {"internal/awsmodel/modelgen"}, // the generator command
 	"internal/functions":                    {"internal/arn"},
 	"internal/lambdaapi":                    {"internal/awsproto", "internal/awsproto/restjson", "internal/awserr", "internal/awsmodel/lambdamodel", "internal/functions"},
-	"internal/firehose":                     {"internal/quota", "internal/envelope", "internal/arn", "internal/kpl"},
+	"internal/firehose":                     {"internal/quota", "internal/envelope", "internal/arn", "internal/kpl", "internal/icebergsink"},
+	"internal/icebergsink":                  {},
 	"internal/glue":                         {},
 	"internal/analytics":                    {},
 	"internal/glueapi":                      {"internal/awsproto", "internal/awsproto/jsonrpc", "internal/awserr", "internal/awsmodel/gluemodel", "internal/glue"},

@@ -322,7 +322,7 @@ func (s *Service) deliverBatch(ctx context.Context, m *streamMeta, b *batch) err
 		}
 	}
 	recs, failed := builtinProcessors(m).apply(b.records)
-	transformed, lfailed := s.transform(ctx, m, recs)
+	keyed, lfailed := s.transformKeyed(ctx, m, recs)
 	failed = append(failed, lfailed...)
 	if len(failed) > 0 {
 		lines := s.failedLines(lambdaProcessor(m), failed)
@@ -332,8 +332,15 @@ func (s *Service) deliverBatch(ctx context.Context, m *streamMeta, b *batch) err
 			return err
 		}
 	}
-	if len(transformed) == 0 {
+	if len(keyed) == 0 {
 		return nil
+	}
+	if d, ok := destinations[m.DestKind]; ok && d.deliverKeyed != nil {
+		return d.deliverKeyed(ctx, s, m, b, keyed)
+	}
+	transformed := make([][]byte, len(keyed))
+	for i, k := range keyed {
+		transformed[i] = k.data
 	}
 	data := appendDelimiters(m, transformed)
 	if m.DestKind == DestExtendedS3 && conversionEnabled(m.Dest) && formatConverter != nil {

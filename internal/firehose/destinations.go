@@ -14,6 +14,9 @@ type destination struct {
 	// deliver delivers one batch's processed records, retrying and backing
 	// up what fails as AWS does; an error only when ctx ends first.
 	deliver func(ctx context.Context, s *Service, m *streamMeta, b *batch, data [][]byte) error
+	// deliverKeyed, set instead of deliver, takes the processed records
+	// with the metadata their processors gave (Iceberg's routing).
+	deliverKeyed func(ctx context.Context, s *Service, m *streamMeta, b *batch, recs []keyedRecord) error
 	// redact removes secrets from a description (a token, a password).
 	redact func(desc map[string]any)
 	// noSwitch: UpdateDestination cannot change a stream to or from this

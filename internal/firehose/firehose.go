@@ -99,6 +99,9 @@ type Config struct {
 	Streams StreamSource
 	// Schemas reads Glue table schemas for record format conversion.
 	Schemas SchemaSource
+	// Iceberg is the Glue Data Catalog Iceberg destinations commit to
+	// (nil: their writes fail and are backed up).
+	Iceberg IcebergCatalogs
 	// Functions runs Lambda processors (nil: they fail every record).
 	Functions Invoker
 	// HTTPClient sends HTTP endpoint deliveries (default: a client with

@@ -59,30 +59,22 @@ func lambdaProcessorOf(dest map[string]any) *processor {
 	return nil
 }
 
-// transform runs the Lambda processor over records, in sub-batches of its
-// buffer size, as AWS's contract says: an event of records with ids, a
-// response naming each id with Ok (new data), Dropped or ProcessingFailed.
-// Invocations that fail are retried NumberOfRetries times, then their
-// records fail. Without a Lambda processor the records pass unchanged.
-func (s *Service) transform(ctx context.Context, m *streamMeta, recs []LogRecord) ([][]byte, []failure) {
-	keyed, failed := s.transformKeyed(ctx, m, recs)
-	out := make([][]byte, len(keyed))
-	for i, k := range keyed {
-		out[i] = k.data
-	}
-	return out, failed
-}
-
 // keyedRecord is a processed record with the partition keys its Lambda
-// processor returned (metadata.partitionKeys), and the record it came from.
+// processor returned (metadata.partitionKeys), its Iceberg routing
+// (metadata.otfMetadata), and the record it came from.
 type keyedRecord struct {
 	data []byte
 	keys map[string]string
+	otf  map[string]string
 	src  LogRecord
 }
 
-// transformKeyed is transform keeping each output's partition keys and
-// source record (dynamic partitioning).
+// transformKeyed runs the Lambda processor over records, in sub-batches of
+// its buffer size, as AWS's contract says: an event of records with ids, a
+// response naming each id with Ok (new data), Dropped or ProcessingFailed.
+// Invocations that fail are retried NumberOfRetries times, then their
+// records fail. Without a Lambda processor the records pass unchanged.
+// Each output keeps the metadata the processor gave and its source record.
 func (s *Service) transformKeyed(ctx context.Context, m *streamMeta, recs []LogRecord) ([]keyedRecord, []failure) {
 	lp := lambdaProcessor(m)
 	if lp == nil {
@@ -164,6 +156,7 @@ func (s *Service) invokeProcessor(ctx context.Context, m *streamMeta, lp *proces
 			Data     string `json:"data"`
 			Metadata struct {
 				PartitionKeys map[string]string `json:"partitionKeys"`
+				OTFMetadata   map[string]string `json:"otfMetadata"`
 			} `json:"metadata"`
 		} `json:"records"`
 	}
@@ -190,7 +183,7 @@ func (s *Service) invokeProcessor(ctx context.Context, m *streamMeta, lp *proces
 				failed = append(failed, failure{rec: r, code: "Lambda.JsonProcessingException", msg: "The data of record " + ids[i] + " is not base64.", attempts: attempts})
 				continue
 			}
-			out = append(out, keyedRecord{data: d, keys: ar.Metadata.PartitionKeys, src: r})
+			out = append(out, keyedRecord{data: d, keys: ar.Metadata.PartitionKeys, otf: ar.Metadata.OTFMetadata, src: r})
 		case "Dropped":
 		case "ProcessingFailed":
 			failed = append(failed, failure{rec: r, code: "Lambda.ProcessingFailedStatus", msg: "ProcessingFailed status set for record", attempts: attempts})

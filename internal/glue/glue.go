@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -34,6 +35,7 @@ const (
 	KindAlreadyExists Kind = iota + 1
 	KindNotFound
 	KindInvalidInput
+	KindConcurrentModification
 	KindInternal
 )
 
@@ -68,13 +70,17 @@ type Database struct {
 	CreateTime time.Time
 }
 
-// Table is a catalog table: AWS's TableInput members, its database and
-// times.
+// Table is a catalog table: AWS's TableInput members, its database, times
+// and version (Glue's VersionId: "0" when created, +1 per UpdateTable).
 type Table struct {
 	Input                  map[string]any
 	DatabaseName           string
 	CreateTime, UpdateTime time.Time
+	Version                int64 `json:",omitempty"`
 }
+
+// VersionID is the table's VersionId as Glue renders it.
+func (t Table) VersionID() string { return strconv.FormatInt(t.Version, 10) }
 
 // Service is the catalog.
 type Service struct {
@@ -200,6 +206,98 @@ func (s *Service) GetTables(ctx context.Context, sc Scope, db, after string, max
 		next = str(out[max-1].Input, "Name")
 	}
 	return out, next, nil
+}
+
+// UpdateTable replaces a table's definition with in (a TableInput naming
+// the table). A non-empty version must be the table's current VersionId,
+// else the update is refused as Glue refuses it
+// (ConcurrentModificationException): the optimistic lock Iceberg writers
+// commit with. Two updates racing on the same version: one wins.
+func (s *Service) UpdateTable(ctx context.Context, sc Scope, db string, in map[string]any, version string) error {
+	sc = s.scope(sc)
+	db = strings.ToLower(db)
+	if _, err := s.GetDatabase(ctx, sc, db); err != nil {
+		return err
+	}
+	name := strings.ToLower(str(in, "Name"))
+	in["Name"] = name
+	key := tablePrefix(sc, db) + name
+	b, rev, err := s.meta.Get(ctx, key)
+	if err != nil {
+		return &Error{Kind: KindInternal, Msg: "metadata read failed", Err: err}
+	}
+	if b == nil {
+		return errorf(KindNotFound, "Table %s not found.", name)
+	}
+	var t Table
+	if err := json.Unmarshal(b, &t); err != nil {
+		return &Error{Kind: KindInternal, Msg: "metadata decode failed", Err: err}
+	}
+	if version != "" && version != t.VersionID() {
+		return errorf(KindConcurrentModification, "Update table failed due to concurrent modifications.")
+	}
+	t.Input, t.UpdateTime, t.Version = in, s.now(), t.Version+1
+	nb, _ := json.Marshal(t)
+	ok, _, err := s.meta.Commit(ctx, map[string]uint64{key: rev}, map[string][]byte{key: nb}, nil)
+	if err != nil {
+		return &Error{Kind: KindInternal, Msg: "metadata commit failed", Err: err}
+	}
+	if !ok {
+		return errorf(KindConcurrentModification, "Update table failed due to concurrent modifications.")
+	}
+	return nil
+}
+
+// GetDatabases lists the databases in name order after the token (the last
+// name of the previous page), at most max.
+func (s *Service) GetDatabases(ctx context.Context, sc Scope, after string, max int) ([]Database, string, error) {
+	sc = s.scope(sc)
+	var out []Database
+	err := s.meta.Scan(ctx, dbKey(sc, ""), func(k string, v []byte, _ uint64) error {
+		var d Database
+		if json.Unmarshal(v, &d) == nil && str(d.Input, "Name") > after {
+			out = append(out, d)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", &Error{Kind: KindInternal, Msg: "metadata read failed", Err: err}
+	}
+	sort.Slice(out, func(i, j int) bool { return str(out[i].Input, "Name") < str(out[j].Input, "Name") })
+	if max <= 0 || max > 100 {
+		max = 100
+	}
+	next := ""
+	if len(out) > max {
+		out = out[:max]
+		next = str(out[max-1].Input, "Name")
+	}
+	return out, next, nil
+}
+
+// DeleteDatabase deletes a database and its tables, as Glue does.
+func (s *Service) DeleteDatabase(ctx context.Context, sc Scope, name string) error {
+	sc = s.scope(sc)
+	name = strings.ToLower(name)
+	_, rev, err := s.meta.Get(ctx, dbKey(sc, name))
+	if err != nil {
+		return &Error{Kind: KindInternal, Msg: "metadata read failed", Err: err}
+	}
+	if rev == 0 {
+		return errorf(KindNotFound, "Database %s not found.", name)
+	}
+	deletes := []string{dbKey(sc, name)}
+	err = s.meta.Scan(ctx, tablePrefix(sc, name), func(k string, _ []byte, _ uint64) error {
+		deletes = append(deletes, k)
+		return nil
+	})
+	if err != nil {
+		return &Error{Kind: KindInternal, Msg: "metadata read failed", Err: err}
+	}
+	if _, _, err := s.meta.Commit(ctx, map[string]uint64{dbKey(sc, name): rev}, nil, deletes); err != nil {
+		return &Error{Kind: KindInternal, Msg: "metadata commit failed", Err: err}
+	}
+	return nil
 }
 
 // DeleteTable deletes a table.

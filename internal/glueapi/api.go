@@ -1,6 +1,7 @@
 // Package glueapi owns the AWS Glue API subset Rheos serves (AWSGlue.*,
-// JSON 1.1, signing name glue): CreateDatabase, GetDatabase, CreateTable,
-// GetTable, GetTables, DeleteTable, with input shapes and validation from
+// JSON 1.1, signing name glue): CreateDatabase, GetDatabase, GetDatabases,
+// DeleteDatabase, CreateTable, GetTable, GetTables, UpdateTable (with
+// VersionId's optimistic lock, as Iceberg catalogs commit), DeleteTable, with input shapes and validation from
 // AWS's published model (internal/awsmodel/gluemodel) and one table from
 // the catalog's error kinds to Glue's exceptions.
 package glueapi
@@ -23,14 +24,16 @@ var (
 	exAlreadyExists  = awserr.Exception{Name: "AlreadyExistsException", Status: 400}
 	exEntityNotFound = awserr.Exception{Name: "EntityNotFoundException", Status: 400}
 	exInvalidInput   = awserr.Exception{Name: "InvalidInputException", Status: 400}
+	exConcurrent     = awserr.Exception{Name: "ConcurrentModificationException", Status: 400}
 	exceptionOf      = map[glue.Kind]awserr.Exception{
 		glue.KindAlreadyExists: exAlreadyExists, glue.KindNotFound: exEntityNotFound,
-		glue.KindInvalidInput: exInvalidInput, glue.KindInternal: awserr.InternalFailure,
+		glue.KindInvalidInput: exInvalidInput, glue.KindConcurrentModification: exConcurrent,
+		glue.KindInternal: awserr.InternalFailure,
 	}
 )
 
 // Exceptions is the catalog of the exceptions the Glue API answers.
-var Exceptions = awserr.NewCatalog("glue", exAlreadyExists, exEntityNotFound, exInvalidInput)
+var Exceptions = awserr.NewCatalog("glue", exAlreadyExists, exEntityNotFound, exInvalidInput, exConcurrent)
 
 type api struct {
 	svc            *glue.Service
@@ -43,6 +46,7 @@ func New(svc *glue.Service, defaultAccount string) (*jsonrpc.Service, error) {
 	handlers := map[string]func(context.Context, *awsproto.Call) (any, error){
 		"CreateDatabase": a.createDatabase, "GetDatabase": a.getDatabase, "CreateTable": a.createTable,
 		"GetTable": a.getTable, "GetTables": a.getTables, "DeleteTable": a.deleteTable,
+		"UpdateTable": a.updateTable, "GetDatabases": a.getDatabases, "DeleteDatabase": a.deleteDatabase,
 	}
 	ops := map[string]*jsonrpc.Operation{}
 	for name, op := range gluemodel.Model.Operations {
@@ -108,11 +112,47 @@ func (a *api) getDatabase(ctx context.Context, c *awsproto.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]any{"CatalogId": a.scope(c).Account, "CreateTime": float64(d.CreateTime.UnixMilli()) / 1000}
+	return map[string]any{"Database": databaseOut(a.scope(c).Account, d)}, nil
+}
+
+func databaseOut(catalog string, d glue.Database) map[string]any {
+	out := map[string]any{"CatalogId": catalog, "CreateTime": float64(d.CreateTime.UnixMilli()) / 1000}
 	for k, v := range d.Input {
 		out[k] = v
 	}
-	return map[string]any{"Database": out}, nil
+	return out
+}
+
+func (a *api) getDatabases(ctx context.Context, c *awsproto.Call) (any, error) {
+	max := 100
+	if v, ok := c.Input["MaxResults"].(int64); ok {
+		max = int(v)
+	}
+	ds, next, err := a.svc.GetDatabases(ctx, a.scope(c), str(c, "NextToken"), max)
+	if err != nil {
+		return nil, err
+	}
+	list := []map[string]any{}
+	for _, d := range ds {
+		list = append(list, databaseOut(a.scope(c).Account, d))
+	}
+	out := map[string]any{"DatabaseList": list}
+	if next != "" {
+		out["NextToken"] = next
+	}
+	return out, nil
+}
+
+func (a *api) deleteDatabase(ctx context.Context, c *awsproto.Call) (any, error) {
+	return map[string]any{}, a.svc.DeleteDatabase(ctx, a.scope(c), str(c, "Name"))
+}
+
+func (a *api) updateTable(ctx context.Context, c *awsproto.Call) (any, error) {
+	in := mapIn(c, "TableInput")
+	if in == nil {
+		return nil, awserr.New(exInvalidInput, "TableInput is required.")
+	}
+	return map[string]any{}, a.svc.UpdateTable(ctx, a.scope(c), str(c, "DatabaseName"), in, str(c, "VersionId"))
 }
 
 func (a *api) createTable(ctx context.Context, c *awsproto.Call) (any, error) {
@@ -125,7 +165,8 @@ func (a *api) createTable(ctx context.Context, c *awsproto.Call) (any, error) {
 
 func tableOut(catalog string, t glue.Table) map[string]any {
 	out := map[string]any{"DatabaseName": t.DatabaseName, "CatalogId": catalog, "IsRegisteredWithLakeFormation": false,
-		"CreateTime": float64(t.CreateTime.UnixMilli()) / 1000, "UpdateTime": float64(t.UpdateTime.UnixMilli()) / 1000}
+		"CreateTime": float64(t.CreateTime.UnixMilli()) / 1000, "UpdateTime": float64(t.UpdateTime.UnixMilli()) / 1000,
+		"VersionId": t.VersionID()}
 	for k, v := range t.Input {
 		out[k] = v
 	}

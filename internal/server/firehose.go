@@ -2,13 +2,16 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rheos/rheos/internal/firehose"
 	"github.com/rheos/rheos/internal/firehoseapi"
 	"github.com/rheos/rheos/internal/functions"
 	"github.com/rheos/rheos/internal/glue"
+	"github.com/rheos/rheos/internal/icebergsink"
 	"github.com/rheos/rheos/internal/metrics"
 	"github.com/rheos/rheos/internal/streamlog"
 )
@@ -27,7 +30,7 @@ func (s *Server) wireFirehose(context.Context) error {
 		CreateDelay: time.Duration(s.cfg.CreateDelay), DeleteDelay: time.Duration(s.cfg.DeleteDelay),
 		Keys: s.store.keys, Throughput: s.cfg.ThroughputMode, ThroughputScale: s.cfg.ThroughputScale,
 		Objects: s.objects(), Functions: firehoseInvoker{s.functions}, Observer: metrics.NewFirehose(s.registry),
-		Schemas: glueSchemas{s.glue},
+		Schemas: glueSchemas{s.glue}, Iceberg: glueIceberg{s.glue},
 		Streams: firehoseSource{kinesisSource{svc: s.kinesis, changed: s.store.log.Changed}},
 	}, s.store.meta, firehoseLog{l: s.store.log, fence: s.store.fence}, s.store.logKeys)
 	api, err := firehoseapi.New(svc, s.cfg.Account)
@@ -156,3 +159,68 @@ func (f firehoseLog) Read(key, from uint64, maxRecords, maxBytes int) ([]firehos
 }
 
 func (f firehoseLog) Changed() <-chan struct{} { return f.l.Changed() }
+
+// glueIceberg is the Glue catalog as Firehose's Iceberg tables see it: a
+// table's metadata_location (table_type ICEBERG), swapped under Glue's
+// VersionId as Iceberg's Glue catalog commits.
+type glueIceberg struct{ g *glue.Service }
+
+func (g glueIceberg) Catalog(account, region string) icebergsink.Catalog {
+	return glueTables{g: g.g, sc: glue.Scope{Account: account, Region: region}}
+}
+
+type glueTables struct {
+	g  *glue.Service
+	sc glue.Scope
+}
+
+func (t glueTables) table(ctx context.Context, db, name string) (glue.Table, string, error) {
+	if t.g == nil {
+		return glue.Table{}, "", errors.New("no Glue catalog on this server")
+	}
+	tbl, err := t.g.GetTable(ctx, t.sc, db, name)
+	var ge *glue.Error
+	if errors.As(err, &ge) && ge.Kind == glue.KindNotFound {
+		return glue.Table{}, "", icebergsink.ErrNoSuchTable
+	}
+	if err != nil {
+		return glue.Table{}, "", err
+	}
+	params, _ := tbl.Input["Parameters"].(map[string]any)
+	typ, _ := params["table_type"].(string)
+	loc, _ := params["metadata_location"].(string)
+	if !strings.EqualFold(typ, "ICEBERG") || loc == "" {
+		return glue.Table{}, "", icebergsink.ErrNoSuchTable
+	}
+	return tbl, loc, nil
+}
+
+func (t glueTables) Current(ctx context.Context, db, name string) (string, string, error) {
+	tbl, loc, err := t.table(ctx, db, name)
+	return loc, tbl.VersionID(), err
+}
+
+func (t glueTables) Swap(ctx context.Context, db, name, version, location string) error {
+	tbl, old, err := t.table(ctx, db, name)
+	if err != nil {
+		return err
+	}
+	in := make(map[string]any, len(tbl.Input))
+	for k, v := range tbl.Input {
+		in[k] = v
+	}
+	params := map[string]any{}
+	if p, ok := tbl.Input["Parameters"].(map[string]any); ok {
+		for k, v := range p {
+			params[k] = v
+		}
+	}
+	params["previous_metadata_location"], params["metadata_location"] = old, location
+	in["Parameters"] = params
+	err = t.g.UpdateTable(ctx, t.sc, db, in, version)
+	var ge *glue.Error
+	if errors.As(err, &ge) && ge.Kind == glue.KindConcurrentModification {
+		return icebergsink.ErrConflict
+	}
+	return err
+}

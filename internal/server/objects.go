@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"io/fs"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/rheos/rheos/internal/firehose"
 	"github.com/rheos/rheos/internal/objectstore"
@@ -31,6 +35,26 @@ func (e externalObjects) PutObject(ctx context.Context, _, bucket, key string, b
 	return err
 }
 
+// GetObject reads an object whole (Iceberg metadata and manifests).
+func (e externalObjects) GetObject(ctx context.Context, _, bucket, key string) ([]byte, error) {
+	out, err := e.c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		var nk *types.NoSuchKey
+		if errors.As(err, &nk) {
+			return nil, fmt.Errorf("%w: s3://%s/%s", fs.ErrNotExist, bucket, key)
+		}
+		return nil, err
+	}
+	defer out.Body.Close()
+	return io.ReadAll(out.Body)
+}
+
+// DeleteObject deletes an object.
+func (e externalObjects) DeleteObject(ctx context.Context, _, bucket, key string) error {
+	_, err := e.c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	return err
+}
+
 // builtinObjects writes objects into the built-in S3 (durable on local disk
 // when PutObject returns), in the writer's account: Firehose's S3
 // destinations (the delivery stream's account) and event source mappings'
@@ -40,6 +64,24 @@ type builtinObjects struct{ st *objectstore.Store }
 func (b builtinObjects) PutObject(ctx context.Context, account, bucket, key string, body []byte, contentType string) error {
 	_, err := b.st.PutObject(ctx, account, bucket, key, bytes.NewReader(body), int64(len(body)), contentType)
 	return err
+}
+
+// GetObject reads an object whole.
+func (b builtinObjects) GetObject(ctx context.Context, account, bucket, key string) ([]byte, error) {
+	r, _, err := b.st.GetObject(ctx, account, bucket, key)
+	if err != nil {
+		if errors.Is(err, objectstore.ErrNoSuchKey) {
+			return nil, fmt.Errorf("%w: %w", fs.ErrNotExist, err)
+		}
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
+}
+
+// DeleteObject deletes an object.
+func (b builtinObjects) DeleteObject(ctx context.Context, account, bucket, key string) error {
+	return b.st.DeleteObject(ctx, account, bucket, key)
 }
 
 // noObjects answers when no object store exists for a destination.

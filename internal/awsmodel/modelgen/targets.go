@@ -47,8 +47,8 @@ var Targets = []Target{
 	{
 		Service: "glue", Version: "2017-03-31", Package: "gluemodel",
 		Operations: []string{
-			"CreateDatabase", "GetDatabase",
-			"CreateTable", "GetTable", "GetTables", "DeleteTable",
+			"CreateDatabase", "GetDatabase", "GetDatabases", "DeleteDatabase",
+			"CreateTable", "GetTable", "GetTables", "UpdateTable", "DeleteTable",
 		},
 		Why: "the Data Catalog calls Firehose's record format conversion makes (the schema of " +
 			"its Parquet and ORC output) and the database and table life cycle around them; " +
