@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/rheos/rheos/internal/analytics"
 	"github.com/rheos/rheos/internal/awsproto"
 	"github.com/rheos/rheos/internal/config"
 	"github.com/rheos/rheos/internal/datastream"
@@ -64,6 +65,7 @@ type Server struct {
 	functions *functions.Service // every caller's one invoker (Lambda API, Firehose processors)
 	s3        *objectstore.Store // the built-in S3's objects (s3.go); in-process writers use it
 	glue      *glue.Service      // the Glue Data Catalog subset (glue.go); Firehose reads table schemas
+	analytics *analytics.Service // Kinesis Data Analytics applications (analytics.go); the SQL engine attaches here
 
 	http     *http.Server
 	admin    *http.Server // health and metrics on AdminAddr, if set
