@@ -81,3 +81,20 @@ func TestErrorFormat(t *testing.T) {
 		t.Fatal("ParseExpr accepted trailing text")
 	}
 }
+
+func TestNestingLimit(t *testing.T) {
+	deep := "SELECT STREAM " + strings.Repeat("(", 5000) + "1" + strings.Repeat(")", 5000) + " FROM s"
+	_, err := Parse(deep)
+	var pe *Error
+	if !errors.As(err, &pe) || !strings.Contains(pe.Msg, "nested too deeply") {
+		t.Fatalf("got %v", err)
+	}
+	ok := "SELECT STREAM " + strings.Repeat("(", 50) + "1" + strings.Repeat(")", 50) + " FROM s"
+	if _, err := Parse(ok); err != nil {
+		t.Fatal(err)
+	}
+	chain := "SELECT STREAM " + strings.Repeat("- ", 5000) + "1 FROM s"
+	if _, err := Parse(chain); err == nil {
+		t.Fatal("5000 nested unary minus accepted")
+	}
+}

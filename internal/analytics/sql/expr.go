@@ -28,6 +28,7 @@ func (p *parser) unary() Expr { return p.binary(precUnary) }
 // binary parses an expression whose operators all bind at least as tightly
 // as min.
 func (p *parser) binary(min int) Expr {
+	defer p.nest()()
 	left := p.prefix(min)
 	for {
 		t := p.cur()

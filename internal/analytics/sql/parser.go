@@ -47,8 +47,23 @@ func ParseExpr(src string) (e Expr, err error) {
 // with panic(bailout) and are turned back into an error by recover; no other
 // panic is expected.
 type parser struct {
-	toks []token
-	i    int
+	toks  []token
+	i     int
+	depth int // current nesting of expressions and queries
+}
+
+// maxDepth bounds nesting (parentheses, subqueries, operator chains on the
+// right) so hostile input cannot exhaust the stack; real application code
+// nests a handful of levels.
+const maxDepth = 200
+
+// nest enters one level of nesting; the caller defers the returned func.
+func (p *parser) nest() func() {
+	p.depth++
+	if p.depth > maxDepth {
+		p.failAt(p.cur().pos, "statement is nested too deeply (more than "+strconv.Itoa(maxDepth)+" levels)")
+	}
+	return func() { p.depth-- }
 }
 
 type bailout struct{ err *Error }
@@ -421,6 +436,7 @@ func (p *parser) intList() []int {
 
 // query parses term {UNION|INTERSECT|EXCEPT [ALL|DISTINCT] term} [ORDER BY …].
 func (p *parser) query() Query {
+	defer p.nest()()
 	left := p.queryTerm()
 	for {
 		t := p.cur()
