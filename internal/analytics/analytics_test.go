@@ -300,6 +300,10 @@ func TestDeleteNeedsCreateTimestamp(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantKind(t, s.Delete(ctx, sc, "d", a.CreatedMs+1), KindConcurrentModification)
+	wantKind(t, s.Delete(ctx, sc, "d", (a.CreatedMs/1000+1)*1000), KindConcurrentModification)
+	if !sameCreateTime(a.CreatedMs, a.CreatedMs/1000*1000) {
+		t.Fatal("the creation time in whole seconds (the AWS CLI's) does not match")
+	}
 	if _, err := s.Start(ctx, sc, "d", map[string]string{"1.1": "NOW"}); err != nil {
 		t.Fatal(err)
 	}

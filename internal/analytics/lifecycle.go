@@ -681,13 +681,13 @@ func (s *Service) SavePositions(ctx context.Context, ref AppRef, inputID string,
 }
 
 // Delete deletes an application; createMs must be its creation time (unix
-// ms, as DescribeApplication gave it). A running application is stopped
+// ms, as DescribeApplication gave it, or its whole second). A running application is stopped
 // first.
 func (s *Service) Delete(ctx context.Context, sc Scope, name string, createMs int64) error {
 	sc = s.scope(sc)
 	was := ""
 	a, err := s.change(ctx, sc, name, NoVersionCheck, false, func(a *Application) error {
-		if a.CreatedMs != createMs {
+		if !sameCreateTime(a.CreatedMs, createMs) {
 			return errorf(KindConcurrentModification, "The CreateTimestamp given does not match application %s's: describe it again and retry with its CreateTimestamp.", a.Name)
 		}
 		switch a.Status {
@@ -710,6 +710,13 @@ func (s *Service) Delete(ctx context.Context, sc Scope, name string, createMs in
 		return internal("metadata commit failed", err)
 	}
 	return nil
+}
+
+// sameCreateTime reports whether given names the creation time created:
+// the same millisecond, or, given in whole seconds (as the AWS CLI sends
+// timestamps), the same second.
+func sameCreateTime(created, given int64) bool {
+	return given == created || given%1000 == 0 && given/1000 == created/1000
 }
 
 // MillisOf converts an API timestamp (seconds, with milliseconds as the
