@@ -415,3 +415,57 @@ func TestConcurrentUpdatesOneWins(t *testing.T) {
 		t.Fatalf("%d updates of version 1 won", wins)
 	}
 }
+
+type failingStop struct{ fakeRunner }
+
+func (f *failingStop) Stop(context.Context, AppRef) error { return errors.New("stuck") }
+
+func TestDeleteKeepsARunningApplicationThatWillNotStop(t *testing.T) {
+	s := newService(t)
+	s.SetRunner(&failingStop{})
+	ctx := context.Background()
+	a, err := s.Create(ctx, sc, CreateInput{Name: "d", Inputs: []Input{jsonInput("S", 1)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Start(ctx, sc, "d", map[string]string{"1.1": "NOW"}); err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, s.Delete(ctx, sc, "d", a.CreatedMs), KindUnavailable)
+	if a, _ = s.Get(ctx, sc, "d"); a.Status != StatusRunning {
+		t.Fatalf("status %s", a.Status)
+	}
+}
+
+// A process that stopped mid-transition leaves transient statuses; the
+// next one settles them.
+func TestRecoverSettlesTransientStatuses(t *testing.T) {
+	s := newService(t)
+	ctx := context.Background()
+	for _, st := range []string{StatusStarting, StatusStopping, StatusUpdating, StatusDeleting, StatusRunning, StatusReady} {
+		if _, err := s.Create(ctx, sc, CreateInput{Name: st}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.change(ctx, sc, st, NoVersionCheck, false, func(a *Application) error { a.Status = st; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	running, err := s.Recover(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, a := range running {
+		names = append(names, a.Name)
+	}
+	if strings.Join(names, ",") != "RUNNING,UPDATING" {
+		t.Fatalf("running after recovery: %v", names)
+	}
+	for name, want := range map[string]string{StatusStarting: StatusReady, StatusStopping: StatusReady, StatusUpdating: StatusRunning, StatusReady: StatusReady} {
+		if a, _ := s.Get(ctx, sc, name); a.Status != want {
+			t.Errorf("%s: %s, want %s", name, a.Status, want)
+		}
+	}
+	_, err = s.Get(ctx, sc, StatusDeleting)
+	wantKind(t, err, KindNotFound)
+}

@@ -703,6 +703,10 @@ func (s *Service) Delete(ctx context.Context, sc Scope, name string, createMs in
 	}
 	if was == StatusRunning {
 		if err := s.getRunner().Stop(ctx, a.Ref()); err != nil {
+			// Still running: it stays, as it was.
+			if _, serr := s.setStatus(ctx, sc, name, StatusDeleting, StatusRunning); serr != nil {
+				return serr
+			}
 			return &Error{Kind: KindUnavailable, Msg: "Application " + name + " could not be stopped for deletion: " + err.Error(), Err: err}
 		}
 	}
@@ -778,4 +782,61 @@ func (s *Service) Tags(ctx context.Context, ref AppRef) ([]Tag, error) {
 	tags := append([]Tag{}, a.Tags...)
 	sort.Slice(tags, func(i, j int) bool { return tags[i].Key < tags[j].Key })
 	return tags, nil
+}
+
+// Recover settles what a previous process left in a transient status
+// (it stopped between two commits of a transition): STARTING and STOPPING
+// become READY (nothing runs them now), UPDATING becomes RUNNING (the
+// update is committed), DELETING finishes. It returns the RUNNING
+// applications, which the SQL engine restarts from their stopped
+// positions once it is attached. Called once at startup, before serving.
+func (s *Service) Recover(ctx context.Context) ([]*Application, error) {
+	type fix struct {
+		sc   Scope
+		name string
+		from string
+	}
+	var fixes []fix
+	err := s.meta.Scan(ctx, prefixApp, func(_ string, v []byte, _ uint64) error {
+		var a Application
+		if json.Unmarshal(v, &a) != nil {
+			return nil
+		}
+		switch a.Status {
+		case StatusStarting, StatusStopping, StatusUpdating, StatusDeleting:
+			fixes = append(fixes, fix{Scope{Account: a.Account, Region: a.Region}, a.Name, a.Status})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, internal("metadata read failed", err)
+	}
+	for _, f := range fixes {
+		switch f.from {
+		case StatusDeleting:
+			if _, _, err := s.meta.Commit(ctx, nil, nil, []string{appKey(f.sc, f.name)}); err != nil {
+				return nil, internal("metadata commit failed", err)
+			}
+		case StatusUpdating:
+			if _, err := s.setStatus(ctx, f.sc, f.name, f.from, StatusRunning); err != nil {
+				return nil, err
+			}
+		default:
+			if _, err := s.setStatus(ctx, f.sc, f.name, f.from, StatusReady); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var running []*Application
+	err = s.meta.Scan(ctx, prefixApp, func(_ string, v []byte, _ uint64) error {
+		var a Application
+		if json.Unmarshal(v, &a) == nil && a.Status == StatusRunning {
+			running = append(running, &a)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, internal("metadata read failed", err)
+	}
+	return running, nil
 }

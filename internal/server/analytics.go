@@ -27,12 +27,17 @@ import (
 
 func init() { registerWiring("analytics", 25, (*Server).wireAnalytics) }
 
-func (s *Server) wireAnalytics(context.Context) error {
+func (s *Server) wireAnalytics(ctx context.Context) error {
 	svc := analytics.New(analytics.Config{
 		Account: s.cfg.Account, Now: s.now,
 		Streams: analyticsStreams{k: kinesisSource{svc: s.kinesis, changed: s.store.log.Changed}},
 		Objects: s.analyticsObjects(),
 	}, s.store.meta)
+	// A previous process may have stopped mid-transition; the RUNNING
+	// applications are the SQL engine's to restart once it is attached.
+	if _, err := svc.Recover(ctx); err != nil {
+		return err
+	}
 	ep, err := analyticsapi.New(svc, s.cfg.Account)
 	if err != nil {
 		return err
