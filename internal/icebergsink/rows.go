@@ -225,12 +225,13 @@ func normalize(f iceberg.NestedField, v any) (any, error) {
 		if !ok {
 			return nil, bad("a base64 or hex string")
 		}
-		b, err := decodeBinary(s)
+		want := -1
+		if ft, fixed := t.(iceberg.FixedType); fixed {
+			want = ft.Len()
+		}
+		b, err := decodeBinary(s, want)
 		if err != nil {
 			return nil, bad("a base64 or hex string")
-		}
-		if ft, fixed := t.(iceberg.FixedType); fixed && len(b) != ft.Len() {
-			return nil, bad(fmt.Sprintf("%d bytes", ft.Len()))
 		}
 		return b, nil
 	case *iceberg.StructType:
@@ -287,14 +288,17 @@ func parseTimestamp(s string) (time.Time, error) {
 }
 
 // decodeBinary takes what AWS takes for binary text: base64 (standard,
-// URL-safe, padded or not) or hex.
-func decodeBinary(s string) ([]byte, error) {
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
-		if b, err := enc.DecodeString(s); err == nil {
+// URL-safe, padded or not) or hex, in that order; for a fixed(n) column
+// (want ≥ 0) the first reading of n bytes ("6869" is both).
+func decodeBinary(s string, want int) ([]byte, error) {
+	decoders := []func(string) ([]byte, error){base64.StdEncoding.DecodeString, base64.URLEncoding.DecodeString,
+		base64.RawStdEncoding.DecodeString, base64.RawURLEncoding.DecodeString, hex.DecodeString}
+	for _, dec := range decoders {
+		if b, err := dec(s); err == nil && (want < 0 || len(b) == want) {
 			return b, nil
 		}
 	}
-	return hex.DecodeString(s)
+	return nil, fmt.Errorf("not base64 or hex of the column's size")
 }
 
 // appendValue appends a normalized value to the Arrow builder of its column.
