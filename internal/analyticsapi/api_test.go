@@ -183,3 +183,24 @@ func TestDescriptionShapes(t *testing.T) {
 		t.Errorf("a CSV column has a Mapping: %s", b)
 	}
 }
+
+// The code validator's error (with its position) is the
+// CodeValidationException's message.
+func TestCodeValidationException(t *testing.T) {
+	svc, call := newAPI(t)
+	svc.SetCodeValidator(func(code string) error {
+		if strings.Contains(code, "SELEC ") {
+			return &analytics.CodeError{Line: 1, Column: 1, Msg: "unexpected SELEC"}
+		}
+		return nil
+	})
+	r := call("KinesisAnalytics_20150814.CreateApplication", `{"ApplicationName":"c","ApplicationCode":"SELEC STREAM 1"}`)
+	if r.status != 400 || r.body["__type"] != "CodeValidationException" || r.body["message"] != "Error at line 1, column 1: unexpected SELEC" {
+		t.Fatalf("%+v", r)
+	}
+	r = call("KinesisAnalytics_20180523.CreateApplication", `{"ApplicationName":"c","RuntimeEnvironment":"SQL-1_0","ServiceExecutionRole":"arn:aws:iam::000000000000:role/r",
+		"ApplicationConfiguration":{"ApplicationCodeConfiguration":{"CodeContentType":"PLAINTEXT","CodeContent":{"TextContent":"SELEC STREAM 1"}}}}`)
+	if r.status != 400 || r.body["__type"] != "CodeValidationException" {
+		t.Fatalf("v2: %+v", r)
+	}
+}
