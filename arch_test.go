@@ -42,6 +42,7 @@ var allowed = map[string][]string{
 	"internal/lambdaapi":                    {"internal/awsproto", "internal/awsproto/restjson", "internal/awserr", "internal/awsmodel/lambdamodel", "internal/functions"},
 	"internal/firehose":                     {"internal/quota", "internal/envelope", "internal/arn", "internal/kpl", "internal/icebergsink"},
 	"internal/icebergsink":                  {},
+	"internal/analytics/nexmark":            {},
 	"internal/glue":                         {},
 	"internal/analytics":                    {},
 	"internal/analyticsapi":                 {"internal/awsproto", "internal/awsproto/jsonrpc", "internal/awserr", "internal/awsmodel", "internal/awsmodel/analyticsmodel", "internal/awsmodel/analyticsv2model", "internal/analytics"},

@@ -38,6 +38,7 @@ func (s *Server) wireFirehose(context.Context) error {
 		return err
 	}
 	s.router.Register(api.Endpoint())
+	s.firehose = svc
 	s.store.own(logOwner{name: firehoseapi.SigningName, retainedFrom: svc.RetainedFrom})
 	s.daemons = append(s.daemons, daemon{name: "firehose-delivery", run: svc.Run})
 	return nil

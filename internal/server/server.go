@@ -31,6 +31,7 @@ import (
 	"github.com/rheos/rheos/internal/awsproto"
 	"github.com/rheos/rheos/internal/config"
 	"github.com/rheos/rheos/internal/datastream"
+	"github.com/rheos/rheos/internal/firehose"
 	"github.com/rheos/rheos/internal/functions"
 	"github.com/rheos/rheos/internal/glue"
 	"github.com/rheos/rheos/internal/metrics"
@@ -65,6 +66,7 @@ type Server struct {
 	functions *functions.Service // every caller's one invoker (Lambda API, Firehose processors)
 	s3        *objectstore.Store // the built-in S3's objects (s3.go); in-process writers use it
 	glue      *glue.Service      // the Glue Data Catalog subset (glue.go); Firehose reads table schemas
+	firehose  *firehose.Service  // delivery streams (firehose.go); analytics outputs put into them
 	analytics *analytics.Service // Kinesis Data Analytics applications (analytics.go); the SQL engine attaches here
 
 	http     *http.Server
