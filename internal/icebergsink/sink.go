@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"iter"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -112,7 +113,25 @@ type Result struct {
 // batch the last operation on a key wins. Rows that cannot be written are
 // returned as failures; a *TableError fails them all; any other error
 // means nothing was committed and the write may be retried.
+//
+// A commit that loses to another writer is tried again from the table's
+// new state, up to commitAttempts times (iceberg-go retries a commit whose
+// snapshot still applies; this rebuilds one that does not, such as the
+// first snapshot of a table two writers fill at once). Files written by a
+// lost attempt stay unreferenced in the table's location.
 func (s *Sink) Write(ctx context.Context, db, tbl string, rows []Row, uniqueKeys []string, props map[string]string) (Result, error) {
+	for attempt := 1; ; attempt++ {
+		res, err := s.writeOnce(ctx, db, tbl, rows, uniqueKeys, props)
+		if err == nil || !errors.Is(err, table.ErrCommitFailed) || attempt == commitAttempts || ctx.Err() != nil {
+			return res, err
+		}
+	}
+}
+
+// commitAttempts bounds Write's own commit retries.
+const commitAttempts = 5
+
+func (s *Sink) writeOnce(ctx context.Context, db, tbl string, rows []Row, uniqueKeys []string, props map[string]string) (Result, error) {
 	var res Result
 	if db == "" || tbl == "" {
 		return res, &TableError{CodeInvalidTableName, "The database and table names must not be empty."}
@@ -131,6 +150,9 @@ func (s *Sink) Write(ctx context.Context, db, tbl string, rows []Row, uniqueKeys
 	fields := schema.Fields()
 	keyIDs, err := keyFieldIDs(schema, uniqueKeys)
 	if err != nil {
+		return res, err
+	}
+	if err := keysCoverPartition(t.Metadata().PartitionSpec(), keyIDs, rows); err != nil {
 		return res, err
 	}
 	type parsed struct {
@@ -272,6 +294,33 @@ func keyFieldIDs(sc *iceberg.Schema, uniqueKeys []string) ([]int, error) {
 		ids = append(ids, f.ID)
 	}
 	return ids, nil
+}
+
+// keysCoverPartition refuses updates and deletes on a partitioned table
+// whose keys leave out a partition source column: an equality delete
+// applies within its own partition only, so a key that does not fix the
+// partition would miss the rows it should replace (Iceberg's Flink upsert
+// mode has the same rule: the partition fields must be among the equality
+// fields).
+func keysCoverPartition(spec iceberg.PartitionSpec, keyIDs []int, rows []Row) error {
+	if spec.IsUnpartitioned() || len(keyIDs) == 0 {
+		return nil
+	}
+	changes := false
+	for _, r := range rows {
+		changes = changes || r.Op != Insert
+	}
+	if !changes {
+		return nil
+	}
+	for _, f := range spec.Fields() {
+		for _, src := range f.SourceIDs {
+			if !slices.Contains(keyIDs, src) {
+				return &TableError{CodeInvalidUniqueKeys, fmt.Sprintf("The unique keys must include the source column of partition field %s (field id %d): updates and deletes apply within a partition.", f.Name, src)}
+			}
+		}
+	}
+	return nil
 }
 
 // rowKey renders a row's unique key values; an update or delete needs keys,
