@@ -185,25 +185,32 @@ func (s *Service) GetTables(ctx context.Context, sc Scope, db, after string, max
 	if _, err := s.GetDatabase(ctx, sc, db); err != nil {
 		return nil, "", err
 	}
-	var out []Table
-	err := s.meta.Scan(ctx, tablePrefix(sc, db), func(k string, v []byte, _ uint64) error {
-		var t Table
-		if json.Unmarshal(v, &t) == nil && str(t.Input, "Name") > after {
-			out = append(out, t)
+	return page(ctx, s.meta, tablePrefix(sc, db), after, max, func(t Table) map[string]any { return t.Input })
+}
+
+// page reads the records under prefix and returns, in name order, at most
+// max (1–100, default 100) of those named after the token, and the token
+// of the next page ("" at the end).
+func page[T any](ctx context.Context, meta MetaStore, prefix, after string, max int, input func(T) map[string]any) ([]T, string, error) {
+	var out []T
+	err := meta.Scan(ctx, prefix, func(_ string, v []byte, _ uint64) error {
+		var rec T
+		if json.Unmarshal(v, &rec) == nil && str(input(rec), "Name") > after {
+			out = append(out, rec)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, "", &Error{Kind: KindInternal, Msg: "metadata read failed", Err: err}
 	}
-	sort.Slice(out, func(i, j int) bool { return str(out[i].Input, "Name") < str(out[j].Input, "Name") })
+	sort.Slice(out, func(i, j int) bool { return str(input(out[i]), "Name") < str(input(out[j]), "Name") })
 	if max <= 0 || max > 100 {
 		max = 100
 	}
 	next := ""
 	if len(out) > max {
 		out = out[:max]
-		next = str(out[max-1].Input, "Name")
+		next = str(input(out[max-1]), "Name")
 	}
 	return out, next, nil
 }
@@ -252,27 +259,7 @@ func (s *Service) UpdateTable(ctx context.Context, sc Scope, db string, in map[s
 // name of the previous page), at most max.
 func (s *Service) GetDatabases(ctx context.Context, sc Scope, after string, max int) ([]Database, string, error) {
 	sc = s.scope(sc)
-	var out []Database
-	err := s.meta.Scan(ctx, dbKey(sc, ""), func(k string, v []byte, _ uint64) error {
-		var d Database
-		if json.Unmarshal(v, &d) == nil && str(d.Input, "Name") > after {
-			out = append(out, d)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, "", &Error{Kind: KindInternal, Msg: "metadata read failed", Err: err}
-	}
-	sort.Slice(out, func(i, j int) bool { return str(out[i].Input, "Name") < str(out[j].Input, "Name") })
-	if max <= 0 || max > 100 {
-		max = 100
-	}
-	next := ""
-	if len(out) > max {
-		out = out[:max]
-		next = str(out[max-1].Input, "Name")
-	}
-	return out, next, nil
+	return page(ctx, s.meta, dbKey(sc, ""), after, max, func(d Database) map[string]any { return d.Input })
 }
 
 // DeleteDatabase deletes a database and its tables, as Glue does.
