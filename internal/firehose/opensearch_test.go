@@ -539,6 +539,13 @@ func TestOpenSearchUpdateDestination(t *testing.T) {
 			"BucketARN": "arn:aws:s3:::backup", "Prefix": "p/"}}); err != nil {
 		t.Fatal(err)
 	}
+	// Backing up every document cannot be downgraded to failed ones only.
+	if err := svc.UpdateDestination(ctx, Scope{}, "os", "2", DestinationID, DestOpenSearch, map[string]any{"S3BackupMode": "AllDocuments"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.UpdateDestination(ctx, Scope{}, "os", "3", DestinationID, DestOpenSearch, map[string]any{"S3BackupMode": "FailedDocumentsOnly"}); !IsKind(err, KindInvalidArgument) {
+		t.Errorf("AllDocuments → FailedDocumentsOnly: %v", err)
+	}
 	d, err := svc.Describe(ctx, Scope{}, "os")
 	if err != nil {
 		t.Fatal(err)

@@ -618,6 +618,12 @@ func (s *Service) UpdateDestination(ctx context.Context, sc Scope, name, current
 			delete(merged, "S3Update")
 		}
 	}
+	if kind == m.DestKind && backsUpAll(str(m.Dest, "S3BackupMode")) && !backsUpAll(str(merged, "S3BackupMode")) {
+		// AWS: the backup mode of Splunk, OpenSearch, HTTP endpoint (and
+		// ExtendedS3's source backup) cannot be downgraded once everything
+		// is backed up.
+		return errorf(KindInvalidArgument, "S3BackupMode cannot be changed from %s to %s.", str(m.Dest, "S3BackupMode"), str(merged, "S3BackupMode"))
+	}
 	if dynamicPartitioning(merged) != dynamicPartitioning(m.Dest) {
 		return errorf(KindInvalidArgument, "Dynamic partitioning can only be enabled when the delivery stream is created, and cannot be disabled.")
 	}
@@ -731,4 +737,14 @@ func (s *Service) SetEncryption(ctx context.Context, sc Scope, name string, on b
 		m.Encryption, m.KeyType, m.KeyARN = "DISABLED", "", ""
 	}
 	return s.commit(ctx, sc, m, rev)
+}
+
+// backsUpAll reports whether a backup mode keeps every record (AllEvents,
+// AllDocuments, AllData, or ExtendedS3's Enabled).
+func backsUpAll(mode string) bool {
+	switch mode {
+	case "AllEvents", "AllDocuments", "AllData", "Enabled":
+		return true
+	}
+	return false
 }
