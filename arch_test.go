@@ -51,7 +51,7 @@ var allowed = map[string][]string{
 	"internal/arn":                          {},
 	"internal/hashkey":                      {},
 	"internal/analytics/sql":                {}, // KDA SQL lexer/parser/AST: a leaf, standard library only
-	"internal/analytics/engine":             {"internal/analytics/sql"}, // KDA SQL incremental engine: pure, no I/O
+	"internal/analytics/engine":             {"internal/analytics/sql"},
 	"internal/awserr":                       {},
 	"internal/streamlog":                    {"internal/vfs"},
 	"internal/metastore":                    {},
