@@ -45,6 +45,7 @@ var allowed = map[string][]string{
 	"internal/analytics/nexmark":            {},
 	"internal/glue":                         {},
 	"internal/analytics":                    {},
+	"internal/video":                        {},
 	"internal/analyticsapi":                 {"internal/awsproto", "internal/awsproto/jsonrpc", "internal/awserr", "internal/awsmodel", "internal/awsmodel/analyticsmodel", "internal/awsmodel/analyticsv2model", "internal/analytics"},
 	"internal/glueapi":                      {"internal/awsproto", "internal/awsproto/jsonrpc", "internal/awserr", "internal/awsmodel/gluemodel", "internal/glue"},
 	"internal/firehoseapi":                  {"internal/awsproto", "internal/awsproto/jsonrpc", "internal/awserr", "internal/awsmodel/firehosemodel", "internal/firehose", "internal/arn"},
