@@ -46,6 +46,7 @@ var allowed = map[string][]string{
 	"internal/glue":                         {},
 	"internal/analytics":                    {},
 	"internal/video":                        {},
+	"internal/videoapi":                     {"internal/awsproto", "internal/awsproto/restjson", "internal/awserr", "internal/awsmodel/videomodel", "internal/video"},
 	"internal/analyticsapi":                 {"internal/awsproto", "internal/awsproto/jsonrpc", "internal/awserr", "internal/awsmodel", "internal/awsmodel/analyticsmodel", "internal/awsmodel/analyticsv2model", "internal/analytics"},
 	"internal/glueapi":                      {"internal/awsproto", "internal/awsproto/jsonrpc", "internal/awserr", "internal/awsmodel/gluemodel", "internal/glue"},
 	"internal/firehoseapi":                  {"internal/awsproto", "internal/awsproto/jsonrpc", "internal/awserr", "internal/awsmodel/firehosemodel", "internal/firehose", "internal/arn"},

@@ -37,6 +37,7 @@ import (
 	"github.com/rheos/rheos/internal/metrics"
 	"github.com/rheos/rheos/internal/objectstore"
 	"github.com/rheos/rheos/internal/vfs"
+	"github.com/rheos/rheos/internal/video"
 )
 
 // Server is a running Rheos node.
@@ -68,6 +69,7 @@ type Server struct {
 	glue      *glue.Service      // the Glue Data Catalog subset (glue.go); Firehose reads table schemas
 	firehose  *firehose.Service  // delivery streams (firehose.go); analytics outputs put into them
 	analytics *analytics.Service // Kinesis Data Analytics applications (analytics.go); the SQL engine attaches here
+	video     *video.Service     // Video Streams' streams and channels (video.go); the data plane attaches here
 
 	http     *http.Server
 	admin    *http.Server // health and metrics on AdminAddr, if set
