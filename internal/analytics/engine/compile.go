@@ -12,6 +12,8 @@ type compiler struct {
 	tables map[string]*tableDef
 	funcs  map[string]*kdasql.CreateFunction
 	subs   int
+	// udfDepth is the nesting of UDF bodies being inlined.
+	udfDepth int
 }
 
 // Compile parses and plans application code against its input streams and

@@ -169,6 +169,13 @@ func (s *scope) callUDF(n *kdasql.FuncCall, f *kdasql.CreateFunction) (expr, err
 	if len(n.Args) != len(f.Params) {
 		return expr{}, errAt(n, "wrong number of arguments to %s", f.Name.String())
 	}
+	// UDF bodies are inlined at compile time; a function that calls itself
+	// (directly or not) would never finish.
+	if s.c.udfDepth >= 16 {
+		return expr{}, errAt(n, "function %s calls itself", f.Name.String())
+	}
+	s.c.udfDepth++
+	defer func() { s.c.udfDepth-- }()
 	args := make([]expr, len(n.Args))
 	for i, a := range n.Args {
 		x, err := s.compile(a)

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"time"
+
 	"errors"
 
 	kdasql "github.com/rheos/rheos/internal/analytics/sql"
@@ -11,3 +13,7 @@ func asSyntax(err error) (*kdasql.Error, bool) {
 	ok := errors.As(err, &se)
 	return se, ok
 }
+
+const time30s = 30 * 1e9
+
+func durationOf(i int) time.Duration { return time.Duration(i) }

@@ -161,7 +161,10 @@ func (i *Instance) Insert(stream string, row Row) {
 	idx, ok := i.p.byName[stream]
 	row.Rowtime = row.Rowtime.UTC()
 	if row.Rowtime.After(i.now) {
-		i.now = row.Rowtime
+		// ROWTIME is the time a row enters the application (§3 Ingestion),
+		// so the processing clock is at least this row's ROWTIME: windows
+		// that end by then close before the row is processed.
+		i.Advance(row.Rowtime)
 	}
 	if !ok || !i.p.streams[idx].input {
 		i.errorRow(errEvaluation, fmt.Sprintf("%q is not an input stream", stream), row, "")

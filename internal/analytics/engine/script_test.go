@@ -35,7 +35,7 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testda
 // end. go test -run TestScripts -rewrite rewrites the output sections.
 func TestScripts(t *testing.T) {
 	files, _ := filepath.Glob("testdata/*.txt")
-	if len(files) < 1 {
+	if len(files) < 15 {
 		t.Fatalf("want at least 15 scripts, have %d", len(files))
 	}
 	for _, f := range files {
@@ -181,7 +181,7 @@ func fmtValue(v any) string {
 
 func fmtRow(stream string, r Row) string {
 	if stream == ErrorStream {
-		return fmt.Sprintf("%s %s %v %v", stream, fmtTime(r.Rowtime), r.Values[2], r.Values[6])
+		return strings.TrimSpace(fmt.Sprintf("%s %s %v %v", stream, fmtTime(r.Rowtime), r.Values[2], r.Values[6]))
 	}
 	vals := make([]string, len(r.Values))
 	for i, v := range r.Values {
