@@ -55,10 +55,12 @@ var (
 	exInvalidDevice         = exception("InvalidDeviceException")
 )
 
-// Exceptions is the catalog of the exceptions this API answers.
+// Exceptions is the catalog of the exceptions this API answers. The
+// shared AccessDeniedException (403) stays in it; kinesisvideo's own (401,
+// exAccessDenied) is what a refused authorization becomes (see denied).
 var Exceptions = awserr.NewCatalog(SigningName, exResourceNotFound, exResourceInUse, exInvalidArgument, exVersionMismatch,
 	exClientLimit, exAccountStreamLimit, exAccountChannelLimit, exTagsLimit, exNoDataRetention, exInvalidResourceFormat,
-	exNotAuthorized, exAccessDenied, exEdgeConfigNotFound, exDeviceStreamLimit, exInvalidDevice)
+	exNotAuthorized, exEdgeConfigNotFound, exDeviceStreamLimit, exInvalidDevice)
 
 // exceptionOf is the one table from domain error kinds to exceptions.
 var exceptionOf = map[video.Kind]awserr.Exception{
@@ -159,7 +161,7 @@ func (a *API) wrap(op string, h restjson.Handler) restjson.Handler {
 	return func(ctx context.Context, c *awsproto.Call) (any, error) {
 		if c.Authorize != nil {
 			if aerr := c.Authorize(ctx, "kinesisvideo:"+op, a.resource(ctx, c)); aerr != nil {
-				return nil, aerr
+				return nil, denied(op, aerr)
 			}
 		}
 		out, err := h(ctx, c)
@@ -168,6 +170,20 @@ func (a *API) wrap(op string, h restjson.Handler) restjson.Handler {
 		}
 		return out, nil
 	}
+}
+
+// denied restates a refused authorization as the model has it: 401, as
+// NotAuthorizedException for the operations that list it (the stream
+// operations), else AccessDeniedException.
+func denied(op string, aerr *awserr.Error) *awserr.Error {
+	if aerr.Name != awserr.AccessDenied.Name {
+		return aerr
+	}
+	ex := exAccessDenied
+	if o := videomodel.Model.Operation(op); o != nil && slices.Contains(o.Errors, exNotAuthorized.Name) {
+		ex = exNotAuthorized
+	}
+	return &awserr.Error{Exception: ex, Message: aerr.Message, Cause: aerr}
 }
 
 // resource is the ARN the call acts on, or "*" for account-level calls
