@@ -70,7 +70,7 @@ var allowed = map[string][]string{
 	"internal/config":                       {},
 	"internal/server":                       {"*"},
 	"internal/loadtest":                     {"internal/sdktest"},
-	"internal/cli":                          {"internal/server", "internal/config", "internal/loadtest", "internal/kpl"},
+	"internal/cli":                          {"internal/server", "internal/config", "internal/loadtest", "internal/kpl", "internal/analytics/engine"},
 	"internal/kpl":                          {},
 	"internal/sigv4":                        {},
 	"internal/sdktest":                      {},

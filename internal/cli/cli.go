@@ -87,6 +87,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = functionsCmd(args[1:], stdout)
 	case "firehose":
 		err = firehoseCmd(args[1:], stdin, stdout)
+	case "analytics":
+		err = analyticsCmd(args[1:], stdin, stdout)
 	case "config":
 		err = configCmd(args[1:], stdout)
 	case "bench-sink":
