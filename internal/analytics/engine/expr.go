@@ -987,7 +987,6 @@ func (s *scope) like(n *kdasql.LikeExpr) (expr, error) {
 		if err != nil {
 			return expr{}, errAt(n.Pattern, "bad pattern: %v", err)
 		}
-		// Prefix/suffix/contains fast paths for the common LIKE shapes.
 		xf := x.f
 		return expr{f: func(v *env) any {
 			a, ok := xf(v).(string)

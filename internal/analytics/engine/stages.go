@@ -238,6 +238,9 @@ func (r *tumbleRun) close(e *env, now time.Time) {
 }
 
 func (r *tumbleRun) advance(now time.Time) {
+	if len(r.wins) == 0 || r.wins[0].end.After(now) {
+		return
+	}
 	var e env
 	e.rows = make([][]any, 2)
 	e.start = r.fin.in.now
@@ -354,6 +357,9 @@ func (r *staggerRun) close(e *env, now time.Time) {
 }
 
 func (r *staggerRun) advance(now time.Time) {
+	if len(r.queue) == 0 || r.queue[0].deadline.After(now) {
+		return
+	}
 	var e env
 	e.rows = make([][]any, 2)
 	e.start = r.fin.in.now
