@@ -34,6 +34,6 @@
 //
 // Not supported yet (Compile reports them with line and column): table
 // functions (TOP_K_ITEMS_TUMBLING, RANDOM_CUT_FOREST, …), log-parsing
-// functions, ORDER BY other than on ROWTIME-monotonic keys (no T-sort),
-// joins of more than two sources, IN/EXISTS subqueries, SELECT DISTINCT.
+// functions, the T-sort (ORDER BY … WITHIN), joins of more than two
+// sources, IN/EXISTS subqueries, SELECT DISTINCT, EXP_AVG.
 package engine

@@ -202,7 +202,10 @@ func (r *tableJoinRun) push(_ int, row Row) {
 	}
 }
 
-func (r *tableJoinRun) advance(now time.Time) { r.cons.advance(now) }
+func (r *tableJoinRun) advance(now time.Time) {
+	r.cons.advance(now)
+	r.fin.tick(now)
+}
 
 // planStreamJoin plans a stream-to-stream join (developer guide
 // stream-joins-concepts; sqlref join-clause; §4 Joins). A side with
@@ -319,4 +322,5 @@ func (r *streamJoinRun) expire(now time.Time) {
 func (r *streamJoinRun) advance(now time.Time) {
 	r.expire(now)
 	r.cons.advance(now)
+	r.fin.tick(now)
 }

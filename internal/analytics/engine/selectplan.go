@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"sort"
 	"time"
 
 	kdasql "github.com/rheos/rheos/internal/analytics/sql"
@@ -25,6 +26,122 @@ type finisher struct {
 	pump   string
 	in     *Instance
 	out    func(Row, *env)
+	sort   *sortSpec
+	// The ORDER BY buffer: rows of the current leading-key value.
+	buf       []sorted
+	bucket    time.Time
+	bucketEnd time.Time
+}
+
+// sortSpec is ORDER BY leading-key, keys...: rows are held until the
+// leading key's value is complete (a row with a later value arrives, or the
+// clock passes the value's end), then emitted sorted by the other keys.
+type sortSpec struct {
+	keys []expr // keys[0] is the monotonic leading key
+	desc []bool
+	end  func(start, t time.Time) time.Time
+}
+
+type sorted struct {
+	row  Row
+	keys []any
+}
+
+// orderBy compiles ORDER BY in the query's scope; a bare name that is not
+// a column may name a select-list alias.
+func (s *scope) orderBy(o *kdasql.OrderBy, items []expr, outs []outCol) (*sortSpec, error) {
+	end, err := s.windowEnd(o.Items[0].Expr)
+	if err != nil {
+		return nil, err
+	}
+	sp := &sortSpec{end: end}
+	for _, it := range o.Items {
+		x, err := s.compile(it.Expr)
+		if err != nil {
+			n, ok := it.Expr.(*kdasql.Name)
+			found := false
+			if ok && len(n.Parts) == 1 {
+				for k, oc := range outs {
+					if oc.name == n.Parts[0].Name && k < len(items) {
+						x, found = items[k], true
+						break
+					}
+				}
+			}
+			if !found {
+				return nil, err
+			}
+		}
+		sp.keys = append(sp.keys, x)
+		sp.desc = append(sp.desc, it.Dir == "DESC")
+	}
+	return sp, nil
+}
+
+func (f *finisher) hold(e *env, r Row) {
+	keys := make([]any, len(f.sort.keys))
+	for i, k := range f.sort.keys {
+		keys[i] = k.f(e)
+	}
+	if e.err != nil {
+		f.fail(e)
+		return
+	}
+	b, _ := keys[0].(time.Time)
+	if len(f.buf) > 0 && !b.Equal(f.bucket) {
+		f.flush()
+	}
+	if len(f.buf) == 0 {
+		f.bucket, f.bucketEnd = b, f.sort.end(b, b)
+	}
+	f.buf = append(f.buf, sorted{row: r, keys: keys})
+}
+
+// tick flushes the ORDER BY buffer once the clock passes its key's end.
+func (f *finisher) tick(now time.Time) {
+	if len(f.buf) > 0 && !f.bucketEnd.After(now) {
+		f.flush()
+	}
+}
+
+func (f *finisher) flush() {
+	buf := f.buf
+	f.buf = nil
+	sort.SliceStable(buf, func(a, b int) bool {
+		for i := 1; i < len(f.sort.keys); i++ {
+			x, y := buf[a].keys[i], buf[b].keys[i]
+			c := 0
+			switch {
+			case x == nil && y == nil:
+			case x == nil:
+				c = -1 // NULLs sort first
+			case y == nil:
+				c = 1
+			default:
+				c, _ = compare(x, y)
+			}
+			if f.sort.desc[i] {
+				c = -c
+			}
+			if c != 0 {
+				return c < 0
+			}
+		}
+		return false
+	})
+	// The sorted rows leave together, so they share a ROWTIME: the latest
+	// of the bucket's rows, which keeps the stream's ROWTIME order and each
+	// row inside its leading-key bucket.
+	var rt time.Time
+	for _, s := range buf {
+		if s.row.Rowtime.After(rt) {
+			rt = s.row.Rowtime
+		}
+	}
+	for _, s := range buf {
+		s.row.Rowtime = rt
+		f.out(s.row, nil)
+	}
 }
 
 func (f *finisher) fail(e *env) {
@@ -82,6 +199,10 @@ func (f *finisher) run(e *env) {
 		f.fail(e)
 		return
 	}
+	if f.sort != nil {
+		f.hold(e, Row{Rowtime: rt, Values: vals})
+		return
+	}
 	f.out(Row{Rowtime: rt, Values: vals}, e)
 }
 
@@ -132,14 +253,15 @@ func (c *compiler) selectQuery(sel *kdasql.Select, pump string, target int, ins 
 	for _, it := range items {
 		s.srcs = append(s.srcs, it.src)
 	}
-	if sel.Order != nil {
-		// ORDER BY whose keys are all ROWTIME-monotonic is a no-op: rows
-		// already flow in ROWTIME order. Sorting within a time bucket and the
-		// T-sort (ORDER BY ... WITHIN) are not supported yet.
-		for _, o := range sel.Order.Items {
-			if !s.monotonic(o.Expr) || o.Dir == "DESC" || sel.Order.Within != nil {
-				return nil, nil, errAt(sel.Order, "ORDER BY on a stream is supported only on ROWTIME-monotonic keys")
-			}
+	if o := sel.Order; o != nil {
+		// §4: ORDER BY on a stream needs a time-based monotonic leading key;
+		// the rows of each value of that key are sorted by the other keys.
+		// The T-sort (ORDER BY ... WITHIN) is not supported yet.
+		if o.Within != nil {
+			return nil, nil, errAt(o.Within, "ORDER BY ... WITHIN (T-sort) is not supported yet")
+		}
+		if !s.monotonic(o.Items[0].Expr) || o.Items[0].Dir == "DESC" {
+			return nil, nil, errAt(o.Items[0], "ORDER BY on a stream needs a ROWTIME-based monotonic leading key, ascending")
 		}
 	}
 
@@ -179,6 +301,13 @@ func (c *compiler) selectQuery(sel *kdasql.Select, pump string, target int, ins 
 		}
 	}
 	fin.ins, fin.pump = ins, pump
+	if o := sel.Order; o != nil && len(o.Items) > 1 {
+		srt, err := s.orderBy(o, fin.items, outs)
+		if err != nil {
+			return nil, nil, err
+		}
+		fin.sort = srt
+	}
 
 	op := &opPlan{pump: pump, target: target}
 	nsrc := len(items)
@@ -192,7 +321,7 @@ func (c *compiler) selectQuery(sel *kdasql.Select, pump string, target int, ins 
 			f := fin
 			f.in, f.out = in, out
 			e := mkEnv(in)
-			return &single{e: e, c: cons(&f)}
+			return &single{e: e, c: cons(&f), fin: &f}
 		}
 	case items[0].stream >= 0 && items[1].stream >= 0:
 		front, err := c.planStreamJoin(join, s, items)
@@ -223,8 +352,9 @@ func (c *compiler) selectQuery(sel *kdasql.Select, pump string, target int, ins 
 
 // single is the front of an operator reading one stream.
 type single struct {
-	e *env
-	c consumer
+	e   *env
+	c   consumer
+	fin *finisher
 }
 
 func (s *single) push(_ int, r Row) {
@@ -234,7 +364,10 @@ func (s *single) push(_ int, r Row) {
 	s.c.consume(s.e)
 }
 
-func (s *single) advance(now time.Time) { s.c.advance(now) }
+func (s *single) advance(now time.Time) {
+	s.c.advance(now)
+	s.fin.tick(now)
+}
 
 // selectList compiles the select list in scope s: * expands to every column
 // of every source (or of the qualified one); `expr AS ROWTIME` sets the
