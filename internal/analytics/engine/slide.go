@@ -123,7 +123,30 @@ type slideWinRun struct {
 type partition struct {
 	buf  []slot
 	head int
+	seq0 int64 // absolute sequence number of buf[0]
 	accs []accum
+	// mono holds, for each MIN/MAX slot, the sequence numbers of the rows
+	// that can still become the extreme (a monotonic deque), so MIN and MAX
+	// cost O(1) amortised per row instead of a scan of the frame.
+	mono [][]int64
+}
+
+func (p *partition) val(seq int64, k int) any { return p.buf[seq-p.seq0].vals[k] }
+
+// pushMono records the newest row (sequence seq) in slot k's deque.
+func (p *partition) pushMono(k int, seq int64, v any, isMax bool) {
+	if v == nil {
+		return
+	}
+	d := p.mono[k]
+	for len(d) > 0 {
+		c, ok := compare(p.val(d[len(d)-1], k), v)
+		if !ok || (isMax && c > 0) || (!isMax && c < 0) {
+			break
+		}
+		d = d[:len(d)-1]
+	}
+	p.mono[k] = append(d, seq)
 }
 
 type slot struct {
@@ -141,8 +164,12 @@ func (p *partition) evict(w *slideWinPlan, aggs []*aggRef, t time.Time) {
 		} else if len(p.buf)-p.head <= w.rows+1 {
 			break
 		}
+		seq := p.seq0 + int64(p.head)
 		for k, ai := range w.aggs {
 			p.accs[k].sub(aggs[ai].name, s.vals[k])
+			if d := p.mono[k]; len(d) > 0 && d[0] == seq {
+				p.mono[k] = d[1:]
+			}
 		}
 		p.buf[p.head] = slot{}
 		p.head++
@@ -151,6 +178,7 @@ func (p *partition) evict(w *slideWinPlan, aggs []*aggRef, t time.Time) {
 		n := copy(p.buf, p.buf[p.head:])
 		clear(p.buf[n:])
 		p.buf = p.buf[:n]
+		p.seq0 += int64(p.head)
 		p.head = 0
 	}
 }
@@ -187,12 +215,18 @@ func (r *slideRun) consume(e *env) {
 		}
 		p := w.parts[string(kb)]
 		if p == nil {
-			p = &partition{accs: make([]accum, len(w.plan.aggs))}
+			p = &partition{accs: make([]accum, len(w.plan.aggs)), mono: make([][]int64, len(w.plan.aggs))}
 			w.parts[string(kb)] = p
 		}
 		p.buf = append(p.buf, slot{t: t, vals: vals})
+		seq := p.seq0 + int64(len(p.buf)-1)
 		for k, ai := range w.plan.aggs {
-			p.accs[k].add(r.aggs[ai].name, vals[k])
+			switch name := r.aggs[ai].name; name {
+			case "MIN", "MAX":
+				p.pushMono(k, seq, vals[k], name == "MAX")
+			default:
+				p.accs[k].add(name, vals[k])
+			}
 		}
 		p.evict(w.plan, r.aggs, t)
 		for k, ai := range w.plan.aggs {
@@ -208,7 +242,12 @@ func (r *slideRun) value(e *env, p *partition, k, ai, n int) any {
 	a := r.aggs[ai]
 	live := p.buf[p.head:]
 	switch a.name {
-	case "MIN", "MAX", "ANY", "EVERY":
+	case "MIN", "MAX":
+		if d := p.mono[k]; len(d) > 0 {
+			return p.val(d[0], k)
+		}
+		return nil
+	case "ANY", "EVERY":
 		var acc accum
 		for i := range live {
 			acc.add(a.name, live[i].vals[k])
