@@ -24,8 +24,9 @@ type Stream struct {
 // Row is a row of a stream: its ROWTIME and its values in column order. Go
 // values: nil (NULL), bool, int64 (TINYINT..BIGINT), float64 (REAL, DOUBLE,
 // DECIMAL), string (CHAR/VARCHAR), []byte (BINARY/VARBINARY), time.Time
-// (DATE, TIME, TIMESTAMP; UTC). Rows handed to emit are owned by the
-// receiver; the engine never changes them afterwards.
+// (DATE, TIME, TIMESTAMP; UTC). Insert copies the values it is given; rows
+// handed to emit are shared with the operators reading that stream (window
+// and join state), so the receiver may keep them but must not modify them.
 type Row struct {
 	Rowtime time.Time
 	Values  []any
