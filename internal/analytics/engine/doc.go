@@ -34,6 +34,6 @@
 //
 // Not supported yet (Compile reports them with line and column): table
 // functions (TOP_K_ITEMS_TUMBLING, RANDOM_CUT_FOREST, …), log-parsing
-// functions, the T-sort (ORDER BY … WITHIN), joins of more than two
+// functions, joins of more than two
 // sources, IN/EXISTS subqueries, SELECT DISTINCT, EXP_AVG.
 package engine

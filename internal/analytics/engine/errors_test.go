@@ -51,7 +51,7 @@ func TestCompileErrors(t *testing.T) {
 		{"stagger range", dest + "CREATE PUMP p AS INSERT INTO d SELECT STREAM ticker, SUM(price) FROM SOURCE_SQL_STREAM_001 WINDOWED BY STAGGER (PARTITION BY ticker RANGE 5);", 2, 139, false, "INTERVAL"},
 		{"recursive function", "CREATE FUNCTION f(x INTEGER) RETURNS INTEGER RETURN f(x) + 1;\nCREATE STREAM o (a INTEGER);\nCREATE PUMP p AS INSERT INTO o SELECT STREAM f(qty) FROM SOURCE_SQL_STREAM_001;", 1, 53, false, "calls itself"},
 		{"order by not monotonic", dest + "CREATE PUMP p AS INSERT INTO d SELECT STREAM ticker, price FROM SOURCE_SQL_STREAM_001 ORDER BY price;", 2, 96, false, "monotonic leading key"},
-		{"t-sort", dest + "CREATE PUMP p AS INSERT INTO d SELECT STREAM ticker, price FROM SOURCE_SQL_STREAM_001 ORDER BY event_time WITHIN INTERVAL '1' MINUTE;", 2, 114, false, "T-sort"},
+		{"t-sort key", dest + "CREATE PUMP p AS INSERT INTO d SELECT STREAM ticker, price FROM SOURCE_SQL_STREAM_001 ORDER BY price WITHIN INTERVAL '1' MINUTE;", 2, 96, false, "T-sort orders by a TIMESTAMP"},
 		{"bad type", "CREATE STREAM d (a VARCHARR(4));", 1, 20, true, "VARCHARR"},
 		{"rowtime alias type", dest + "CREATE PUMP p AS INSERT INTO d SELECT STREAM price AS ROWTIME, ticker, price FROM SOURCE_SQL_STREAM_001;", 2, 46, false, "TIMESTAMP"},
 	}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"container/heap"
 	"fmt"
 	"sort"
 	"time"
@@ -27,6 +28,9 @@ type finisher struct {
 	in     *Instance
 	out    func(Row, *env)
 	sort   *sortSpec
+	tsort  *tsortSpec
+	heap   heldHeap
+	seq    int64
 	// The ORDER BY buffer: rows of the current leading-key value.
 	buf       []sorted
 	bucket    time.Time
@@ -101,6 +105,92 @@ func (f *finisher) hold(e *env, r Row) {
 func (f *finisher) tick(now time.Time) {
 	if len(f.buf) > 0 && !f.bucketEnd.After(now) {
 		f.flush()
+	}
+	if f.tsort != nil {
+		f.release(now)
+	}
+}
+
+// tsortSpec is the T-sort ORDER BY ts WITHIN d (§3 Time; sqlref ORDER BY
+// clause, T-sorting): rows wait in a buffer ordered by ts and leave, with
+// ts as their ROWTIME, once the clock is d past ts. A row whose ts is
+// already behind the rows released is inserted late and so dropped with an
+// error_stream row (the stream's ROWTIME order, §3 Pumps); a NULL ts is
+// discarded.
+type tsortSpec struct {
+	key    expr
+	within time.Duration
+}
+
+type held struct {
+	ts  time.Time
+	seq int64
+	row Row
+}
+
+type heldHeap []held
+
+func (h heldHeap) Len() int { return len(h) }
+func (h heldHeap) Less(i, j int) bool {
+	if !h[i].ts.Equal(h[j].ts) {
+		return h[i].ts.Before(h[j].ts)
+	}
+	return h[i].seq < h[j].seq
+}
+func (h heldHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *heldHeap) Push(x any)   { *h = append(*h, x.(held)) }
+func (h *heldHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+func (s *scope) tsort(o *kdasql.OrderBy, items []expr, outs []outCol) (*tsortSpec, error) {
+	sp, err := s.orderBy(&kdasql.OrderBy{Pos: o.Pos, Items: o.Items}, items, outs)
+	if err != nil {
+		// orderBy wants a monotonic key for its bucket end; the T-sort key
+		// is any timestamp.
+		sp = &sortSpec{}
+		x, err2 := s.compile(o.Items[0].Expr)
+		if err2 != nil {
+			return nil, err
+		}
+		sp.keys = []expr{x}
+	}
+	if k := sp.keys[0].t.k; k != kTimestamp && k != kNull {
+		return nil, errAt(o.Items[0], "a T-sort orders by a TIMESTAMP, not %s", sp.keys[0].t.text)
+	}
+	w, err := s.compile(o.Within)
+	if err != nil {
+		return nil, err
+	}
+	d, ok := w.f(nil).(time.Duration)
+	if !w.konst || !ok || d < 0 {
+		return nil, errAt(o.Within, "WITHIN needs a day-time INTERVAL")
+	}
+	return &tsortSpec{key: sp.keys[0], within: d}, nil
+}
+
+func (f *finisher) holdTS(e *env, r Row) {
+	ts, ok := f.tsort.key.f(e).(time.Time)
+	if e.err != nil {
+		f.fail(e)
+		return
+	}
+	if !ok {
+		return
+	}
+	f.seq++
+	heap.Push(&f.heap, held{ts: ts, seq: f.seq, row: r})
+	f.release(e.rowtime)
+}
+
+func (f *finisher) release(now time.Time) {
+	for len(f.heap) > 0 && !f.heap[0].ts.Add(f.tsort.within).After(now) {
+		h := heap.Pop(&f.heap).(held)
+		h.row.Rowtime = h.ts
+		f.out(h.row, nil)
 	}
 }
 
@@ -177,6 +267,9 @@ func (f *finisher) run(e *env) {
 		v := it.f(e)
 		if i == f.rt {
 			t, ok := v.(time.Time)
+			if v == nil && f.tsort != nil && e.err == nil {
+				return // a T-sort discards rows without a timestamp (§3 Time)
+			}
 			if !ok && e.err == nil {
 				e.fail(errEvaluation, "the ROWTIME column is NULL or not a TIMESTAMP")
 			}
@@ -201,6 +294,10 @@ func (f *finisher) run(e *env) {
 	}
 	if f.sort != nil {
 		f.hold(e, Row{Rowtime: rt, Values: vals})
+		return
+	}
+	if f.tsort != nil {
+		f.holdTS(e, Row{Rowtime: rt, Values: vals})
 		return
 	}
 	f.out(Row{Rowtime: rt, Values: vals}, e)
@@ -256,11 +353,15 @@ func (c *compiler) selectQuery(sel *kdasql.Select, pump string, target int, ins 
 	if o := sel.Order; o != nil {
 		// §4: ORDER BY on a stream needs a time-based monotonic leading key;
 		// the rows of each value of that key are sorted by the other keys.
-		// The T-sort (ORDER BY ... WITHIN) is not supported yet.
+		// ORDER BY ts WITHIN interval is the T-sort (§3 Time).
 		if o.Within != nil {
-			return nil, nil, errAt(o.Within, "ORDER BY ... WITHIN (T-sort) is not supported yet")
-		}
-		if !s.monotonic(o.Items[0].Expr) || o.Items[0].Dir == "DESC" {
+			if len(o.Items) != 1 || o.Items[0].Dir == "DESC" {
+				return nil, nil, errAt(o, "a T-sort orders by one ascending timestamp: ORDER BY ts WITHIN INTERVAL ...")
+			}
+			if sel.Stagger != nil || len(sel.GroupBy) > 0 {
+				return nil, nil, errAt(o, "a T-sort cannot follow GROUP BY or WINDOWED BY")
+			}
+		} else if !s.monotonic(o.Items[0].Expr) || o.Items[0].Dir == "DESC" {
 			return nil, nil, errAt(o.Items[0], "ORDER BY on a stream needs a ROWTIME-based monotonic leading key, ascending")
 		}
 	}
@@ -301,7 +402,13 @@ func (c *compiler) selectQuery(sel *kdasql.Select, pump string, target int, ins 
 		}
 	}
 	fin.ins, fin.pump = ins, pump
-	if o := sel.Order; o != nil && len(o.Items) > 1 {
+	if o := sel.Order; o != nil && o.Within != nil {
+		ts, err := s.tsort(o, fin.items, outs)
+		if err != nil {
+			return nil, nil, err
+		}
+		fin.tsort = ts
+	} else if o != nil && len(o.Items) > 1 {
 		srt, err := s.orderBy(o, fin.items, outs)
 		if err != nil {
 			return nil, nil, err
