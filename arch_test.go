@@ -43,6 +43,7 @@ var allowed = map[string][]string{
 	"internal/firehose":                     {"internal/quota", "internal/envelope", "internal/arn", "internal/kpl", "internal/icebergsink"},
 	"internal/icebergsink":                  {},
 	"internal/analytics/nexmark":            {},
+	"internal/analytics/apprun":             {"internal/analytics", "internal/analytics/engine", "internal/analytics/sql"},
 	"internal/glue":                         {},
 	"internal/analytics":                    {},
 	"internal/video":                        {},

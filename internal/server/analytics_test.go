@@ -42,6 +42,7 @@ func analyticsOutput(name string) kat.Output {
 
 func TestAnalyticsV1Lifecycle(t *testing.T) {
 	ts := newServer(t)
+	ts.createStream(t, "in", 1) // the input StartApplication reads
 	c, _ := ts.analyticsClients()
 	ctx := context.Background()
 	out, err := c.CreateApplication(ctx, &ka.CreateApplicationInput{ApplicationName: aws.String("app1"), ApplicationCode: aws.String("-- code"),
@@ -133,7 +134,7 @@ func TestAnalyticsV1Lifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Start and stop (no SQL engine attached: the no-op runner).
+	// Start and stop (the SQL engine runs the code against the input stream).
 	if _, err := c.StartApplication(ctx, &ka.StartApplicationInput{ApplicationName: aws.String("app1"), InputConfigurations: []kat.InputConfiguration{{Id: aws.String("1.1"),
 		InputStartingPositionConfiguration: &kat.InputStartingPositionConfiguration{InputStartingPosition: kat.InputStartingPositionTrimHorizon}}}}); err != nil {
 		t.Fatal(err)
@@ -249,6 +250,7 @@ func TestAnalyticsDiscoverInputSchema(t *testing.T) {
 
 func TestAnalyticsV2SQL(t *testing.T) {
 	ts := newServer(t)
+	ts.createStream(t, "in", 1)
 	c, c2 := ts.analyticsClients()
 	ctx := context.Background()
 	out, err := c2.CreateApplication(ctx, &ka2.CreateApplicationInput{ApplicationName: aws.String("v2app"), RuntimeEnvironment: ka2t.RuntimeEnvironmentSql10,
