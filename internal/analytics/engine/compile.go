@@ -304,7 +304,25 @@ func (c *compiler) fromItem(s kdasql.Source, pump string, idx int) (fromItem, er
 		}
 		return fi, nil
 	case *kdasql.TableFunc:
-		return fromItem{}, errAt(x, "table function %s is not supported yet", x.Call.Name.String())
+		si, err := c.tableFunc(x, pump)
+		if err != nil {
+			return fromItem{}, err
+		}
+		d := c.p.streams[si]
+		fi := fromItem{stream: si, over: x.Over, node: x}
+		alias := ""
+		if x.Alias.Name != nil {
+			alias = x.Alias.Name.Name
+		}
+		fi.src = source{name: d.name, alias: alias}
+		for j, col := range d.cols {
+			name := col.Name
+			if j < len(x.Alias.Columns) {
+				name = x.Alias.Columns[j].Name
+			}
+			fi.src.cols = append(fi.src.cols, column{src: idx, idx: j, name: name, t: d.types[j]})
+		}
+		return fi, nil
 	case *kdasql.Join:
 		return fromItem{}, errAt(x, "joins of more than two sources are not supported yet")
 	}

@@ -23,7 +23,8 @@
 // (aggregates OVER RANGE/ROWS, per-partition queues with running sums);
 // tumbling GROUP BY (windows in a FIFO, groups by encoded key); STAGGER
 // (per-key windows in a FIFO of deadlines); stream-to-table joins (hash
-// index on an equality when there is one); windowed stream-to-stream joins.
+// index on an equality when there is one); windowed stream-to-stream joins;
+// ORDER BY within a ROWTIME bucket and the T-sort; TOP_K_ITEMS_TUMBLING.
 // Expressions compile to closures over an env; nothing in the row path
 // reflects or builds maps per row.
 //
@@ -33,7 +34,8 @@
 // concurrent use.
 //
 // Not supported yet (Compile reports them with line and column): table
-// functions (TOP_K_ITEMS_TUMBLING, RANDOM_CUT_FOREST, …), log-parsing
+// functions other than TOP_K_ITEMS_TUMBLING (RANDOM_CUT_FOREST, HOTSPOTS,
+// COUNT_DISTINCT_ITEMS_TUMBLING, …), log-parsing
 // functions, joins of more than two
 // sources, IN/EXISTS subqueries, SELECT DISTINCT, EXP_AVG.
 package engine
