@@ -53,6 +53,7 @@ func TestCompileErrors(t *testing.T) {
 		{"order by not monotonic", dest + "CREATE PUMP p AS INSERT INTO d SELECT STREAM ticker, price FROM SOURCE_SQL_STREAM_001 ORDER BY price;", 2, 96, false, "monotonic leading key"},
 		{"t-sort key", dest + "CREATE PUMP p AS INSERT INTO d SELECT STREAM ticker, price FROM SOURCE_SQL_STREAM_001 ORDER BY price WITHIN INTERVAL '1' MINUTE;", 2, 96, false, "T-sort orders by a TIMESTAMP"},
 		{"unsupported table function", dest + "CREATE PUMP p AS INSERT INTO d SELECT STREAM * FROM TABLE(RANDOM_CUT_FOREST(CURSOR(SELECT STREAM ticker, price FROM SOURCE_SQL_STREAM_001)));", 2, 59, false, "not supported yet"},
+		{"function argument type", dest + "CREATE PUMP p AS INSERT INTO d SELECT STREAM UPPER(price), price FROM SOURCE_SQL_STREAM_001;", 2, 52, false, "argument 1 of UPPER must be a character string"},
 		{"bad type", "CREATE STREAM d (a VARCHARR(4));", 1, 20, true, "VARCHARR"},
 		{"rowtime alias type", dest + "CREATE PUMP p AS INSERT INTO d SELECT STREAM price AS ROWTIME, ticker, price FROM SOURCE_SQL_STREAM_001;", 2, 46, false, "TIMESTAMP"},
 	}

@@ -939,6 +939,12 @@ func (s *scope) like(n *kdasql.LikeExpr) (expr, error) {
 	if err != nil {
 		return p, err
 	}
+	if err := wantString(n.X, x, n.Op); err != nil {
+		return expr{}, err
+	}
+	if err := wantString(n.Pattern, p, n.Op); err != nil {
+		return expr{}, err
+	}
 	esc := ""
 	if n.Escape != nil {
 		ee, err := s.compile(n.Escape)
@@ -1190,10 +1196,21 @@ func (s *scope) extract(n *kdasql.Extract) (expr, error) {
 	}, t: tBigint, konst: x.konst}, nil
 }
 
+// wantString refuses a non-character operand of a string operation.
+func wantString(at kdasql.Node, x expr, op string) error {
+	if x.t.k != kString && x.t.k != kNull {
+		return errAt(at, "%s needs a character string, not %s", op, x.t.text)
+	}
+	return nil
+}
+
 func (s *scope) substring(n *kdasql.Substring) (expr, error) {
 	x, err := s.compile(n.X)
 	if err != nil {
 		return x, err
+	}
+	if err := wantString(n.X, x, "SUBSTRING"); err != nil {
+		return expr{}, err
 	}
 	from, err := s.compile(n.From)
 	if err != nil {
@@ -1244,6 +1261,9 @@ func (s *scope) trim(n *kdasql.Trim) (expr, error) {
 	x, err := s.compile(n.X)
 	if err != nil {
 		return x, err
+	}
+	if err := wantString(n.X, x, "TRIM"); err != nil {
+		return expr{}, err
 	}
 	ch := konst(" ", tVarchar)
 	if n.Char != nil {

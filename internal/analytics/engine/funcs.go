@@ -48,6 +48,14 @@ func (s *scope) call(n *kdasql.FuncCall) (expr, error) {
 	if len(args) < b.min || (b.max >= 0 && len(args) > b.max) {
 		return expr{}, errAt(n, "wrong number of arguments to %s", name)
 	}
+	if sig, ok := argClasses[name]; ok {
+		for i, a := range args {
+			want := sig[min(i, len(sig)-1)]
+			if want != 0 && a.t.k != kNull && a.t.k.class() != want && !(want == 1 && a.t.k == kInterval && name == "ABS") {
+				return expr{}, errAt(n.Args[i], "argument %d of %s must be %s, not %s", i+1, name, className[want], a.t.text)
+			}
+		}
+	}
 	x, err := b.build(args)
 	if err != nil {
 		return expr{}, errAt(n, "%s: %v", name, err)
@@ -230,6 +238,21 @@ func (s *scope) callUDF(n *kdasql.FuncCall, f *kdasql.CreateFunction) (expr, err
 		return r
 	}, t: rt}, nil
 }
+
+// argClasses are the scalar functions' argument classes (kind.class: 1
+// numeric, 2 string, 3 datetime; 0 any), the last repeating; a NULL literal
+// fits all. They follow the signatures of the sqlref function pages.
+var argClasses = map[string][]int{
+	"ABS": {1}, "MOD": {1}, "POWER": {1}, "EXP": {1}, "LN": {1}, "LOG10": {1}, "SQRT": {1},
+	"FLOOR": {1}, "CEIL": {1}, "CEILING": {1},
+	"CHAR_LENGTH": {2}, "CHARACTER_LENGTH": {2}, "UPPER": {2}, "LOWER": {2}, "INITCAP": {2},
+	"TSDIFF": {3}, "UNIX_TIMESTAMP": {3}, "TO_TIMESTAMP": {1},
+	"CHAR_TO_TIMESTAMP": {2}, "CHAR_TO_DATE": {2}, "CHAR_TO_TIME": {2},
+	"TIMESTAMP_TO_CHAR": {2, 3}, "DATE_TO_CHAR": {2, 3}, "TIME_TO_CHAR": {2, 3},
+	"REGEX_REPLACE": {2, 2, 2, 1},
+}
+
+var className = map[int]string{1: "numeric", 2: "a character string", 3: "a DATE, TIME or TIMESTAMP"}
 
 type scalar struct {
 	min, max int // argument count; max -1: any
