@@ -35,7 +35,7 @@
 //
 // Not supported yet (Compile reports them with line and column): table
 // functions other than TOP_K_ITEMS_TUMBLING (RANDOM_CUT_FOREST, HOTSPOTS,
-// COUNT_DISTINCT_ITEMS_TUMBLING, …), log-parsing
-// functions, joins of more than two
+// COUNT_DISTINCT_ITEMS_TUMBLING, …), the log parsers other than
+// REGEX_LOG_PARSE, FAST_REGEX_LOG_PARSER and VARIABLE_COLUMN_LOG_PARSE, joins of more than two
 // sources, IN/EXISTS subqueries, SELECT DISTINCT, EXP_AVG.
 package engine

@@ -54,6 +54,7 @@ func TestCompileErrors(t *testing.T) {
 		{"t-sort key", dest + "CREATE PUMP p AS INSERT INTO d SELECT STREAM ticker, price FROM SOURCE_SQL_STREAM_001 ORDER BY price WITHIN INTERVAL '1' MINUTE;", 2, 96, false, "T-sort orders by a TIMESTAMP"},
 		{"unsupported table function", dest + "CREATE PUMP p AS INSERT INTO d SELECT STREAM * FROM TABLE(RANDOM_CUT_FOREST(CURSOR(SELECT STREAM ticker, price FROM SOURCE_SQL_STREAM_001)));", 2, 59, false, "not supported yet"},
 		{"function argument type", dest + "CREATE PUMP p AS INSERT INTO d SELECT STREAM UPPER(price), price FROM SOURCE_SQL_STREAM_001;", 2, 52, false, "argument 1 of UPPER must be a character string"},
+		{"lookaround", dest + "CREATE PUMP p AS INSERT INTO d SELECT STREAM ticker, price FROM SOURCE_SQL_STREAM_001 WHERE REGEX_LOG_PARSE(ticker, '(?=a)b') IS NULL;", 2, 93, false, "lookaround"},
 		{"bad type", "CREATE STREAM d (a VARCHARR(4));", 1, 20, true, "VARCHARR"},
 		{"rowtime alias type", dest + "CREATE PUMP p AS INSERT INTO d SELECT STREAM price AS ROWTIME, ticker, price FROM SOURCE_SQL_STREAM_001;", 2, 46, false, "TIMESTAMP"},
 	}
@@ -101,6 +102,7 @@ func FuzzCompile(f *testing.F) {
 		dest + "CREATE PUMP p AS INSERT INTO d SELECT STREAM ticker, price FROM SOURCE_SQL_STREAM_001 ORDER BY FLOOR(ROWTIME TO SECOND), price DESC;",
 		dest + "CREATE PUMP p AS INSERT INTO d SELECT STREAM event_time AS ROWTIME, ticker, price FROM SOURCE_SQL_STREAM_001 ORDER BY event_time WITHIN INTERVAL '5' SECOND;",
 		"CREATE STREAM t (t VARCHAR(4), n BIGINT); CREATE PUMP p AS INSERT INTO t SELECT STREAM * FROM TABLE(TOP_K_ITEMS_TUMBLING(CURSOR(SELECT STREAM * FROM SOURCE_SQL_STREAM_001), 'TICKER', 3, 10));",
+		"CREATE STREAM o (a VARCHAR(8)); CREATE PUMP p AS INSERT INTO o SELECT STREAM t.r.COLUMN1 FROM (SELECT STREAM REGEX_LOG_PARSE(ticker, '(.)(.)') AS r FROM SOURCE_SQL_STREAM_001) AS t;",
 		"CREATE FUNCTION f(x INTEGER) RETURNS INTEGER RETURN f(x); CREATE STREAM o (a INTEGER); CREATE PUMP p AS INSERT INTO o SELECT STREAM STEP(qty BY 3) FROM SOURCE_SQL_STREAM_001;",
 	}
 	for _, s := range seeds {

@@ -159,6 +159,33 @@ func (s *scope) lookup(n *kdasql.Name) (column, error) {
 	return column{}, errAt(n, "name %s is not supported here", n.String())
 }
 
+// fieldAccess reads a field of a ROW column: rec.COLUMN1 or t.rec.COLUMN1
+// (sqlref log parsing functions: "access T.REC.COLUMN1").
+func (s *scope) fieldAccess(n *kdasql.Name) (expr, bool) {
+	if len(n.Parts) < 2 {
+		return expr{}, false
+	}
+	prefix := &kdasql.Name{Pos: n.Pos, Parts: n.Parts[:len(n.Parts)-1]}
+	c, err := s.lookup(prefix)
+	if err != nil || c.t.k != kRow || (s.grouped && c.idx != -1) {
+		return expr{}, false
+	}
+	field := n.Parts[len(n.Parts)-1].Name
+	for i, f := range c.t.fields {
+		if f == field {
+			col := s.columnExpr(c).f
+			return expr{f: func(v *env) any {
+				r, ok := col(v).([]any)
+				if !ok || i >= len(r) {
+					return nil
+				}
+				return r[i]
+			}, t: c.t.fieldT[i]}, true
+		}
+	}
+	return expr{}, false
+}
+
 // isRowtime reports whether e is ROWTIME or s.ROWTIME.
 func (s *scope) isRowtime(e kdasql.Expr) bool {
 	n, ok := e.(*kdasql.Name)
@@ -262,6 +289,9 @@ func (s *scope) compile1(e kdasql.Expr) (expr, error) {
 	case *kdasql.Name:
 		c, err := s.lookup(n)
 		if err != nil {
+			if x, ok := s.fieldAccess(n); ok {
+				return x, nil
+			}
 			return expr{}, err
 		}
 		if s.grouped && c.idx != -1 {

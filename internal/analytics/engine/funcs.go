@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"math"
 	"regexp"
 	"strings"
@@ -249,7 +250,8 @@ var argClasses = map[string][]int{
 	"TSDIFF": {3}, "UNIX_TIMESTAMP": {3}, "TO_TIMESTAMP": {1},
 	"CHAR_TO_TIMESTAMP": {2}, "CHAR_TO_DATE": {2}, "CHAR_TO_TIME": {2},
 	"TIMESTAMP_TO_CHAR": {2, 3}, "DATE_TO_CHAR": {2, 3}, "TIME_TO_CHAR": {2, 3},
-	"REGEX_REPLACE": {2, 2, 2, 1},
+	"REGEX_REPLACE":   {2, 2, 2, 1},
+	"REGEX_LOG_PARSE": {2}, "FAST_REGEX_LOG_PARSER": {2},
 }
 
 var className = map[int]string{1: "numeric", 2: "a character string", 3: "a DATE, TIME or TIMESTAMP"}
@@ -416,13 +418,16 @@ func init() {
 				return nil
 			}, t: tTimestamp}, nil
 		}},
-		"CHAR_TO_TIMESTAMP": {2, 2, false, charTo(tTimestamp)},
-		"CHAR_TO_DATE":      {2, 2, false, charTo(sqlType{k: kDate, text: "DATE"})},
-		"CHAR_TO_TIME":      {2, 2, false, charTo(sqlType{k: kTime, text: "TIME"})},
-		"TIMESTAMP_TO_CHAR": {2, 2, false, toChar},
-		"DATE_TO_CHAR":      {2, 2, false, toChar},
-		"TIME_TO_CHAR":      {2, 2, false, toChar},
-		"REGEX_REPLACE":     {3, 5, false, regexReplace},
+		"CHAR_TO_TIMESTAMP":         {2, 2, false, charTo(tTimestamp)},
+		"CHAR_TO_DATE":              {2, 2, false, charTo(sqlType{k: kDate, text: "DATE"})},
+		"CHAR_TO_TIME":              {2, 2, false, charTo(sqlType{k: kTime, text: "TIME"})},
+		"TIMESTAMP_TO_CHAR":         {2, 2, false, toChar},
+		"DATE_TO_CHAR":              {2, 2, false, toChar},
+		"TIME_TO_CHAR":              {2, 2, false, toChar},
+		"REGEX_REPLACE":             {3, 5, false, regexReplace},
+		"REGEX_LOG_PARSE":           {2, 2, false, regexLogParse},
+		"FAST_REGEX_LOG_PARSER":     {2, 2, false, regexLogParse},
+		"VARIABLE_COLUMN_LOG_PARSE": {3, 4, false, variableColumnLogParse},
 	}
 }
 
@@ -684,3 +689,136 @@ func regexReplace(a []expr) (expr, error) {
 		return head + out
 	}, t: tVarchar}, nil
 }
+
+// rowType is a ROW with fields COLUMN1..COLUMNn of type t, or the given
+// names and types.
+func rowType(names []string, types []sqlType) sqlType {
+	return sqlType{k: kRow, text: "ROW", fields: names, fieldT: types}
+}
+
+// regexLogParse is REGEX_LOG_PARSE(s, pattern) (sqlref REGEX_LOG_PARSE; also
+// FAST_REGEX_LOG_PARSER): a ROW of the capture groups, COLUMN1..COLUMNn as
+// VARCHAR, or NULL when the string does not match. The pattern is a Java
+// regex; Go's RE2 reads the same syntax except backreferences and
+// lookaround, which are refused at compile time (§4).
+func regexLogParse(a []expr) (expr, error) {
+	if !a[1].konst {
+		return expr{}, errorf("the pattern must be a constant")
+	}
+	p, _ := a[1].f(nil).(string)
+	re, err := regexp.Compile("^(?:" + p + ")$")
+	if err != nil {
+		return expr{}, errorf("pattern %q: %v (Java backreferences and lookaround are not supported)", p, err)
+	}
+	n := re.NumSubexp()
+	names := make([]string, n)
+	types := make([]sqlType, n)
+	for i := range names {
+		names[i] = "COLUMN" + itoa(i+1)
+		types[i] = tVarchar
+	}
+	x := a[0].f
+	return expr{f: func(v *env) any {
+		s, ok := x(v).(string)
+		if !ok {
+			return nil
+		}
+		m := re.FindStringSubmatchIndex(s)
+		if m == nil {
+			return nil
+		}
+		out := make([]any, n)
+		for i := 0; i < n; i++ {
+			if m[2*i+2] >= 0 {
+				out[i] = s[m[2*i+2]:m[2*i+3]]
+			}
+		}
+		return out
+	}, t: rowType(names, types)}, nil
+}
+
+// variableColumnLogParse is VARIABLE_COLUMN_LOG_PARSE(s, columns,
+// delimiter [, escape]) (sqlref): columns is a count (COLUMN1..n, VARCHAR)
+// or a list 'name TYPE, ...'; missing fields are NULL, extra text goes to
+// the last column, values convert to the column types (a failure is a
+// runtime error).
+func variableColumnLogParse(a []expr) (expr, error) {
+	if !a[1].konst || !a[2].konst {
+		return expr{}, errorf("the columns and the delimiter must be constants")
+	}
+	var names []string
+	var types []sqlType
+	switch c := a[1].f(nil).(type) {
+	case int64:
+		if c < 1 || c > 1000 {
+			return expr{}, errorf("bad column count %d", c)
+		}
+		for i := int64(1); i <= c; i++ {
+			names = append(names, "COLUMN"+toString(i))
+			types = append(types, tVarchar)
+		}
+	case string:
+		for _, part := range splitTopLevel(c) {
+			f := strings.Fields(part)
+			if len(f) == 0 {
+				continue
+			}
+			t := tVarchar
+			if len(f) > 1 {
+				pt, err := parseType(strings.Join(f[1:], " "))
+				if err != nil {
+					return expr{}, err
+				}
+				t = pt
+			}
+			names = append(names, strings.ToUpper(f[0]))
+			types = append(types, t)
+		}
+	default:
+		return expr{}, errorf("columns must be a count or a column list")
+	}
+	delim, _ := a[2].f(nil).(string)
+	if delim == "" {
+		return expr{}, errorf("the delimiter must not be empty")
+	}
+	x := a[0].f
+	return expr{f: func(v *env) any {
+		s, ok := x(v).(string)
+		if !ok {
+			return nil
+		}
+		parts := strings.SplitN(s, delim, len(names))
+		out := make([]any, len(names))
+		for i, p := range parts {
+			c, err := castTo(p, types[i])
+			if err != nil {
+				return v.fail(errConversion, "column %s: %v", names[i], err)
+			}
+			out[i] = c
+		}
+		return out
+	}, t: rowType(names, types)}, nil
+}
+
+// splitTopLevel splits "a VARCHAR(4), b DECIMAL(8,2)" at commas outside
+// parentheses.
+func splitTopLevel(s string) []string {
+	var out []string
+	depth, start := 0, 0
+	for i, c := range s {
+		switch c {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case ',':
+			if depth == 0 {
+				out = append(out, s[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(out, s[start:])
+}
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }

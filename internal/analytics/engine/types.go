@@ -27,6 +27,7 @@ const (
 	kTime
 	kInterval // day-time interval (time.Duration); expressions only (§4 data types)
 	kMonths   // year-month interval (months); expressions only
+	kRow      // ROW of the log-parsing functions ([]any); read by field: T.REC.COLUMN1
 )
 
 // sqlType is a column or expression type: its kind, length or precision n,
@@ -38,6 +39,9 @@ type sqlType struct {
 	dec   bool // DECIMAL/NUMERIC: rounded to scale on assignment
 	char  bool // CHAR(n): fixed length
 	text  string
+	// kRow: the fields' names and types.
+	fields []string
+	fieldT []sqlType
 }
 
 var (
