@@ -109,6 +109,9 @@ func (s *scope) aggregate(n *kdasql.FuncCall, name string) (expr, error) {
 		}
 		ref.args = append(ref.args, x)
 	}
+	if n.Star && name != "COUNT" {
+		return expr{}, errAt(n, "only COUNT takes *")
+	}
 	if !n.Star && len(ref.args) == 0 {
 		return expr{}, errAt(n, "%s needs an argument", name)
 	}
