@@ -96,8 +96,8 @@ func (s *scope) aggregate(n *kdasql.FuncCall, name string) (expr, error) {
 		ref.over = spec
 	} else if s.sliding && !s.grouped {
 		return expr{}, errAt(n, "aggregate %s on a stream needs OVER (a sliding window) or GROUP BY on a monotonic expression (a tumbling window)", name)
-	} else if name == "LAG" {
-		return expr{}, errAt(n, "LAG needs OVER")
+	} else if name == "LAG" || name == "NTH_VALUE" {
+		return expr{}, errAt(n, "%s needs OVER", name)
 	}
 	// Arguments are evaluated per input row, outside grouped mode.
 	inner := *s
