@@ -71,6 +71,8 @@ func (a analyticsSource) Iterator(ctx context.Context, arn, shard, typ, seq stri
 	return a.k.Iterator(ctx, arn, shard, typ, seq, time.Time{})
 }
 
+func (a analyticsSource) Changed() <-chan struct{} { return a.k.changed() }
+
 func (a analyticsSource) Read(ctx context.Context, it string, limit int) ([]apprun.Record, string, error) {
 	recs, next, err := a.k.Read(ctx, it, limit)
 	out := make([]apprun.Record, len(recs))

@@ -77,6 +77,7 @@ type schema struct {
 	rowPath            []string
 	rowDelim, colDelim string
 	cols               []column
+	flatIdx            map[string]int // top-level name → column, when the fast path applies
 }
 
 func compileSchema(s analytics.SourceSchema) (*schema, error) {
@@ -122,6 +123,7 @@ func compileSchema(s analytics.SourceSchema) (*schema, error) {
 		}
 		out.cols = append(out.cols, col)
 	}
+	out.flatIdx, _ = out.flat()
 	return out, nil
 }
 
@@ -206,6 +208,12 @@ func (s *schema) rows(data []byte) ([][]any, error) {
 		}
 		return out, nil
 	}
+	if s.flatIdx != nil {
+		vals := make([]any, len(s.cols))
+		if s.fastRow(data, s.flatIdx, vals) {
+			return [][]any{vals}, nil
+		}
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var doc any
@@ -230,6 +238,9 @@ func (s *schema) rows(data []byte) ([][]any, error) {
 	}
 	out := make([][]any, 0, len(elems))
 	for _, e := range elems {
+		if _, ok := e.(map[string]any); !ok {
+			return nil, fmt.Errorf("the record has no JSON object at the row path")
+		}
 		vals := make([]any, len(s.cols))
 		for i, c := range s.cols {
 			v, ok := walk(e, c.path)

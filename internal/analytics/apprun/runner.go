@@ -16,7 +16,6 @@ package apprun
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,6 +37,8 @@ type Source interface {
 	// Read returns up to limit records and the next iterator ("" at the
 	// end of a closed shard).
 	Read(ctx context.Context, iterator string, limit int) ([]Record, string, error)
+	// Changed is closed at the next append to any stream.
+	Changed() <-chan struct{}
 }
 
 // Record is a record of the input stream.
@@ -116,6 +117,7 @@ type running struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
+	flushMu  sync.Mutex // one delivery at a time, so outputs keep their order
 	mu       sync.Mutex // guards inst, pending, lastRow, position
 	inst     *engine.Instance
 	pending  map[string][]engine.Row // in-app stream → rows to deliver
@@ -306,6 +308,7 @@ func (r *Runner) readShard(ctx context.Context, run *running, arn, shard, start,
 		}
 	}
 	for ctx.Err() == nil && it != "" {
+		changed := r.cfg.Source.Changed()
 		recs, next, err := r.cfg.Source.Read(ctx, it, 1000)
 		if err != nil {
 			r.cfg.Logger.Warn("analytics: reading shard", "app", run.app.Name, "shard", shard, "err", err)
@@ -330,10 +333,16 @@ func (r *Runner) readShard(ctx context.Context, run *running, arn, shard, start,
 				run.position[shard] = rec.SequenceNumber
 			}
 			run.mu.Unlock()
+			// Rows a stateless pump emitted leave now, not at the next tick.
+			r.flush(ctx, run)
 		}
 		it = next
 		if len(recs) == 0 {
-			sleep(ctx, r.cfg.Tick)
+			select {
+			case <-ctx.Done():
+			case <-changed:
+			case <-time.After(r.cfg.Tick):
+			}
 		}
 	}
 }
@@ -365,6 +374,8 @@ func (r *Runner) tick(ctx context.Context, run *running) {
 
 // flush delivers pending output rows, retrying a failing destination.
 func (r *Runner) flush(ctx context.Context, run *running) {
+	run.flushMu.Lock()
+	defer run.flushMu.Unlock()
 	run.mu.Lock()
 	pending := run.pending
 	run.pending = map[string][]engine.Row{}
@@ -425,14 +436,7 @@ func serialise(format string, cols []engine.Column, rows []engine.Row) [][]byte 
 			out = append(out, []byte(sb.String()))
 			continue
 		}
-		obj := make(map[string]any, len(cols))
-		for i, c := range cols {
-			if i < len(row.Values) {
-				obj[c.Name] = formatValue(row.Values[i])
-			}
-		}
-		b, _ := json.Marshal(obj)
-		out = append(out, b)
+		out = append(out, appendJSON(nil, cols, row.Values))
 	}
 	return out
 }
