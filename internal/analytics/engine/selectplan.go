@@ -551,6 +551,11 @@ func (s *scope) monotonic(e kdasql.Expr) bool {
 	return false
 }
 
+// instantWindow is the width of the window of GROUP BY ROWTIME: a
+// nanosecond, so it closes when the clock passes the ROWTIME; its rows carry
+// the ROWTIME itself.
+const instantWindow = time.Nanosecond
+
 // windowEnd returns, for a monotonic GROUP BY key, the end of the tumbling
 // window given the key's value (the window start) and the row's ROWTIME.
 func (s *scope) windowEnd(e kdasql.Expr) (func(start, t time.Time) time.Time, error) {
@@ -577,7 +582,8 @@ func (s *scope) windowEnd(e kdasql.Expr) (func(start, t time.Time) time.Time, er
 			return end
 		}, nil
 	}
-	// GROUP BY ROWTIME: one window per ROWTIME value (timestamps have
-	// millisecond precision, §4 data types).
-	return func(_, t time.Time) time.Time { return t.Add(time.Millisecond) }, nil
+	// GROUP BY ROWTIME: one window per ROWTIME value, closed as soon as the
+	// clock moves past it (the tumbling operator emits such a window with
+	// the ROWTIME itself, see instantWindow).
+	return func(_, t time.Time) time.Time { return t.Add(instantWindow) }, nil
 }

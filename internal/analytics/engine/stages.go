@@ -123,7 +123,7 @@ func (c *compiler) planTumbling(sel *kdasql.Select, s *scope, where *expr) (cons
 	}
 	aggs := s.aggs
 	return func(f *finisher) consumer {
-		return &tumbleRun{fin: f, where: where, keys: keys, mono: mono, end: endFn, aggs: aggs,
+		return &tumbleRun{fin: f, where: where, keys: keys, mono: mono, monoKey: sel.GroupBy[mono], end: endFn, aggs: aggs,
 			scratch: make([]any, len(keys)), results: make([]any, len(aggs))}
 	}, fin, outs, nil
 }
@@ -133,6 +133,7 @@ type tumbleRun struct {
 	where   *expr
 	keys    []expr
 	mono    int
+	monoKey kdasql.Expr
 	end     func(start, t time.Time) time.Time
 	aggs    []*aggRef
 	wins    []*twin // by end, oldest first
@@ -232,6 +233,9 @@ func (r *tumbleRun) close(e *env, now time.Time) {
 			}
 			e.aggs = r.results
 			e.rowtime = w.end
+			if _, ok := r.monoKey.(*kdasql.Name); ok {
+				e.rowtime = w.end.Add(-instantWindow)
+			}
 			r.fin.run(e)
 		}
 	}
