@@ -28,6 +28,36 @@
 // Expressions compile to closures over an env; nothing in the row path
 // reflects or builds maps per row.
 //
+// Semantic choices, each written down again next to its code:
+//
+//   - Tumbling windows (developer guide tumbling-window-concepts): the first
+//     ROWTIME-monotonic GROUP BY key (STEP/FLOOR/CEIL of ROWTIME, or ROWTIME)
+//     is the window; the result's ROWTIME is the window end; groups of one
+//     window leave in first-seen order. A GROUP BY without such a key is a
+//     compile error (§4).
+//   - Sliding windows: frame [t−n, t] inclusive for RANGE, the current row
+//     and n before it for ROWS (§4, sqlref window-examples); one output row
+//     per input row; WHERE filters before the window; LAG counts rows inside
+//     the frame.
+//   - Stagger windows: open at the first row of a key, emit at open+n with
+//     ROWTIME open+n (stagger-window-concepts, whose printed results show
+//     11:01:20 for a window opened at 11:00:20).
+//   - Joins: a stream row meets a reference table's current rows; windowed
+//     stream joins pair rows when the later one arrives, output ROWTIME =
+//     the later row's; unmatched outer rows leave when their window ends.
+//   - AVG of integers truncates; SUM/AVG/MIN/MAX of nothing is NULL;
+//     integer division truncates; division by zero (integer or floating)
+//     is a runtime error; CAST to an integer truncates; DECIMAL(p,s) rounds
+//     half away from zero; VARCHAR(n) truncates on CAST and on INSERT.
+//   - CURRENT_ROW_TIMESTAMP is the row's ROWTIME (the processing time it
+//     entered at); CURRENT_TIMESTAMP and friends are the Start time.
+//   - error_stream rows: ERROR_TIME is the processing clock, ERROR_LEVEL
+//     "ERROR", ERROR_NAME one of DivisionByZero, ConversionError,
+//     EvaluationError, RowtimeOutOfOrder (our names: the reference gives
+//     none), DATA_ROW the hex of the row's values as a JSON array.
+//   - Insert moves the processing clock to the row's ROWTIME when it is
+//     later (ROWTIME is the time a row enters the application, §3).
+//
 // What the package must not do: I/O, goroutines, wall-clock reads, or
 // knowledge of the API and the outputs' destinations. A Program is
 // immutable and may be started many times; an Instance is not safe for
