@@ -134,6 +134,9 @@ type tableState struct {
 // Start makes a running instance; emit receives every row inserted into an
 // in-app stream that is not an input (pump outputs), and error_stream rows.
 func (p *Program) Start(now time.Time, emit func(stream string, row Row)) *Instance {
+	if emit == nil {
+		emit = func(string, Row) {}
+	}
 	in := &Instance{p: p, emit: emit, now: now.UTC(), last: make([]time.Time, len(p.streams)), tables: map[string]*tableState{}}
 	for _, t := range p.tables {
 		ts := &tableState{def: t}
