@@ -33,6 +33,7 @@ func (s *Server) wireAnalyticsRunner(ctx context.Context) error {
 		Sinks:     analyticsSinks{kinesis: s.kinesis, firehose: s.firehose},
 		Objects:   analyticsRefObjects{s.objects()},
 		Positions: s.analytics,
+		Functions: firehoseInvoker{s.functions},
 		Now:       s.now,
 		Logger:    s.log,
 	})
@@ -77,7 +78,7 @@ func (a analyticsSource) Read(ctx context.Context, it string, limit int) ([]appr
 	recs, next, err := a.k.Read(ctx, it, limit)
 	out := make([]apprun.Record, len(recs))
 	for i, r := range recs {
-		out[i] = apprun.Record{SequenceNumber: r.SequenceNumber, Data: r.Data, ArrivalTime: r.ArrivalTime}
+		out[i] = apprun.Record{SequenceNumber: r.SequenceNumber, PartitionKey: r.PartitionKey, Data: r.Data, ArrivalTime: r.ArrivalTime}
 	}
 	return out, next, err
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +16,9 @@ import (
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	ka "github.com/aws/aws-sdk-go-v2/service/kinesisanalytics"
 	kat "github.com/aws/aws-sdk-go-v2/service/kinesisanalytics/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/rheos/rheos/internal/config"
 )
 
 // readRows reads a one-shard stream of JSON rows from TRIM_HORIZON until want records
@@ -152,5 +158,98 @@ CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
 	sort.Ints(ns)
 	if fmt.Sprint(ns) != "[6 7 8 9 10 11 12 13 14 15 16 17 18 19]" {
 		t.Fatalf("n over the stop: %v (want each of 6..19 once)", ns)
+	}
+}
+
+// TestAnalyticsLambdaPreprocessorAndOutput: a Lambda preprocessor (a jq
+// function) rewrites and drops input records before the schema maps them,
+// and a Lambda output (a Python handler) receives the rows with AWS's
+// event shape; its DeliveryFailed answers are retried with a retryHint.
+func TestAnalyticsLambdaPreprocessorAndOutput(t *testing.T) {
+	ts := startServer(t, t.TempDir(), func(c *config.Config) { c.FunctionsExec = true })
+	ctx := context.Background()
+	ts.createStream(t, "raw", 1)
+	lc := lambdaClient(ts.url)
+	pre := `{records: [.records[] | (.data | @base64d | fromjson) as $r |
+		if $r.drop then {recordId, result: "Dropped"}
+		else {recordId, result: "Ok", data: ($r | .ticker |= ascii_upcase | tojson | @base64)} end]}`
+	if _, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("pre"), Runtime: "rheos.jq",
+		Handler: aws.String("t.jq"), Role: aws.String("arn:aws:iam::000000000000:role/r"), Code: &lambdatypes.FunctionCode{ZipFile: zipOf(t, map[string]string{"t.jq": pre})}}); err != nil {
+		t.Fatal(err)
+	}
+	sink := filepath.Join(t.TempDir(), "delivered.jsonl")
+	handler := `import base64, json, os
+def handler(event, context):
+    out = []
+    with open(os.environ["SINK"], "a") as f:
+        for r in event["records"]:
+            hint = r["lambdaDeliveryRecordMetadata"]["retryHint"]
+            if hint == 0 and r["recordId"] == "0":
+                out.append({"recordId": r["recordId"], "result": "DeliveryFailed"})
+                continue
+            f.write(json.dumps({"app": event["applicationArn"], "hint": hint, "row": json.loads(base64.b64decode(r["data"]))}) + "\n")
+            out.append({"recordId": r["recordId"], "result": "Ok"})
+    return {"records": out}
+`
+	if _, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("out"), Runtime: lambdatypes.RuntimePython311,
+		Handler: aws.String("h.handler"), Role: aws.String("arn:aws:iam::000000000000:role/r"), Timeout: aws.Int32(10),
+		Code: &lambdatypes.FunctionCode{ZipFile: zipOf(t, map[string]string{"h.py": handler})}, Environment: &lambdatypes.Environment{Variables: map[string]string{"SINK": sink}}}); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := ts.analyticsClients()
+	role := aws.String("arn:aws:iam::000000000000:role/r")
+	code := `CREATE OR REPLACE STREAM "DEST" (ticker VARCHAR(4), price DOUBLE);
+CREATE OR REPLACE PUMP "P" AS INSERT INTO "DEST" SELECT STREAM TICKER, PRICE FROM "SOURCE_SQL_STREAM_001";`
+	if _, err := c.CreateApplication(ctx, &ka.CreateApplicationInput{ApplicationName: aws.String("lam"), ApplicationCode: aws.String(code),
+		Inputs: []kat.Input{{NamePrefix: aws.String("SOURCE_SQL_STREAM"),
+			KinesisStreamsInput: &kat.KinesisStreamsInput{ResourceARN: aws.String("arn:aws:kinesis:us-east-1:000000000000:stream/raw"), RoleARN: role},
+			InputProcessingConfiguration: &kat.InputProcessingConfiguration{InputLambdaProcessor: &kat.InputLambdaProcessor{
+				ResourceARN: aws.String("arn:aws:lambda:us-east-1:000000000000:function:pre"), RoleARN: role}},
+			InputSchema: &kat.SourceSchema{RecordFormat: &kat.RecordFormat{RecordFormatType: kat.RecordFormatTypeJson,
+				MappingParameters: &kat.MappingParameters{JSONMappingParameters: &kat.JSONMappingParameters{RecordRowPath: aws.String("$")}}},
+				RecordColumns: []kat.RecordColumn{{Name: aws.String("TICKER"), SqlType: aws.String("VARCHAR(4)"), Mapping: aws.String("$.ticker")},
+					{Name: aws.String("PRICE"), SqlType: aws.String("DOUBLE"), Mapping: aws.String("$.price")}}}}},
+		Outputs: []kat.Output{{Name: aws.String("DEST"), DestinationSchema: &kat.DestinationSchema{RecordFormatType: kat.RecordFormatTypeJson},
+			LambdaOutput: &kat.LambdaOutput{ResourceARN: aws.String("arn:aws:lambda:us-east-1:000000000000:function:out"), RoleARN: role}}}}); err != nil {
+		t.Fatal(err)
+	}
+	var entries []ktypes.PutRecordsRequestEntry
+	for i, r := range []string{`{"ticker":"amzn","price":1}`, `{"ticker":"x","drop":true}`, `{"ticker":"goog","price":2}`} {
+		entries = append(entries, ktypes.PutRecordsRequestEntry{PartitionKey: aws.String(fmt.Sprint(i)), Data: []byte(r)})
+	}
+	if _, err := ts.kc.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("raw"), Records: entries}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.StartApplication(ctx, &ka.StartApplicationInput{ApplicationName: aws.String("lam"), InputConfigurations: []kat.InputConfiguration{{Id: aws.String("1.1"),
+		InputStartingPositionConfiguration: &kat.InputStartingPositionConfiguration{InputStartingPosition: kat.InputStartingPositionTrimHorizon}}}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	var lines []string
+	for time.Now().Before(deadline) {
+		b, _ := os.ReadFile(sink)
+		if lines = strings.Split(strings.TrimSpace(string(b)), "\n"); len(lines) >= 2 && strings.HasSuffix(string(b), "\n") {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var got []string
+	for _, l := range lines {
+		var d struct {
+			App  string
+			Hint int
+			Row  struct {
+				TICKER string
+				PRICE  float64
+			}
+		}
+		if err := json.Unmarshal([]byte(l), &d); err != nil || d.App != "arn:aws:kinesisanalytics:us-east-1:000000000000:application/lam" {
+			t.Fatalf("delivered %s: %v", l, err)
+		}
+		got = append(got, fmt.Sprintf("%s=%v/%d", d.Row.TICKER, d.Row.PRICE, d.Hint))
+	}
+	sort.Strings(got)
+	if fmt.Sprint(got) != "[AMZN=1/1 GOOG=2/0]" && fmt.Sprint(got) != "[AMZN=1/1 GOOG=2/1]" {
+		t.Errorf("delivered %v (want AMZN retried with retryHint 1, GOOG once, the dropped record absent)", got)
 	}
 }

@@ -43,9 +43,14 @@ type Source interface {
 
 // Record is a record of the input stream.
 type Record struct {
-	SequenceNumber string
-	Data           []byte
-	ArrivalTime    time.Time
+	SequenceNumber, PartitionKey string
+	Data                         []byte
+	ArrivalTime                  time.Time
+}
+
+// Invoker runs Lambda functions (the input preprocessor, Lambda outputs).
+type Invoker interface {
+	Invoke(ctx context.Context, account, region, functionARN string, payload []byte) (response []byte, functionError string, err error)
 }
 
 // Sinks are where outputs go.
@@ -73,6 +78,7 @@ type Config struct {
 	Sinks     Sinks
 	Objects   Objects
 	Positions Positions
+	Functions Invoker
 	Now       func() time.Time
 	Logger    *slog.Logger
 	// Tick is how often the clock moves and outputs are flushed (100 ms).
@@ -316,7 +322,12 @@ func (r *Runner) readShard(ctx context.Context, run *running, arn, shard, start,
 			continue
 		}
 		if len(recs) > 0 {
+			lastSeq := recs[len(recs)-1].SequenceNumber
+			recs, failed := r.preprocess(ctx, run, arn, shard, recs)
 			run.mu.Lock()
+			for _, f := range failed {
+				r.errorRow(run, r.cfg.Now(), "Lambda preprocessing failed", f.msg, f.rec.Data)
+			}
 			for _, rec := range recs {
 				rows, err := sch.rows(rec.Data)
 				now := r.cfg.Now()
@@ -330,8 +341,8 @@ func (r *Runner) readShard(ctx context.Context, run *running, arn, shard, start,
 				for _, vals := range rows {
 					run.inst.Insert(inApp, engine.Row{Rowtime: now, Values: vals})
 				}
-				run.position[shard] = rec.SequenceNumber
 			}
+			run.position[shard] = lastSeq
 			run.mu.Unlock()
 			// Rows a stateless pump emitted leave now, not at the next tick.
 			r.flush(ctx, run)
@@ -399,8 +410,10 @@ func (r *Runner) flush(ctx context.Context, run *running) {
 				err = r.cfg.Sinks.PutRecords(ctx, out.KinesisStreamsOutput.ResourceARN, recs)
 			case out.KinesisFirehoseOutput != nil:
 				err = r.cfg.Sinks.PutRecordBatch(ctx, out.KinesisFirehoseOutput.ResourceARN, recs)
+			case out.LambdaOutput != nil:
+				recs, err = r.deliverLambda(ctx, app, out.LambdaOutput.ResourceARN, recs, attempt)
 			default:
-				err = errors.New("only Kinesis Data Streams and Firehose outputs are delivered by this endpoint")
+				err = errors.New("the output names no destination")
 			}
 			if err == nil {
 				break
