@@ -42,7 +42,7 @@ func TestMapping(t *testing.T) {
 	}
 	at := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
 	for rec, want := range map[string][]any{
-		`{"ticker":"AMZN","price":12.5,"n":3,"ok":true,"at":"2026-12-03 10:00:00"}`:       {"AMZN", 12.5, int64(3), true, at},
+		`{"ticker":"AMZN","price":12.5,"n":3,"ok":true,"at":"2026-12-03 10:00:00"}`:              {"AMZN", 12.5, int64(3), true, at},
 		` { "n" : "7" , "extra" : {"a":[1,{"b":"}"}]}, "ticker":"A\u0042", "at":1796292000000 }`: {"AB", nil, int64(7), nil, at},
 		`{"n":2.0,"price":"3"}`: {nil, 3.0, int64(2), nil, nil},
 		`{}`:                    {nil, nil, nil, nil, nil},
