@@ -29,7 +29,7 @@ func BenchmarkNexmark(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, q := range []string{"q0", "q1", "q2", "tumbling", "sliding", "stagger"} {
+	for _, q := range []string{"q0", "q1", "q2", "tumbling", "sliding", "stagger", "join"} {
 		b.Run(q, func(b *testing.B) {
 			prog, err := engine.Compile(nexmark.Queries[q], []engine.Stream{{Name: "SOURCE_SQL_STREAM_001", Columns: ecols}}, nil)
 			if err != nil {

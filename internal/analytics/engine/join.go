@@ -236,28 +236,81 @@ func (c *compiler) planStreamJoin(j *kdasql.Join, s *scope, items []fromItem) (f
 	}
 	keep := preserved(j.Kind)
 	widths := [2]int{len(items[0].src.cols), len(items[1].src.cols)}
+	keys, indexed := streamJoinKeys(c, j, s)
 	return func(in *Instance, e *env, cons consumer, f *finisher) runner {
-		r := &streamJoinRun{e: e, cons: cons, fin: f, w: w, on: on, keep: keep}
+		r := &streamJoinRun{e: e, cons: cons, fin: f, w: w, on: on, keep: keep, keys: keys, indexed: indexed}
 		r.null[0], r.null[1] = make([]any, widths[0]), make([]any, widths[1])
+		if indexed {
+			r.index[0], r.index[1] = map[string][]*jrow{}, map[string][]*jrow{}
+		}
 		return r
 	}, nil
 }
 
+// streamJoinKeys finds an equality conjunct of the ON condition whose
+// sides each read one stream alone (`a.id = b.auction`): its two
+// expressions key a hash index of each side's window, so a row meets only
+// the rows of the other side with its key instead of all of them. The full
+// condition is still evaluated on each pair.
+func streamJoinKeys(c *compiler, j *kdasql.Join, s *scope) ([2]expr, bool) {
+	var keys [2]expr
+	if j.On == nil || len(s.srcs) != 2 {
+		return keys, false
+	}
+	var conj []kdasql.Expr
+	var walk func(e kdasql.Expr)
+	walk = func(e kdasql.Expr) {
+		if b, ok := e.(*kdasql.Binary); ok && b.Op == "AND" {
+			walk(b.L)
+			walk(b.R)
+			return
+		}
+		conj = append(conj, e)
+	}
+	walk(j.On)
+	var only [2]*scope
+	for k := range only {
+		only[k] = &scope{c: c, srcs: make([]source, 2)}
+		only[k].srcs[k] = s.srcs[k]
+		only[k].srcs[1-k] = source{name: "\x00", alias: "\x00"}
+	}
+	for _, e := range conj {
+		b, ok := e.(*kdasql.Binary)
+		if !ok || b.Op != "=" {
+			continue
+		}
+		for _, pair := range [][2]kdasql.Expr{{b.L, b.R}, {b.R, b.L}} {
+			k0, err0 := only[0].compile(pair[0])
+			k1, err1 := only[1].compile(pair[1])
+			if err0 == nil && err1 == nil {
+				return [2]expr{k0, k1}, true
+			}
+		}
+	}
+	return keys, false
+}
+
 type streamJoinRun struct {
-	e    *env
-	cons consumer
-	fin  *finisher
-	w    [2]time.Duration
-	on   *expr
-	keep [2]bool
-	buf  [2][]jrow
-	null [2][]any
+	e       *env
+	cons    consumer
+	fin     *finisher
+	w       [2]time.Duration
+	on      *expr
+	keep    [2]bool
+	buf     [2][]*jrow
+	null    [2][]any
+	keys    [2]expr // each side's key of the equality the index uses
+	indexed bool
+	index   [2]map[string][]*jrow // key → the side's rows with it, oldest first
+	kb      []byte
 }
 
 type jrow struct {
 	t       time.Time
 	vals    []any
 	matched bool
+	key     string
+	keyed   bool // in the index under key
 }
 
 func (r *streamJoinRun) push(side int, row Row) {
@@ -266,8 +319,24 @@ func (r *streamJoinRun) push(side int, row Row) {
 	e := r.e
 	other := 1 - side
 	matched := false
-	for k := range r.buf[other] {
-		b := &r.buf[other][k]
+	cands := r.buf[other]
+	jr := &jrow{t: t, vals: row.Values}
+	if r.indexed {
+		e.rows[side] = row.Values
+		e.rowtimes[side], e.rowtime = t, t
+		v := r.keys[side].f(e)
+		if e.err != nil {
+			r.fin.fail(e)
+			return
+		}
+		cands = nil
+		if v != nil { // NULL equals nothing
+			r.kb = appendKey(r.kb[:0], v)
+			jr.key, jr.keyed = string(r.kb), true
+			cands = r.index[other][jr.key]
+		}
+	}
+	for _, b := range cands {
 		e.rows[side], e.rows[other] = row.Values, b.vals
 		e.rowtimes[side], e.rowtimes[other] = t, b.t
 		e.rowtime = t
@@ -284,7 +353,11 @@ func (r *streamJoinRun) push(side int, row Row) {
 		b.matched, matched = true, true
 		r.cons.consume(e)
 	}
-	r.buf[side] = append(r.buf[side], jrow{t: t, vals: row.Values, matched: matched})
+	jr.matched = matched
+	r.buf[side] = append(r.buf[side], jr)
+	if jr.keyed {
+		r.index[side][jr.key] = append(r.index[side][jr.key], jr)
+	}
 	// Let the consumer's own clock move (tumbling windows downstream).
 }
 
@@ -307,8 +380,17 @@ func (r *streamJoinRun) expire(now time.Time) {
 			return
 		}
 		head := r.buf[side][0]
-		r.buf[side][0] = jrow{}
+		r.buf[side][0] = nil
 		r.buf[side] = r.buf[side][1:]
+		if head.keyed {
+			// Rows leave in ROWTIME order, so a key's oldest row is first.
+			if rows := r.index[side][head.key]; len(rows) <= 1 {
+				delete(r.index[side], head.key)
+			} else {
+				rows[0] = nil
+				r.index[side][head.key] = rows[1:]
+			}
+		}
 		if !head.matched && r.keep[side] {
 			e := r.e
 			e.rows[side], e.rows[1-side] = head.vals, r.null[1-side]

@@ -118,6 +118,7 @@ func (g *Generator) Next(dst []byte) ([]byte, Kind) {
 var BidColumns = [][3]string{
 	{"type", "VARCHAR(8)", "$.type"}, {"auction", "BIGINT", "$.auction"}, {"bidder", "BIGINT", "$.bidder"},
 	{"price", "BIGINT", "$.price"}, {"channel", "VARCHAR(16)", "$.channel"}, {"dateTime", "BIGINT", "$.dateTime"},
+	{"id", "BIGINT", "$.id"}, {"category", "BIGINT", "$.category"},
 }
 
 // Queries are the benchmark's workloads in the KDA dialect, over the input
@@ -140,6 +141,14 @@ CREATE OR REPLACE PUMP "P" AS INSERT INTO "OUT" SELECT STREAM "channel", COUNT(*
 	"sliding": `CREATE OR REPLACE STREAM "OUT" ("auction" BIGINT, "avgPrice" DOUBLE);
 CREATE OR REPLACE PUMP "P" AS INSERT INTO "OUT" SELECT STREAM "auction", AVG(CAST("price" AS DOUBLE)) OVER w FROM "SOURCE_SQL_STREAM_001"
   WHERE "type" = 'bid' WINDOW w AS (PARTITION BY "auction" RANGE INTERVAL '1' MINUTE PRECEDING);`,
+	// join: each bid with its auction's category, auctions of the last 10
+	// seconds (a windowed stream-to-stream join; Nexmark q3/q4-like).
+	"join": `CREATE OR REPLACE STREAM "A" ("id" BIGINT, "category" BIGINT);
+CREATE OR REPLACE PUMP "PA" AS INSERT INTO "A" SELECT STREAM "id", "category" FROM "SOURCE_SQL_STREAM_001" WHERE "type" = 'auction';
+CREATE OR REPLACE STREAM "OUT" ("auction" BIGINT, "price" BIGINT, "category" BIGINT);
+CREATE OR REPLACE PUMP "P" AS INSERT INTO "OUT" SELECT STREAM b."auction", b."price", a."category"
+  FROM "SOURCE_SQL_STREAM_001" AS b JOIN "A" OVER (RANGE INTERVAL '10' SECOND PRECEDING) AS a ON b."auction" = a."id"
+  WHERE b."type" = 'bid';`,
 	// stagger: bids per bidder in a minute from that bidder's first bid.
 	"stagger": `CREATE OR REPLACE STREAM "OUT" ("bidder" BIGINT, "bids" BIGINT);
 CREATE OR REPLACE PUMP "P" AS INSERT INTO "OUT" SELECT STREAM "bidder", COUNT(*) FROM "SOURCE_SQL_STREAM_001"
