@@ -46,6 +46,13 @@ if ! compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null || ! compgen -G '/
   echo "test-deps: installing PostgreSQL (Debian package postgresql, for internal/firehose/redshift_test.go)"
   apt_install postgresql
 fi
+# ffmpeg (ffprobe) and mkvtoolnix for the Video Streams media checks
+# (internal/server/video_media_test.go, e2e/video_media_test.go): the tests
+# use a committed fixture and skip their ffprobe checks without it.
+if ! command -v ffprobe >/dev/null 2>&1 || ! command -v mkvinfo >/dev/null 2>&1; then
+  echo "test-deps: installing ffmpeg and mkvtoolnix (Video Streams media checks)"
+  for p in ffmpeg mkvtoolnix; do apt_install "$p"; done
+fi
 go mod download
 # versitygw: a real external S3-compatible server for Firehose's S3 delivery test.
 GOBIN="$(go env GOPATH)/bin"
