@@ -78,3 +78,20 @@ SELECT STREAM ticker_symbol, COUNT(*)
 FROM SOURCE_SQL_STREAM_001
 WINDOWED BY STAGGER (PARTITION BY ticker_symbol RANGE INTERVAL '1' MINUTE);`)
 }
+
+// BenchmarkRandomCutForest: RANDOM_CUT_FOREST with the reference's
+// defaults (100 trees, 256 samples) over the two numeric columns.
+func BenchmarkRandomCutForest(b *testing.B) {
+	benchRun(b, `CREATE STREAM d (t VARCHAR(4), s VARCHAR(16), c REAL, p REAL, a DOUBLE);
+CREATE PUMP p AS INSERT INTO d
+SELECT STREAM * FROM TABLE(RANDOM_CUT_FOREST(CURSOR(SELECT STREAM * FROM SOURCE_SQL_STREAM_001)));`)
+}
+
+// BenchmarkRandomCutForestExplanation: the same with explanations and
+// directionality.
+func BenchmarkRandomCutForestExplanation(b *testing.B) {
+	benchRun(b, `CREATE STREAM d (t VARCHAR(4), a DOUBLE, e VARCHAR(512));
+CREATE PUMP p AS INSERT INTO d
+SELECT STREAM ticker_symbol, ANOMALY_SCORE, ANOMALY_EXPLANATION
+FROM TABLE(RANDOM_CUT_FOREST_WITH_EXPLANATION(CURSOR(SELECT STREAM * FROM SOURCE_SQL_STREAM_001), 100, 256, 100000, 1, true));`)
+}

@@ -24,7 +24,12 @@
 // tumbling GROUP BY (windows in a FIFO, groups by encoded key); STAGGER
 // (per-key windows in a FIFO of deadlines); stream-to-table joins (hash
 // index on an equality when there is one); windowed stream-to-stream joins;
-// ORDER BY within a ROWTIME bucket and the T-sort; TOP_K_ITEMS_TUMBLING.
+// ORDER BY within a ROWTIME bucket and the T-sort; the table functions over
+// CURSOR (tablefunc.go): TOP_K_ITEMS_TUMBLING, COUNT_DISTINCT_ITEMS_TUMBLING
+// (exact to 10,000 items, then HyperLogLog; sketch.go), RANDOM_CUT_FOREST
+// and RANDOM_CUT_FOREST_WITH_EXPLANATION (a seeded robust random cut
+// forest; rcf.go). Each file writes down the
+// reference's parameter ranges and output columns next to the code.
 // Expressions compile to closures over an env; nothing in the row path
 // reflects or builds maps per row.
 //
@@ -63,9 +68,8 @@
 // immutable and may be started many times; an Instance is not safe for
 // concurrent use.
 //
-// Not supported yet (Compile reports them with line and column): table
-// functions other than TOP_K_ITEMS_TUMBLING (RANDOM_CUT_FOREST, HOTSPOTS,
-// COUNT_DISTINCT_ITEMS_TUMBLING, …), the log parsers other than
-// REGEX_LOG_PARSE, FAST_REGEX_LOG_PARSER and VARIABLE_COLUMN_LOG_PARSE, joins of more than two
-// sources, IN/EXISTS subqueries, SELECT DISTINCT, EXP_AVG.
+// Not supported yet (Compile reports them with line and column): the
+// HOTSPOTS and Group Rank table functions, the log parsers other than REGEX_LOG_PARSE,
+// FAST_REGEX_LOG_PARSER and VARIABLE_COLUMN_LOG_PARSE, joins of more than
+// two sources, IN/EXISTS subqueries, SELECT DISTINCT, EXP_AVG.
 package engine
