@@ -2,36 +2,77 @@ package server
 
 import (
 	"context"
+	"net/http"
 	"time"
 
+	"github.com/rheos/rheos/internal/awserr"
+	"github.com/rheos/rheos/internal/awsproto"
+	"github.com/rheos/rheos/internal/awsproto/restjson"
 	"github.com/rheos/rheos/internal/video"
 	"github.com/rheos/rheos/internal/videoapi"
+	"github.com/rheos/rheos/internal/videomedia"
 )
 
-// This file wires Kinesis Video Streams' control plane into the server:
-// streams and signaling channels over the shared metadata store (under
-// video/), their statuses on the Data Streams delays (CREATING for
-// --create-delay, DELETING for --delete-delay), the sweep of deleted
-// records as a periodic task, the kinesisvideo API on the router, and the
-// Server's video field, where the data plane (PutMedia, fragments,
-// playback) and the signaling relay attach.
+// This file wires Kinesis Video Streams into the server: streams and
+// signaling channels over the shared metadata store (under video/), their
+// statuses on the Data Streams delays (CREATING for --create-delay,
+// DELETING for --delete-delay), the sweep of deleted records as a periodic
+// task, and the data plane (video_media.go): fragments in the shared
+// record log under log keys of their own, whose retention the video
+// service reports to the log's sweep. The control plane (videoapi) and the
+// data plane (videomedia) share the signing name kinesisvideo, so one
+// endpoint dispatches between them by path.
 
 func init() { registerWiring("video", 30, (*Server).wireVideo) }
 
 // videoSweepInterval is how often deleted streams' and channels' records
-// are removed once their DELETING time is up.
+// (and the media records of deleted streams) are removed once their
+// DELETING time is up.
 const videoSweepInterval = 5 * time.Second
 
 func (s *Server) wireVideo(context.Context) error {
 	svc := video.New(video.Config{Account: s.cfg.Account, Now: s.now,
 		CreateDelay: time.Duration(s.cfg.CreateDelay), DeleteDelay: time.Duration(s.cfg.DeleteDelay)}, s.store.meta)
-	s.router.Register(videoapi.New(svc, s.cfg.Account, s.baseURL).Endpoint())
+	media := video.NewMedia(svc, video.MediaConfig{}, videoLog{l: s.store.log, fence: s.store.fence}, s.store.logKeys)
+	control := videoapi.New(svc, s.cfg.Account, s.baseURL)
+	data := videomedia.New(media, s.cfg.Account, videomedia.Config{})
+	s.router.Register(videoEndpoint(control, data))
+	s.store.own(logOwner{name: videoapi.SigningName, retainedFrom: media.RetainedFrom})
 	s.tasks = append(s.tasks, task{name: "video-deletions", interval: videoSweepInterval, run: func(ctx context.Context) error {
-		_, err := svc.Sweep(ctx)
+		if _, err := svc.Sweep(ctx); err != nil {
+			return err
+		}
+		_, err := media.SweepMedia(ctx)
 		return err
 	}})
 	s.video = svc
 	return nil
+}
+
+// videoEndpoint is the kinesisvideo endpoint: the data plane's paths go
+// to videomedia, the rest to the control plane.
+func videoEndpoint(control *restjson.Service, data *videomedia.API) awsproto.Endpoint {
+	ep := control.Endpoint()
+	ep.PathPrefixes = append(append([]string(nil), ep.PathPrefixes...), data.Paths()...)
+	ep.Handler = videoMux{control: control, data: data}
+	return ep
+}
+
+type videoMux struct {
+	control *restjson.Service
+	data    *videomedia.API
+}
+
+func (m videoMux) ServeAWS(w http.ResponseWriter, r *http.Request, req *awsproto.Request) {
+	if m.data.Serves(r.URL.Path) {
+		m.data.ServeAWS(w, r, req)
+		return
+	}
+	m.control.ServeAWS(w, r, req)
+}
+
+func (m videoMux) WriteError(w http.ResponseWriter, r *http.Request, e *awserr.Error) {
+	m.control.WriteError(w, r, e)
 }
 
 // baseURL is the server's advertised base URL: the plain listener's, else

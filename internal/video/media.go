@@ -547,3 +547,8 @@ func (m *Media) SweepMedia(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// Stream resolves a stream (the data-plane APIs authorize on its ARN).
+func (m *Media) Stream(ctx context.Context, sc Scope, ref StreamRef) (*Stream, error) {
+	return m.svc.Resolve(ctx, sc, ref)
+}
