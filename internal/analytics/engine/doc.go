@@ -28,8 +28,9 @@
 // CURSOR (tablefunc.go): TOP_K_ITEMS_TUMBLING, COUNT_DISTINCT_ITEMS_TUMBLING
 // (exact to 10,000 items, then HyperLogLog; sketch.go), RANDOM_CUT_FOREST
 // and RANDOM_CUT_FOREST_WITH_EXPLANATION (a seeded robust random cut
-// forest; rcf.go). Each file writes down the
-// reference's parameter ranges and output columns next to the code.
+// forest; rcf.go), HOTSPOTS (DBSCAN over a sliding window; hotspots.go).
+// Each file writes down the reference's parameter ranges and output
+// columns next to the code.
 // Expressions compile to closures over an env; nothing in the row path
 // reflects or builds maps per row.
 //
@@ -69,7 +70,7 @@
 // concurrent use.
 //
 // Not supported yet (Compile reports them with line and column): the
-// HOTSPOTS and Group Rank table functions, the log parsers other than REGEX_LOG_PARSE,
+// Group Rank table function, the log parsers other than REGEX_LOG_PARSE,
 // FAST_REGEX_LOG_PARSER and VARIABLE_COLUMN_LOG_PARSE, joins of more than
 // two sources, IN/EXISTS subqueries, SELECT DISTINCT, EXP_AVG.
 package engine
