@@ -70,7 +70,10 @@
 // concurrent use.
 //
 // Not supported yet (Compile reports them with line and column): the
-// Group Rank table function, the log parsers other than REGEX_LOG_PARSE,
-// FAST_REGEX_LOG_PARSER and VARIABLE_COLUMN_LOG_PARSE, joins of more than
-// two sources, IN/EXISTS subqueries, SELECT DISTINCT, EXP_AVG.
+// Group Rank table function, W3C_LOG_PARSE's IIS format (the reference
+// gives no specifiers for it), joins of more than two sources, IN/EXISTS
+// subqueries, SELECT DISTINCT, EXP_AVG. The log parsers (REGEX_LOG_PARSE,
+// FAST_REGEX_LOG_PARSER, VARIABLE_COLUMN_LOG_PARSE in funcs.go;
+// W3C_LOG_PARSE, SYS_LOG_PARSE, FIXED_COLUMN_LOG_PARSE in logparse.go)
+// return ROWs.
 package engine

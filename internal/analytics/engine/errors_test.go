@@ -68,6 +68,8 @@ func TestCompileErrors(t *testing.T) {
 		{"count distinct column", "CREATE STREAM c (n BIGINT);\nCREATE PUMP p AS INSERT INTO c SELECT STREAM * FROM TABLE(COUNT_DISTINCT_ITEMS_TUMBLING(CURSOR(SELECT STREAM * FROM SOURCE_SQL_STREAM_001), 'ticker', 60));", 2, 141, false, "column 'ticker' not found"},
 		{"function argument type", dest + "CREATE PUMP p AS INSERT INTO d SELECT STREAM UPPER(price), price FROM SOURCE_SQL_STREAM_001;", 2, 52, false, "argument 1 of UPPER must be a character string"},
 		{"lookaround", dest + "CREATE PUMP p AS INSERT INTO d SELECT STREAM ticker, price FROM SOURCE_SQL_STREAM_001 WHERE REGEX_LOG_PARSE(ticker, '(?=a)b') IS NULL;", 2, 93, false, "lookaround"},
+		{"w3c iis", dest + "CREATE PUMP p AS INSERT INTO d SELECT STREAM ticker, price FROM SOURCE_SQL_STREAM_001 WHERE W3C_LOG_PARSE(ticker, 'IIS') IS NULL;", 2, 93, false, "IIS is not supported"},
+		{"fixed column description", dest + "CREATE PUMP p AS INSERT INTO d SELECT STREAM ticker, price FROM SOURCE_SQL_STREAM_001 WHERE FIXED_COLUMN_LOG_PARSE(ticker, 'a VARCHAR(2) START 0') IS NULL;", 2, 93, false, "bad column description"},
 		{"bad type", "CREATE STREAM d (a VARCHARR(4));", 1, 20, true, "VARCHARR"},
 		{"rowtime alias type", dest + "CREATE PUMP p AS INSERT INTO d SELECT STREAM price AS ROWTIME, ticker, price FROM SOURCE_SQL_STREAM_001;", 2, 46, false, "TIMESTAMP"},
 	}

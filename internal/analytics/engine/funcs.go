@@ -255,6 +255,7 @@ var argClasses = map[string][]int{
 	"TIMESTAMP_TO_CHAR": {2, 3}, "DATE_TO_CHAR": {2, 3}, "TIME_TO_CHAR": {2, 3},
 	"REGEX_REPLACE":   {2, 2, 2, 1},
 	"REGEX_LOG_PARSE": {2}, "FAST_REGEX_LOG_PARSER": {2},
+	"W3C_LOG_PARSE": {2}, "SYS_LOG_PARSE": {2}, "FIXED_COLUMN_LOG_PARSE": {2},
 }
 
 var className = map[int]string{1: "numeric", 2: "a character string", 3: "a DATE, TIME or TIMESTAMP"}
@@ -431,6 +432,9 @@ func init() {
 		"REGEX_LOG_PARSE":           {2, 2, false, regexLogParse},
 		"FAST_REGEX_LOG_PARSER":     {2, 2, false, regexLogParse},
 		"VARIABLE_COLUMN_LOG_PARSE": {3, 4, false, variableColumnLogParse},
+		"W3C_LOG_PARSE":             {2, 2, false, w3cLogParse},
+		"SYS_LOG_PARSE":             {1, 1, false, sysLogParse},
+		"FIXED_COLUMN_LOG_PARSE":    {2, 2, false, fixedColumnLogParse},
 	}
 }
 
