@@ -469,8 +469,9 @@ func (t *rcfTree) insert(p []float64) {
 		}
 		if sep {
 			leaf := &rcfNode{point: p, mass: 1}
+			bounds := make([]float64, 2*t.dim) // one allocation, adjacent in memory
 			in := &rcfNode{parent: n.parent, cutDim: dim, cutVal: val,
-				min: make([]float64, t.dim), max: make([]float64, t.dim)}
+				min: bounds[:t.dim:t.dim], max: bounds[t.dim:]}
 			for d := range p {
 				in.min[d], in.max[d] = math.Min(lo[d], p[d]), math.Max(hi[d], p[d])
 			}
