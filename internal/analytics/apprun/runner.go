@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -369,6 +370,8 @@ func (r *Runner) errorRow(run *running, now time.Time, name, msg string, data []
 func (r *Runner) tick(ctx context.Context, run *running) {
 	t := time.NewTicker(r.cfg.Tick)
 	defer t.Stop()
+	var saved map[string]string
+	lastSave := r.cfg.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -378,10 +381,30 @@ func (r *Runner) tick(ctx context.Context, run *running) {
 		}
 		run.mu.Lock()
 		run.inst.Advance(r.cfg.Now())
+		// Positions whose rows are emitted by now: saved once those rows
+		// are delivered, so a crash resumes (LAST_STOPPED_POINT at boot)
+		// from at most positionEvery back, never past undelivered rows.
+		var pos map[string]string
+		ref := run.app.Ref()
+		if r.cfg.Now().Sub(lastSave) >= positionEvery && run.inputID != "" {
+			pos = make(map[string]string, len(run.position))
+			for k, v := range run.position {
+				pos[k] = v
+			}
+		}
 		run.mu.Unlock()
 		r.flush(ctx, run)
+		if pos != nil && !maps.Equal(pos, saved) && r.cfg.Positions != nil {
+			if err := r.cfg.Positions.SavePositions(ctx, ref, run.inputID, pos); err == nil {
+				saved, lastSave = pos, r.cfg.Now()
+			}
+		}
 	}
 }
+
+// positionEvery is how often a running application's input positions are
+// saved (besides at stop).
+const positionEvery = 5 * time.Second
 
 // flush delivers pending output rows, retrying a failing destination.
 func (r *Runner) flush(ctx context.Context, run *running) {
