@@ -305,4 +305,3 @@ func ffprobeFrames(t *testing.T, chunks []byte, want int) {
 		t.Fatalf("ffprobe read %s frames, want %d", got, want)
 	}
 }
-
