@@ -182,19 +182,21 @@ func Verify(r *http.Request, body []byte, lookup Lookup, now time.Time, opts Opt
 	if r.Header.Get("X-Amz-Target") != "" && !signs(signedHeaders, "x-amz-target") {
 		return Result{}, &Error{Invalid, "'X-Amz-Target' must be a signed header."}
 	}
-	creq, err := canonicalRequest(r, body, signedHeaders, presigned, opts.UnsignedPayload)
+	creq, hashes, err := canonicalRequest(r, body, signedHeaders, presigned, opts.UnsignedPayload)
 	if err != nil {
 		return Result{}, err
 	}
 	scope := date + "/" + region + "/" + service + "/aws4_request"
-	sum := sha256.Sum256([]byte(creq))
-	sts := Algorithm + "\n" + amzDate + "\n" + scope + "\n" + hex.EncodeToString(sum[:])
 	key := signingKey(secret.SecretAccessKey, date, region, service)
-	want := hex.EncodeToString(hmacSHA256(key, []byte(sts)))
-	if !hmac.Equal([]byte(want), []byte(strings.ToLower(signature))) {
-		return Result{}, &Error{Invalid, errMismatch}
+	for _, hash := range hashes {
+		sum := sha256.Sum256([]byte(creq + hash))
+		sts := Algorithm + "\n" + amzDate + "\n" + scope + "\n" + hex.EncodeToString(sum[:])
+		want := hex.EncodeToString(hmacSHA256(key, []byte(sts)))
+		if hmac.Equal([]byte(want), []byte(strings.ToLower(signature))) {
+			return Result{AccessKeyID: akid, Region: region, Service: service, SigningTime: t}, nil
+		}
 	}
-	return Result{AccessKeyID: akid, Region: region, Service: service, SigningTime: t}, nil
+	return Result{}, &Error{Invalid, errMismatch}
 }
 
 func hmacSHA256(key, data []byte) []byte {
@@ -221,11 +223,20 @@ func signs(signedHeaders, header string) bool {
 }
 
 // canonicalRequest builds the SigV4 canonical request from the headers the
-// client signed. With unsigned, the payload hash is the client's
-// X-Amz-Content-Sha256 (UNSIGNED-PAYLOAD when a presigned request has none),
-// which may be UNSIGNED-PAYLOAD or STREAMING-*; otherwise it is always the
-// body's SHA-256, and a header claiming anything else is refused.
-func canonicalRequest(r *http.Request, body []byte, signedHeaders string, presigned, unsigned bool) (string, error) {
+// client signed, all but its last line: the payload hash, of which it
+// returns the candidates (the signature must match one). With unsigned, the
+// payload hash is the client's X-Amz-Content-Sha256, which may be
+// UNSIGNED-PAYLOAD or STREAMING-*; otherwise it is always the body's
+// SHA-256, and a header claiming anything else is refused.
+//
+// A presigned request carries no X-Amz-Content-Sha256, and signers differ
+// on what they hashed: the AWS SDKs' presigners sign UNSIGNED-PAYLOAD, the
+// Kinesis Video WebRTC JS library (and the C SDK) the SHA-256 of the empty
+// payload of its GET. Both verify when they state the truth: the empty
+// hash when the body is empty (a GET, or a streamed body announced as
+// Content-Length 0), UNSIGNED-PAYLOAD when the body need not be signed or
+// is empty (nothing then goes unsigned).
+func canonicalRequest(r *http.Request, body []byte, signedHeaders string, presigned, unsigned bool) (string, []string, error) {
 	var b strings.Builder
 	b.WriteString(r.Method)
 	b.WriteByte('\n')
@@ -290,18 +301,30 @@ func canonicalRequest(r *http.Request, body []byte, signedHeaders string, presig
 		b.WriteByte('\n')
 	}
 	if !hasHost {
-		return "", &Error{Invalid, "'Host' must be a signed header."}
+		return "", nil, &Error{Invalid, "'Host' must be a signed header."}
 	}
 	b.WriteByte('\n')
 	b.WriteString(strings.ToLower(signedHeaders))
 	b.WriteByte('\n')
 	claimed := r.Header.Get("X-Amz-Content-Sha256")
+	if presigned && claimed == "" {
+		var hashes []string
+		empty := body != nil && len(body) == 0 || body == nil && r.ContentLength == 0
+		if unsigned || empty {
+			hashes = append(hashes, "UNSIGNED-PAYLOAD")
+		}
+		if body != nil || empty {
+			sum := sha256.Sum256(body)
+			hashes = append(hashes, hex.EncodeToString(sum[:]))
+		}
+		return b.String(), hashes, nil
+	}
 	unsignedClaim := claimed == "UNSIGNED-PAYLOAD" || strings.HasPrefix(claimed, "STREAMING-")
 	var hash string
 	switch {
 	case unsigned && unsignedClaim:
 		hash = claimed
-	case unsigned && claimed == "" && (presigned || body == nil):
+	case unsigned && claimed == "" && body == nil:
 		hash = "UNSIGNED-PAYLOAD"
 	case unsigned && body == nil && isSHA256Hex(claimed):
 		// A streamed body (S3's PutObject) is hashed as it is read, not
@@ -310,16 +333,15 @@ func canonicalRequest(r *http.Request, body []byte, signedHeaders string, presig
 		// XAmzContentSHA256Mismatch) before acting on it.
 		hash = strings.ToLower(claimed)
 	case unsignedClaim:
-		return "", &Error{Invalid, "The payload of this request must be signed: x-amz-content-sha256 " + claimed + " is not accepted here."}
+		return "", nil, &Error{Invalid, "The payload of this request must be signed: x-amz-content-sha256 " + claimed + " is not accepted here."}
 	default:
 		sum := sha256.Sum256(body)
 		hash = hex.EncodeToString(sum[:])
 		if claimed != "" && !strings.EqualFold(claimed, hash) {
-			return "", &Error{Invalid, "The provided 'x-amz-content-sha256' header does not match what was computed."}
+			return "", nil, &Error{Invalid, "The provided 'x-amz-content-sha256' header does not match what was computed."}
 		}
 	}
-	b.WriteString(hash)
-	return b.String(), nil
+	return b.String(), []string{hash}, nil
 }
 
 // isSHA256Hex reports whether s is a SHA-256 in hex (64 hex digits).

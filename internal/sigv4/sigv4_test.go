@@ -189,3 +189,52 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// TestVerifyPresignedSignalingURL: the WebSocket URL of a Kinesis Video
+// signaling channel as the AWS WebRTC JS library presigns it (a GET to "/"
+// with X-Amz-ChannelARN and X-Amz-ClientId, only the host header signed,
+// X-Amz-Expires=299, and the SHA-256 of the empty payload where the SDK
+// presigners put UNSIGNED-PAYLOAD). Both conventions verify whether the
+// caller hands the (empty) body or none (nil, as for a streamed body);
+// neither lets a body go unsigned.
+func TestVerifyPresignedSignalingURL(t *testing.T) {
+	now := time.Now()
+	emptySum := sha256.Sum256(nil)
+	empty := hex.EncodeToString(emptySum[:])
+	const channel = "arn:aws:kinesisvideo:us-east-1:000000000000:channel/cam/1767225600000"
+	presign := func(secret, payloadHash string) *http.Request {
+		req, _ := http.NewRequest("GET", "http://127.0.0.1:4566/?X-Amz-ChannelARN="+channel+"&X-Amz-ClientId=viewer-1&X-Amz-Expires=299", nil)
+		url, _, err := v4.NewSigner().PresignHTTP(context.Background(), aws.Credentials{AccessKeyID: "AKIDROOT", SecretAccessKey: secret},
+			req, payloadHash, "kinesisvideo", "us-east-1", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := http.NewRequest("GET", url, nil)
+		if q := out.URL.Query(); q.Get("X-Amz-SignedHeaders") != "host" || q.Get("X-Amz-Expires") != "299" {
+			t.Fatalf("presigned URL shape: %s", url)
+		}
+		return out
+	}
+	for _, hash := range []string{empty, "UNSIGNED-PAYLOAD"} {
+		for _, body := range [][]byte{nil, {}} {
+			for _, unsigned := range []bool{false, true} {
+				res, err := Verify(presign("root-secret", hash), body, lookup, now, Options{UnsignedPayload: unsigned})
+				if err != nil || res.Service != "kinesisvideo" {
+					t.Errorf("hash %s body %v unsigned %v: %+v %v", hash, body, unsigned, res, err)
+				}
+				_, err = Verify(presign("wrong-secret", hash), body, lookup, now, Options{UnsignedPayload: unsigned})
+				wantKind(t, err, Invalid, "does not match")
+			}
+		}
+	}
+	// A body the signature does not cover is still refused: the empty
+	// hash with a body, and a streamed body of unknown length.
+	_, err := Verify(presign("root-secret", empty), []byte(`{}`), lookup, now, Options{})
+	wantKind(t, err, Invalid, "does not match")
+	streamed := presign("root-secret", empty)
+	streamed.ContentLength = -1
+	_, err = Verify(streamed, nil, lookup, now, Options{UnsignedPayload: true})
+	wantKind(t, err, Invalid, "does not match")
+	_, err = Verify(presign("root-secret", "UNSIGNED-PAYLOAD"), []byte(`{}`), lookup, now, Options{})
+	wantKind(t, err, Invalid, "does not match")
+}
