@@ -77,6 +77,7 @@ var allowed = map[string][]string{
 	"internal/kpl":                          {},
 	"internal/sigv4":                        {},
 	"internal/signaling":                    {}, // the WebRTC signaling relay: a domain with no Rheos imports
+	"internal/turnserver":                   {}, // the built-in STUN/TURN server (pion/turn): a leaf
 	"internal/sdktest":                      {},
 	"internal/metrics":                      {},
 	"internal/iampolicy":                    {},
