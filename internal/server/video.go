@@ -36,7 +36,7 @@ func (s *Server) wireVideo(context.Context) error {
 	media := video.NewMedia(svc, video.MediaConfig{}, videoLog{l: s.store.log, fence: s.store.fence}, s.store.logKeys)
 	control := videoapi.New(svc, s.cfg.Account, s.baseURL)
 	data := videomedia.New(media, s.cfg.Account, videomedia.Config{})
-	s.router.Register(videoEndpoint(control, data))
+	s.router.Register(s.withVideoPlayback(videoEndpoint(control, data), media)) // video_media.go: archived-media playback
 	s.store.own(logOwner{name: videoapi.SigningName, retainedFrom: media.RetainedFrom})
 	s.tasks = append(s.tasks, task{name: "video-deletions", interval: videoSweepInterval, run: func(ctx context.Context) error {
 		if _, err := svc.Sweep(ctx); err != nil {

@@ -3,9 +3,14 @@ package server
 import (
 	"context"
 	"io"
+	"net/http"
+	"slices"
 
+	"github.com/rheos/rheos/internal/awserr"
+	"github.com/rheos/rheos/internal/awsproto"
 	"github.com/rheos/rheos/internal/streamlog"
 	"github.com/rheos/rheos/internal/video"
+	"github.com/rheos/rheos/internal/videoplay"
 )
 
 // videoLog presents the shared record log as video fragments' store:
@@ -65,3 +70,30 @@ func (v videoLog) ReadData(key, seq uint64) ([]byte, bool, error) {
 func (v videoLog) Next(key uint64) uint64 { return v.l.Bounds(key).Next }
 
 func (v videoLog) Changed() <-chan struct{} { return v.l.Changed() }
+
+// withVideoPlayback mounts archived-media playback (videoplay: the HLS
+// and DASH session URLs and the unsigned GETs they lead to, GetClip,
+// GetImages) on the kinesisvideo endpoint ep, in front of its handler.
+func (s *Server) withVideoPlayback(ep awsproto.Endpoint, media *video.Media) awsproto.Endpoint {
+	play := videoplay.New(media, s.cfg.Account, videoplay.Config{Now: s.now})
+	ep.PathPrefixes = append(slices.Clone(ep.PathPrefixes), play.Paths()...)
+	ep.Handler = videoPlayMux{play: play, next: ep.Handler}
+	return ep
+}
+
+type videoPlayMux struct {
+	play *videoplay.API
+	next awsproto.Handler
+}
+
+func (m videoPlayMux) ServeAWS(w http.ResponseWriter, r *http.Request, req *awsproto.Request) {
+	if m.play.Serves(r.URL.Path) {
+		m.play.ServeAWS(w, r, req)
+		return
+	}
+	m.next.ServeAWS(w, r, req)
+}
+
+func (m videoPlayMux) WriteError(w http.ResponseWriter, r *http.Request, e *awserr.Error) {
+	m.next.WriteError(w, r, e)
+}

@@ -360,3 +360,17 @@ func ticks(ns int64, scale uint32) int64 {
 	s := int64(scale)
 	return ns/1e9*s + ns%1e9*s/1e9
 }
+
+// Codecs is the RFC 6381 codecs string of the tracks (HLS CODECS, DASH
+// codecs): "avc1.PPCCLL" from the SPS, then "mp4a.40.N" for AAC.
+func (t *Tracks) Codecs() string {
+	sps := t.Video.avc.SPS[0]
+	s := "avc1"
+	if len(sps) >= 4 {
+		s = fmt.Sprintf("avc1.%02x%02x%02x", sps[1], sps[2], sps[3])
+	}
+	if t.Audio != nil {
+		s += fmt.Sprintf(",mp4a.40.%d", t.Audio.Codec.(*codecs.MPEG4Audio).Config.Type)
+	}
+	return s
+}
