@@ -132,7 +132,9 @@ func checkFragments(t *testing.T, addr string, persisted map[string]bool, cycle 
 	if st != 200 {
 		t.Fatalf("cycle %d: listFragments %d %s", cycle, st, b)
 	}
-	var list struct{ Fragments []struct{ FragmentNumber string } }
+	var list struct {
+		Fragments []struct{ FragmentNumber string }
+	}
 	if err := json.Unmarshal(b, &list); err != nil {
 		t.Fatal(err)
 	}
