@@ -50,7 +50,7 @@ var allowed = map[string][]string{
 	"internal/video/mkv":                    {}, // Matroska reader/writer: a leaf
 	"internal/videomedia":                   {"internal/awsproto", "internal/awsproto/restjson", "internal/awserr", "internal/awsmodel/videomediamodel", "internal/awsmodel/videoarchivemodel", "internal/video"},
 	"internal/videoplay/pack":               {"internal/video/mkv"}, // packaging (fMP4, MPEG-TS, MP4) of stored fragments: a leaf over mkv
-	"internal/videoplay":                    {"internal/awsproto", "internal/awsproto/restjson", "internal/awserr", "internal/awsmodel/videoarchivemodel", "internal/video", "internal/videoplay/pack"},
+	"internal/videoplay":                    {"internal/awsproto", "internal/awsproto/restjson", "internal/awserr", "internal/awsmodel/videoarchivemodel", "internal/video", "internal/video/mkv", "internal/videoplay/pack"},
 	"internal/videoapi":                     {"internal/awsproto", "internal/awsproto/restjson", "internal/awserr", "internal/awsmodel/videomodel", "internal/video"},
 	"internal/analyticsapi":                 {"internal/awsproto", "internal/awsproto/jsonrpc", "internal/awserr", "internal/awsmodel", "internal/awsmodel/analyticsmodel", "internal/awsmodel/analyticsv2model", "internal/analytics"},
 	"internal/glueapi":                      {"internal/awsproto", "internal/awsproto/jsonrpc", "internal/awserr", "internal/awsmodel/gluemodel", "internal/glue"},
