@@ -80,6 +80,8 @@ var allowed = map[string][]string{
 	"internal/sigv4":                        {},
 	"internal/signaling":                    {}, // the WebRTC signaling relay: a domain with no Rheos imports
 	"internal/turnserver":                   {}, // the built-in STUN/TURN server (pion/turn): a leaf
+	"internal/signaling/signalingapi":       {"internal/awsproto", "internal/awsproto/restjson", "internal/awserr", "internal/awsmodel/videosignalingmodel", "internal/signaling"},
+	"internal/signaling/signalingclient":    {}, // a Go client of the signaling WebSocket, for tests and tools
 	"internal/sdktest":                      {},
 	"internal/metrics":                      {},
 	"internal/iampolicy":                    {},

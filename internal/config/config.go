@@ -53,7 +53,46 @@ type Config struct {
 	Kinesis   `json:"kinesis"`
 	Functions `json:"functions"`
 	Firehose  `json:"firehose"`
+	WebRTC    `json:"webrtc"`
 	Limits    `json:"limits"`
+}
+
+// WebRTC is the built-in STUN/TURN server of Kinesis Video signaling
+// channels, whose time-limited credentials GetIceServerConfig hands out.
+type WebRTC struct {
+	// TURNAddr is its UDP and TCP listen address. Default "": the API
+	// listener's host at port 3478, or at any free port when 3478 is taken
+	// (the port answered by GetIceServerConfig is the one bound); "off"
+	// turns it off. An address set here must be free. Flag --turn-addr,
+	// env RHEOS_TURN_ADDR.
+	TURNAddr string `json:"turnAddr"`
+	// TURNPublicIP is the address relays are allocated on and the host of
+	// the STUN/TURN URIs: the host's address peers off this machine reach.
+	// Default: TURNAddr's host (loopback peers only), required when it
+	// listens on all interfaces. Flag --turn-public-ip, env
+	// RHEOS_TURN_PUBLIC_IP.
+	TURNPublicIP string `json:"turnPublicIp"`
+	// TURNRelayPorts is the relay port range, "min-max" (open it in the
+	// firewall with the TURN port). Default "": any free port. Env
+	// RHEOS_TURN_RELAY_PORTS.
+	TURNRelayPorts string `json:"turnRelayPorts"`
+	// TURNSecret signs the TURN credentials. Default "": random at each
+	// start (credentials end with the process). Env RHEOS_TURN_SECRET.
+	TURNSecret string `json:"turnSecret"`
+}
+
+// TURNRelayRange parses TURNRelayPorts (0, 0 when unset).
+func (w WebRTC) TURNRelayRange() (lo, hi uint16, err error) {
+	if w.TURNRelayPorts == "" {
+		return 0, 0, nil
+	}
+	a, b, ok := strings.Cut(w.TURNRelayPorts, "-")
+	l, err1 := strconv.ParseUint(a, 10, 16)
+	h, err2 := strconv.ParseUint(b, 10, 16)
+	if !ok || err1 != nil || err2 != nil || l == 0 || l > h {
+		return 0, 0, fmt.Errorf("webrtc.turnRelayPorts %q: want min-max, 1 <= min <= max <= 65535", w.TURNRelayPorts)
+	}
+	return uint16(l), uint16(h), nil
 }
 
 // Firehose is the delivery streams service. Its S3 destinations write to
@@ -339,6 +378,17 @@ func (c Config) Validate() error {
 	if c.PprofAddr != "" && !IsLoopback(c.PprofAddr) {
 		errs = append(errs, fmt.Errorf("server.pprofAddr %q: pprof is unauthenticated and exposes the process's memory and goroutines; bind it to a loopback address (127.0.0.1:6060) and reach it through an SSH tunnel or kubectl port-forward", c.PprofAddr))
 	}
+	if c.TURNAddr != "" && c.TURNAddr != "off" {
+		if _, _, err := net.SplitHostPort(c.TURNAddr); err != nil {
+			errs = append(errs, fmt.Errorf("webrtc.turnAddr %q: %w", c.TURNAddr, err))
+		}
+	}
+	if c.TURNPublicIP != "" && net.ParseIP(c.TURNPublicIP) == nil {
+		errs = append(errs, fmt.Errorf("webrtc.turnPublicIp %q is not an IP address", c.TURNPublicIP))
+	}
+	if _, _, err := c.TURNRelayRange(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.Keyring != "" && c.KMSEndpoint != "" {
 		errs = append(errs, errors.New("kms.keyring and kms.endpoint exclude each other: data keys are wrapped by one of them"))
 	}
@@ -441,6 +491,8 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	tlsClientCA := fs.String("tls-client-ca", "", "require client certificates signed by these CAs (PEM)")
 	keyring := fs.String("keyring", "", "local keyring file (default <data-dir>/keyring.json; keep it off the data disk)")
 	firehoseS3 := fs.String("firehose-s3-endpoint", "", "external S3-compatible server for Firehose's S3 destinations (default: the built-in S3)")
+	turnAddr := fs.String("turn-addr", "", "STUN/TURN listen address, UDP and TCP (default: the API host, port 3478; off: none)")
+	turnPublicIP := fs.String("turn-public-ip", "", "address of TURN relays and URIs, reachable by off-host peers (default: the TURN host)")
 	functionsExec := fs.Bool("functions-exec", false, "allow functions whose handler runs as a subprocess (nodejs*, python3*, provided*): remote code execution by design")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -478,6 +530,10 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	env("RHEOS_FIREHOSE_S3_ENDPOINT", &c.FirehoseS3Endpoint)
 	env("RHEOS_FIREHOSE_S3_ACCESS_KEY_ID", &c.FirehoseS3AccessKeyID)
 	env("RHEOS_FIREHOSE_S3_SECRET_ACCESS_KEY", &c.FirehoseS3SecretAccessKey)
+	env("RHEOS_TURN_ADDR", &c.TURNAddr)
+	env("RHEOS_TURN_PUBLIC_IP", &c.TURNPublicIP)
+	env("RHEOS_TURN_RELAY_PORTS", &c.TURNRelayPorts)
+	env("RHEOS_TURN_SECRET", &c.TURNSecret)
 	env("RHEOS_ROOT_ACCESS_KEY_ID", &c.RootAccessKeyID)
 	env("RHEOS_ROOT_SECRET_ACCESS_KEY", &c.RootSecretAccessKey)
 	if v := getenv("RHEOS_FUNCTIONS_EXEC"); v != "" {
@@ -514,6 +570,8 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	set(*tlsClientCA, &c.TLSClientCA)
 	set(*keyring, &c.Keyring)
 	set(*firehoseS3, &c.FirehoseS3Endpoint)
+	set(*turnAddr, &c.TURNAddr)
+	set(*turnPublicIP, &c.TURNPublicIP)
 	if c.Addr == "off" {
 		c.Addr = ""
 	}

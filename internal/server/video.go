@@ -8,6 +8,7 @@ import (
 	"github.com/rheos/rheos/internal/awserr"
 	"github.com/rheos/rheos/internal/awsproto"
 	"github.com/rheos/rheos/internal/awsproto/restjson"
+	"github.com/rheos/rheos/internal/signaling/signalingapi"
 	"github.com/rheos/rheos/internal/video"
 	"github.com/rheos/rheos/internal/videoapi"
 	"github.com/rheos/rheos/internal/videomedia"
@@ -36,7 +37,11 @@ func (s *Server) wireVideo(context.Context) error {
 	media := video.NewMedia(svc, video.MediaConfig{}, videoLog{l: s.store.log, fence: s.store.fence}, s.store.logKeys)
 	control := videoapi.New(svc, s.cfg.Account, s.baseURL)
 	data := videomedia.New(media, s.cfg.Account, videomedia.Config{})
-	s.router.Register(s.withVideoPlayback(videoEndpoint(control, data), media)) // video_media.go: archived-media playback
+	sig, err := s.wireSignaling(svc) // signaling.go: the WebRTC signaling relay and TURN
+	if err != nil {
+		return err
+	}
+	s.router.Register(s.withVideoPlayback(videoEndpoint(control, data, sig), media)) // video_media.go: archived-media playback
 	s.store.own(logOwner{name: videoapi.SigningName, retainedFrom: media.RetainedFrom})
 	s.tasks = append(s.tasks, task{name: "video-deletions", interval: videoSweepInterval, run: func(ctx context.Context) error {
 		if _, err := svc.Sweep(ctx); err != nil {
@@ -49,21 +54,27 @@ func (s *Server) wireVideo(context.Context) error {
 	return nil
 }
 
-// videoEndpoint is the kinesisvideo endpoint: the data plane's paths go
-// to videomedia, the rest to the control plane.
-func videoEndpoint(control *restjson.Service, data *videomedia.API) awsproto.Endpoint {
+// videoEndpoint is the kinesisvideo endpoint: the signaling WebSocket and
+// HTTPS API go to signalingapi, the data plane's paths to videomedia, the
+// rest to the control plane.
+func videoEndpoint(control *restjson.Service, data *videomedia.API, sig *signalingapi.API) awsproto.Endpoint {
 	ep := control.Endpoint()
-	ep.PathPrefixes = append(append([]string(nil), ep.PathPrefixes...), data.Paths()...)
-	ep.Handler = videoMux{control: control, data: data}
+	ep.PathPrefixes = append(append(append([]string(nil), ep.PathPrefixes...), data.Paths()...), sig.Paths()...)
+	ep.Handler = videoMux{control: control, data: data, signaling: sig}
 	return ep
 }
 
 type videoMux struct {
-	control *restjson.Service
-	data    *videomedia.API
+	control   *restjson.Service
+	data      *videomedia.API
+	signaling *signalingapi.API
 }
 
 func (m videoMux) ServeAWS(w http.ResponseWriter, r *http.Request, req *awsproto.Request) {
+	if m.signaling.Serves(r) {
+		m.signaling.ServeAWS(w, r, req)
+		return
+	}
 	if m.data.Serves(r.URL.Path) {
 		m.data.ServeAWS(w, r, req)
 		return

@@ -25,6 +25,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pion/logging"
@@ -61,6 +62,8 @@ type Server struct {
 	port   int
 	srv    *turn.Server
 	tcp    bool
+	close  sync.Once
+	err    error
 }
 
 // Listen binds the UDP (and TCP) listeners and starts serving.
@@ -140,8 +143,12 @@ func (s *Server) Run(ctx context.Context) error {
 	return s.Close()
 }
 
-// Close stops the listeners and every relay.
-func (s *Server) Close() error { return s.srv.Close() }
+// Close stops the listeners and every relay. It may be called more than
+// once.
+func (s *Server) Close() error {
+	s.close.Do(func() { s.err = s.srv.Close() })
+	return s.err
+}
 
 // Allocations is the number of relays allocated.
 func (s *Server) Allocations() int { return s.srv.AllocationCount() }
