@@ -136,7 +136,9 @@ func (a *API) ServeAWS(w http.ResponseWriter, r *http.Request, req *awsproto.Req
 }
 
 // WriteError answers an error in REST-JSON.
-func (a *API) WriteError(w http.ResponseWriter, r *http.Request, e *awserr.Error) { a.rest.WriteError(w, r, e) }
+func (a *API) WriteError(w http.ResponseWriter, r *http.Request, e *awserr.Error) {
+	a.rest.WriteError(w, r, e)
+}
 
 func (a *API) wrap(op string, h restjson.Handler) restjson.Handler {
 	return func(ctx context.Context, c *awsproto.Call) (any, error) {
