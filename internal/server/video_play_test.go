@@ -162,6 +162,29 @@ func TestVideoPlayback(t *testing.T) {
 		t.Fatalf("ffprobe of DASH: %s, want h264,250", got)
 	}
 
+	// LIVE DASH is dynamic; LIVE_REPLAY from T0+7 lists the fragments from
+	// there on, with an ENDLIST once its end has passed.
+	dl, err := am.GetDASHStreamingSessionURL(&kinesisvideoarchivedmedia.GetDASHStreamingSessionURLInput{StreamName: awsv1.String("acc"), PlaybackMode: awsv1.String("LIVE")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, mpd := httpGet(t, *dl.DASHStreamingSessionURL); status != 200 || !bytes.Contains(mpd, []byte(`type="dynamic"`)) || bytes.Count(mpd, []byte("<SegmentURL ")) != 5 {
+		t.Fatalf("live MPD %d:\n%s", status, mpd)
+	}
+	replay, err := am.GetHLSStreamingSessionURL(&kinesisvideoarchivedmedia.GetHLSStreamingSessionURLInput{StreamName: awsv1.String("acc"),
+		PlaybackMode: awsv1.String("LIVE_REPLAY"), DisplayFragmentTimestamp: awsv1.String("ALWAYS"),
+		HLSFragmentSelector: &kinesisvideoarchivedmedia.HLSFragmentSelector{FragmentSelectorType: awsv1.String("PRODUCER_TIMESTAMP"),
+			TimestampRange: &kinesisvideoarchivedmedia.HLSTimestampRange{StartTimestamp: at(7 * time.Second), EndTimestamp: at(20 * time.Second)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, master = httpGet(t, *replay.HLSStreamingSessionURL)
+	m = regexp.MustCompile(`(?m)^getHLSMediaPlaylist\S+$`).Find(master)
+	if status, media := httpGet(t, ts.url+"/hls/v1/"+string(m)); status != 200 || bytes.Count(media, []byte("#EXTINF:")) != 3 ||
+		!bytes.Contains(media, []byte("#EXT-X-PROGRAM-DATE-TIME:2026-01-01T00:00:07.000Z")) || !bytes.Contains(media, []byte("ENDLIST")) {
+		t.Fatalf("LIVE_REPLAY playlist %d:\n%s", status, media)
+	}
+
 	// GetClip [T0+2, T0+4]: three fragments in a plain MP4.
 	clip, err := am.GetClip(&kinesisvideoarchivedmedia.GetClipInput{StreamName: awsv1.String("acc"),
 		ClipFragmentSelector: &kinesisvideoarchivedmedia.ClipFragmentSelector{FragmentSelectorType: awsv1.String("PRODUCER_TIMESTAMP"),
