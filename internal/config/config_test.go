@@ -200,3 +200,30 @@ func TestKeyringPath(t *testing.T) {
 		t.Errorf("keyring with a KMS endpoint: %v", err)
 	}
 }
+
+// TestWebRTCSection: the TURN settings from the file, the environment and
+// flags, and what Validate refuses.
+func TestWebRTCSection(t *testing.T) {
+	p := writeFile(t, `{"webrtc": {"turnAddr": "0.0.0.0:3478", "turnRelayPorts": "49160-49200"}}`)
+	env := map[string]string{"RHEOS_TURN_SECRET": "s3cret", "RHEOS_TURN_RELAY_PORTS": "50000-50010"}
+	c, err := Load([]string{"--config", p, "--turn-public-ip", "203.0.113.7"}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, hi, err := c.TURNRelayRange()
+	if c.TURNAddr != "0.0.0.0:3478" || c.TURNPublicIP != "203.0.113.7" || c.TURNSecret != "s3cret" || lo != 50000 || hi != 50010 || err != nil {
+		t.Fatalf("webrtc %+v %d-%d %v", c.WebRTC, lo, hi, err)
+	}
+	for _, bad := range []WebRTC{{TURNAddr: "3478"}, {TURNPublicIP: "turn.example"}, {TURNRelayPorts: "200-100"}, {TURNRelayPorts: "0-10"}} {
+		c := Default()
+		c.WebRTC = bad
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "webrtc.") {
+			t.Errorf("%+v: %v", bad, err)
+		}
+	}
+	c = Default()
+	c.TURNAddr = "off"
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
