@@ -378,3 +378,31 @@ func sha256Hex(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
+
+// TestSignalingShutdown: at shutdown every connected client gets GO_AWAY
+// and its connection is closed, and Serve returns (the relay's connections
+// are not left to a hijacked-connection limbo).
+func TestSignalingShutdown(t *testing.T) {
+	ts := newServer(t)
+	f := signalingChannel(t, ts.videoClient(), "bye", 0)
+	m := dial(t, f, "")
+	v := dial(t, f, "viewer")
+	done := make(chan struct{})
+	go func() { ts.stop(); close(done) }()
+	for _, c := range []*sc.Client{m, v} {
+		if e := recvEvent(t, c); e.MessageType != "GO_AWAY" {
+			t.Fatalf("got %+v, want GO_AWAY", e)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := c.Recv(ctx)
+		cancel()
+		if st := websocket.CloseStatus(err); st != websocket.StatusGoingAway && st != websocket.StatusNormalClosure {
+			t.Fatalf("close: %v", err)
+		}
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("shutdown did not finish")
+	}
+}
