@@ -92,7 +92,7 @@ func (ts *testServer) videoV1() *session.Session {
 		Credentials: credv1.NewStaticCredentials("AKIDTEST", "secret", ""), HTTPClient: sdktest.HTTPClient(nil), MaxRetries: awsv1.Int(0)}}))
 }
 
-func (ts *testServer) createVideoStream(t *testing.T, name string, hours int32) {
+func (ts *testServer) createVideoStream(t testing.TB, name string, hours int32) {
 	t.Helper()
 	c := ts.videoClient()
 	if _, err := c.CreateStream(context.Background(), &kv.CreateStreamInput{StreamName: aws.String(name),

@@ -28,7 +28,7 @@ func (ts *testServer) videoClient() *kv.Client {
 }
 
 // waitVideoActive polls DescribeStream until the stream is ACTIVE.
-func waitVideoActive(t *testing.T, c *kv.Client, name string) *kvt.StreamInfo {
+func waitVideoActive(t testing.TB, c *kv.Client, name string) *kvt.StreamInfo {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
