@@ -2,8 +2,8 @@
 # Installs what the test suite needs on a fresh Debian machine: AWS CLI v2
 # and boto3 (end-to-end tests), strace and util-linux (for the disk-fault tests:
 # fsync fault injection, a tmpfs in a private mount namespace), PostgreSQL
-# (the Redshift destination tests) and the Go
-# modules. Idempotent.
+# (the Redshift destination tests), chromium (the headless WebRTC test)
+# and the Go modules and npm packages. Idempotent.
 set -euo pipefail
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -70,7 +70,23 @@ if command -v npm >/dev/null 2>&1; then
     sleep $((attempt * 3))
   done
   [ -n "$ok" ] || { echo "test-deps: could not install e2e/js packages" >&2; exit 1; }
+  # The AWS Kinesis Video WebRTC JS library (and ws, its WebSocket on Node
+  # 20) for e2e/webrtc_js_test.go. npm warns EBADENGINE (jsdom wants Node
+  # >= 22); jsdom is not loaded at runtime, so the warning is harmless.
+  ok=""
+  for attempt in 1 2 3; do
+    if (cd e2e/testdata/webrtc && npm ci --no-audit --no-fund --silent); then ok=1; break; fi
+    echo "test-deps: npm ci failed in e2e/testdata/webrtc (attempt $attempt), retrying" >&2
+    sleep $((attempt * 3))
+  done
+  [ -n "$ok" ] || { echo "test-deps: could not install e2e/testdata/webrtc packages" >&2; exit 1; }
 else
   echo "test-deps: npm is required for the JS SDK test (Node 20)" >&2
   exit 1
+fi
+# Headless Chromium for the browser WebRTC test (e2e/webrtc_js_test.go: the
+# JS library as a viewer in a page, receiving a pion master's video).
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "test-deps: installing chromium (headless WebRTC viewer test)"
+  apt_install chromium
 fi
