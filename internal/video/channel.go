@@ -59,53 +59,14 @@ func channelNotFound() *Error {
 }
 
 func (s *Service) loadChannel(ctx context.Context, sc Scope, name string) (*Channel, uint64, error) {
-	b, rev, err := s.meta.Get(ctx, recordKey(sc, "channel", name))
-	if err != nil {
-		return nil, 0, internal(err)
-	}
-	if b == nil {
-		return nil, 0, nil
-	}
-	var ch Channel
-	if err := json.Unmarshal(b, &ch); err != nil {
-		return nil, 0, internal(err)
-	}
-	now := s.cfg.Now()
-	if ch.life().goneAt(now) {
-		return nil, rev, nil
-	}
-	ch.Status = ch.life().statusAt(now)
-	return &ch, rev, nil
+	return loadRecord[Channel](ctx, s, sc, "channel", name)
 }
 
 func (s *Service) resolveChannel(ctx context.Context, sc Scope, ref ChannelRef) (*Channel, uint64, error) {
-	sc = s.scope(sc)
-	name := ref.Name
-	var want int64 = -1
-	if ref.ARN != "" {
-		p, ok := ParseARN(ref.ARN)
-		if !ok {
-			return nil, 0, errorf(KindInvalidResourceFormat, "The resource ARN %s is not a valid signaling channel ARN.", ref.ARN)
-		}
-		if p.Kind != "channel" || p.Account != sc.Account {
-			return nil, 0, channelNotFound()
-		}
-		if ref.Name != "" && ref.Name != p.Name {
-			return nil, 0, errorf(KindInvalidArgument, "ChannelName %s and ChannelARN %s name different channels.", ref.Name, ref.ARN)
-		}
-		sc.Region, name, want = p.Region, p.Name, p.CreatedMillis
-	} else if ref.Name == "" {
-		return nil, 0, errorf(KindInvalidArgument, "Either ChannelName or ChannelARN must be specified.")
-	}
-	ch, rev, err := s.loadChannel(ctx, sc, name)
-	if err != nil {
-		return nil, 0, err
-	}
-	if ch == nil || want >= 0 && ch.Created.UnixMilli() != want {
-		return nil, 0, channelNotFound()
-	}
-	return ch, rev, nil
+	return resolveRecord[Channel](ctx, s, sc, ref.Name, ref.ARN, channelKind)
 }
+
+var channelKind = recordKind{kind: "channel", label: "signaling channel", field: "Channel", notFound: channelNotFound}
 
 // ResolveChannel returns the channel ref names (by ARN, the creation time
 // must match). The signaling relay builds on it.

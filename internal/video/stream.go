@@ -131,54 +131,15 @@ func streamNotFound() *Error {
 // loadStream reads a stream record; st is nil when absent or expired (rev
 // is then the expired record's revision, or 0).
 func (s *Service) loadStream(ctx context.Context, sc Scope, name string) (*Stream, uint64, error) {
-	b, rev, err := s.meta.Get(ctx, recordKey(sc, "stream", name))
-	if err != nil {
-		return nil, 0, internal(err)
-	}
-	if b == nil {
-		return nil, 0, nil
-	}
-	var st Stream
-	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, 0, internal(fmt.Errorf("stream record %s: %w", name, err))
-	}
-	now := s.cfg.Now()
-	if st.life().goneAt(now) {
-		return nil, rev, nil
-	}
-	st.Status = st.life().statusAt(now)
-	return &st, rev, nil
+	return loadRecord[Stream](ctx, s, sc, "stream", name)
 }
 
 // resolveStream finds the stream ref names in the caller's scope.
 func (s *Service) resolveStream(ctx context.Context, sc Scope, ref StreamRef) (*Stream, uint64, error) {
-	sc = s.scope(sc)
-	name := ref.Name
-	var want int64 = -1
-	if ref.ARN != "" {
-		p, ok := ParseARN(ref.ARN)
-		if !ok {
-			return nil, 0, errorf(KindInvalidResourceFormat, "The resource ARN %s is not a valid Kinesis video stream ARN.", ref.ARN)
-		}
-		if p.Kind != "stream" || p.Account != sc.Account {
-			return nil, 0, streamNotFound()
-		}
-		if ref.Name != "" && ref.Name != p.Name {
-			return nil, 0, errorf(KindInvalidArgument, "StreamName %s and StreamARN %s name different streams.", ref.Name, ref.ARN)
-		}
-		sc.Region, name, want = p.Region, p.Name, p.CreatedMillis
-	} else if ref.Name == "" {
-		return nil, 0, errorf(KindInvalidArgument, "Either StreamName or StreamARN must be specified.")
-	}
-	st, rev, err := s.loadStream(ctx, sc, name)
-	if err != nil {
-		return nil, 0, err
-	}
-	if st == nil || want >= 0 && st.Created.UnixMilli() != want {
-		return nil, 0, streamNotFound()
-	}
-	return st, rev, nil
+	return resolveRecord[Stream](ctx, s, sc, ref.Name, ref.ARN, streamKind)
 }
+
+var streamKind = recordKind{kind: "stream", label: "Kinesis video stream", field: "Stream", notFound: streamNotFound}
 
 // Resolve returns the stream ref names (by name in the caller's scope, or
 // by ARN, whose creation time must match: a stream re-created under the
