@@ -552,3 +552,16 @@ func (m *Media) SweepMedia(ctx context.Context) (int, error) {
 func (m *Media) Stream(ctx context.Context, sc Scope, ref StreamRef) (*Stream, error) {
 	return m.svc.Resolve(ctx, sc, ref)
 }
+
+// AuthResource is what authorization names for a call on ref: the ARN it
+// gives, the ARN of the stream its name resolves to, or "*" when the name
+// resolves to nothing (the call then fails as not found after it).
+func (m *Media) AuthResource(ctx context.Context, sc Scope, ref StreamRef) string {
+	if ref.ARN != "" {
+		return ref.ARN
+	}
+	if st, err := m.Stream(ctx, sc, ref); err == nil {
+		return st.ARN()
+	}
+	return "*"
+}

@@ -178,7 +178,7 @@ func (a *API) WriteError(w http.ResponseWriter, r *http.Request, e *awserr.Error
 func (a *API) wrap(op string, h restjson.Handler) restjson.Handler {
 	return func(ctx context.Context, c *awsproto.Call) (any, error) {
 		if c.Authorize != nil {
-			if aerr := c.Authorize(ctx, "kinesisvideo:"+op, a.resource(ctx, a.scope(c.Account, c.Region), streamRef(c))); aerr != nil {
+			if aerr := c.Authorize(ctx, "kinesisvideo:"+op, a.media.AuthResource(ctx, a.scope(c.Account, c.Region), streamRef(c))); aerr != nil {
 				return nil, denied(aerr)
 			}
 		}
@@ -195,17 +195,6 @@ func denied(aerr *awserr.Error) *awserr.Error {
 		return aerr
 	}
 	return &awserr.Error{Exception: exNotAuthorized, Message: aerr.Message, Cause: aerr}
-}
-
-// resource is the stream's ARN, or "*" when the name resolves to nothing.
-func (a *API) resource(ctx context.Context, sc video.Scope, ref video.StreamRef) string {
-	if ref.ARN != "" {
-		return ref.ARN
-	}
-	if st, err := a.media.Stream(ctx, sc, ref); err == nil {
-		return st.ARN()
-	}
-	return "*"
 }
 
 func (a *API) scope(account, region string) video.Scope {
@@ -350,7 +339,7 @@ func (a *API) putMedia(w http.ResponseWriter, r *http.Request, req *awsproto.Req
 		aerr = &awserr.Error{Exception: exInvalidArgument, Message: "Either x-amzn-stream-name or x-amzn-stream-arn is required."}
 	}
 	if aerr == nil && call.Authorize != nil {
-		if e := call.Authorize(ctx, "kinesisvideo:PutMedia", a.resource(ctx, sc, ref)); e != nil {
+		if e := call.Authorize(ctx, "kinesisvideo:PutMedia", a.media.AuthResource(ctx, sc, ref)); e != nil {
 			aerr = denied(e)
 		}
 	}

@@ -139,6 +139,7 @@ func invalidArg(format string, args ...any) *awserr.Error {
 // Fragments is what playback reads of the video domain (video.Media).
 type Fragments interface {
 	Stream(ctx context.Context, sc video.Scope, ref video.StreamRef) (*video.Stream, error)
+	AuthResource(ctx context.Context, sc video.Scope, ref video.StreamRef) string
 	ListFragments(ctx context.Context, sc video.Scope, ref video.StreamRef, q video.FragmentQuery) ([]video.Fragment, uint64, error)
 	NewestFragments(ctx context.Context, sc video.Scope, ref video.StreamRef, n int) ([]video.Fragment, error)
 	ReadFragment(ctx context.Context, sc video.Scope, ref video.StreamRef, number string) (*video.FragmentMedia, error)
@@ -229,7 +230,7 @@ func (a *API) sealer(ctx context.Context) (*sealer, error) {
 func (a *API) wrap(op string, h restjson.Handler) restjson.Handler {
 	return func(ctx context.Context, c *awsproto.Call) (any, error) {
 		if c.Authorize != nil {
-			if aerr := c.Authorize(ctx, "kinesisvideo:"+op, a.resource(ctx, a.scope(c.Account, c.Region), streamRef(c))); aerr != nil {
+			if aerr := c.Authorize(ctx, "kinesisvideo:"+op, a.media.AuthResource(ctx, a.scope(c.Account, c.Region), streamRef(c))); aerr != nil {
 				if aerr.Name == awserr.AccessDenied.Name {
 					aerr = &awserr.Error{Exception: exNotAuthorized, Message: aerr.Message, Cause: aerr}
 				}
@@ -242,16 +243,6 @@ func (a *API) wrap(op string, h restjson.Handler) restjson.Handler {
 		}
 		return out, nil
 	}
-}
-
-func (a *API) resource(ctx context.Context, sc video.Scope, ref video.StreamRef) string {
-	if ref.ARN != "" {
-		return ref.ARN
-	}
-	if st, err := a.media.Stream(ctx, sc, ref); err == nil {
-		return st.ARN()
-	}
-	return "*"
 }
 
 func (a *API) scope(account, region string) video.Scope {
