@@ -83,6 +83,8 @@ var allowed = map[string][]string{
 	"internal/signaling/signalingapi":       {"internal/awsproto", "internal/awsproto/restjson", "internal/awserr", "internal/awsmodel/videosignalingmodel", "internal/signaling"},
 	"internal/signaling/signalingclient":    {}, // a Go client of the signaling WebSocket, for tests and tools
 	"internal/sdktest":                      {},
+	"internal/webrtcingest":                 {}, // WebRTC ingestion (JoinStorageSession): a domain with no Rheos imports
+	"internal/webrtcingest/webrtcingestapi": {"internal/awsproto", "internal/awsproto/restjson", "internal/awserr", "internal/awsmodel/videowebrtcmodel", "internal/webrtcingest"},
 	"internal/metrics":                      {},
 	"internal/iampolicy":                    {},
 	"cmd/rheos":                             {"internal/cli"},
