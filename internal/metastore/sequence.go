@@ -26,11 +26,12 @@ const (
 //
 // The stored value is the next value to hand out, in decimal ASCII (part of
 // the metadata format). Each Allocate reads and advances it in one write
-// transaction, a new revision like any Commit. A Sequence is safe for
-// concurrent use; it keeps no state besides its Store. (A clustered store
-// would do the same with a compare-and-swap loop on the key.)
+// transaction, a new revision like any Commit: on the embedded Store one
+// bbolt write transaction, on any other KV (etcd) a compare-and-swap loop of
+// Get and Commit over the key and its legacy keys. A Sequence is safe for
+// concurrent use; it keeps no state besides its store.
 type Sequence struct {
-	store  *Store
+	store  KV
 	key    string
 	legacy []string
 }
@@ -39,13 +40,13 @@ type Sequence struct {
 // legacy keys (decimal, the next value to hand out, as under key) are
 // floors: the first Allocate that finds one starts at or above it and
 // deletes it in the same commit, so an older counter is migrated atomically.
-func NewSequence(store *Store, key string, legacy ...string) *Sequence {
+func NewSequence(store KV, key string, legacy ...string) *Sequence {
 	return &Sequence{store: store, key: key, legacy: legacy}
 }
 
 // LogKeys returns the allocator of the shared record log's keys (LogKeySeq),
 // migrating Data Streams' older counter (LegacyShardKeySeq).
-func LogKeys(store *Store) *Sequence {
+func LogKeys(store KV) *Sequence {
 	return NewSequence(store, LogKeySeq, LegacyShardKeySeq)
 }
 
@@ -58,9 +59,67 @@ func (q *Sequence) Allocate(ctx context.Context, n int) (first uint64, err error
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	// One write transaction reads and advances the counter: the
-	// compare-and-swap of Commit, without retries under contention.
-	err = q.store.db.Update(func(tx *bolt.Tx) error {
+	if s, ok := q.store.(*Store); ok {
+		return q.allocateTx(s, n)
+	}
+	return q.allocateCAS(ctx, n)
+}
+
+// parse decodes a counter's stored value.
+func (q *Sequence) parse(k string, v []byte) (uint64, error) {
+	n, err := strconv.ParseUint(string(v), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("metastore: sequence %s holds %q: %w", k, v, ErrCorrupt)
+	}
+	return n, nil
+}
+
+// allocateCAS reads the counter and its legacy keys and advances it in a
+// Commit comparing all of them, retrying when another allocation won.
+func (q *Sequence) allocateCAS(ctx context.Context, n int) (uint64, error) {
+	for {
+		next := uint64(1)
+		compare := map[string]uint64{}
+		var deletes []string
+		for i, k := range append([]string{q.key}, q.legacy...) {
+			v, rev, err := q.store.Get(ctx, k)
+			if err != nil {
+				return 0, err
+			}
+			compare[k] = rev
+			if rev == 0 {
+				continue
+			}
+			c, err := q.parse(k, v)
+			if err != nil {
+				return 0, err
+			}
+			next = max(next, c)
+			if i > 0 {
+				deletes = append(deletes, k)
+			}
+		}
+		end := next + uint64(n)
+		if end < next {
+			return 0, fmt.Errorf("metastore: sequence %s exhausted", q.key)
+		}
+		ok, _, err := q.store.Commit(ctx, compare, map[string][]byte{q.key: []byte(strconv.FormatUint(end, 10))}, deletes)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			return next, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// allocateTx reads and advances the counter in one bbolt write transaction:
+// the compare-and-swap of Commit, without retries under contention.
+func (q *Sequence) allocateTx(s *Store, n int) (first uint64, err error) {
+	err = s.update(func(tx *bolt.Tx) (Event, error) {
 		kv := tx.Bucket(bucketKV)
 		next := uint64(1)
 		var deletes []string
@@ -71,24 +130,23 @@ func (q *Sequence) Allocate(ctx context.Context, n int) (first uint64, err error
 			}
 			v, _, err := decode(raw)
 			if err != nil {
-				return fmt.Errorf("sequence %s: %w", k, err)
+				return Event{}, fmt.Errorf("sequence %s: %w", k, err)
 			}
-			n, err := strconv.ParseUint(string(v), 10, 64)
+			c, err := q.parse(k, v)
 			if err != nil {
-				return fmt.Errorf("metastore: sequence %s holds %q: %w", k, v, ErrCorrupt)
+				return Event{}, err
 			}
-			next = max(next, n)
+			next = max(next, c)
 			if i > 0 {
 				deletes = append(deletes, k)
 			}
 		}
 		end := next + uint64(n)
 		if end < next {
-			return fmt.Errorf("metastore: sequence %s exhausted", q.key)
+			return Event{}, fmt.Errorf("metastore: sequence %s exhausted", q.key)
 		}
 		first = next
-		_, err := apply(tx, map[string][]byte{q.key: []byte(strconv.FormatUint(end, 10))}, deletes)
-		return err
+		return apply(tx, map[string][]byte{q.key: []byte(strconv.FormatUint(end, 10))}, deletes)
 	})
 	if err != nil {
 		return 0, err
