@@ -62,6 +62,9 @@ var allowed = map[string][]string{
 	"internal/awserr":                       {},
 	"internal/streamlog":                    {"internal/vfs"},
 	"internal/metastore":                    {},
+	"internal/blob":                         {}, // the blob.Store contract: a leaf
+	"internal/blob/local":                   {"internal/blob"},
+	"internal/blob/blobtest":                {"internal/blob"}, // the conformance suite
 	"internal/objectstore":                  {"internal/vfs"},
 	"internal/s3api":                        {"internal/awsproto", "internal/awserr", "internal/objectstore"},
 	"internal/datastream":                   {"internal/hashkey", "internal/seqnum", "internal/quota", "internal/envelope", "internal/arn"},
@@ -75,16 +78,17 @@ var allowed = map[string][]string{
 	"internal/config":                       {},
 	"internal/server":                       {"*"},
 	"internal/loadtest":                     {"internal/sdktest"},
-	"internal/cli":                          {"internal/server", "internal/config", "internal/loadtest", "internal/kpl", "internal/analytics/engine"},
+	"internal/cli":                          {"internal/server", "internal/config", "internal/loadtest", "internal/kpl", "internal/analytics/engine", "internal/signaling/signalingclient", "internal/cli/webrtcdemo"},
+	"internal/cli/webrtcdemo":               {}, // the embedded browser viewer of `rheos video webrtc-demo`: a leaf
 	"internal/kpl":                          {},
 	"internal/sigv4":                        {},
 	"internal/signaling":                    {}, // the WebRTC signaling relay: a domain with no Rheos imports
 	"internal/turnserver":                   {}, // the built-in STUN/TURN server (pion/turn): a leaf
 	"internal/signaling/signalingapi":       {"internal/awsproto", "internal/awsproto/restjson", "internal/awserr", "internal/awsmodel/videosignalingmodel", "internal/signaling"},
 	"internal/signaling/signalingclient":    {}, // a Go client of the signaling WebSocket, for tests and tools
-	"internal/sdktest":                      {},
 	"internal/webrtcingest":                 {}, // WebRTC ingestion (JoinStorageSession): a domain with no Rheos imports
 	"internal/webrtcingest/webrtcingestapi": {"internal/awsproto", "internal/awsproto/restjson", "internal/awserr", "internal/awsmodel/videowebrtcmodel", "internal/webrtcingest"},
+	"internal/sdktest":                      {},
 	"internal/metrics":                      {},
 	"internal/iampolicy":                    {},
 	"cmd/rheos":                             {"internal/cli"},
