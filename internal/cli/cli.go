@@ -48,6 +48,7 @@ Usage:
   rheos firehose list                 (delivery streams: name, status, type, destination, version)
   rheos firehose describe NAME
   rheos firehose put NAME [RECORD...] (records as arguments, or lines on stdin; a newline is appended to each)
+  rheos video webrtc-demo CHANNEL [--listen 127.0.0.1:8080]   (a browser page viewing a signaling channel)
   rheos bench [--client lean|sdk] [--duration 10s] [--server-pid PID] ...   (load tool; bench -h)
   rheos bench-sink [--addr 127.0.0.1:4566]   (a do-nothing endpoint: the client-bound ceiling for bench)
 
@@ -89,6 +90,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = firehoseCmd(args[1:], stdin, stdout)
 	case "analytics":
 		err = analyticsCmd(args[1:], stdin, stdout)
+	case "video":
+		err = videoCmd(args[1:], stdout, stderr)
 	case "config":
 		err = configCmd(args[1:], stdout)
 	case "bench-sink":
