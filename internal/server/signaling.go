@@ -25,12 +25,12 @@ import (
 // defaultTURNPort is the STUN/TURN port when webrtc.turnAddr is unset.
 const defaultTURNPort = "3478"
 
-func (s *Server) wireSignaling(svc *video.Service) (*signalingapi.API, error) {
+func (s *Server) wireSignaling(svc *video.Service) (*signalingapi.API, *signaling.Hub, error) {
 	var ice signaling.ICEIssuer
 	if s.cfg.TURNAddr != "off" {
 		ts, err := s.listenTURN()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		s.daemons = append(s.daemons, daemon{name: "turn", run: ts.Run})
 		s.closers = append(s.closers, ts.Close)
@@ -39,7 +39,7 @@ func (s *Server) wireSignaling(svc *video.Service) (*signalingapi.API, error) {
 	}
 	hub := signaling.New(signaling.Config{Now: s.now, ICE: ice})
 	s.daemons = append(s.daemons, daemon{name: "signaling", run: hub.Run})
-	return signalingapi.New(hub, videoChannels{svc}, s.cfg.Account), nil
+	return signalingapi.New(hub, videoChannels{svc}, s.cfg.Account), hub, nil
 }
 
 // listenTURN binds the TURN server: at webrtc.turnAddr, or by default on

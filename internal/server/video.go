@@ -37,11 +37,11 @@ func (s *Server) wireVideo(context.Context) error {
 	media := video.NewMedia(svc, video.MediaConfig{}, videoLog{l: s.store.log, fence: s.store.fence}, s.store.logKeys)
 	control := videoapi.New(svc, s.cfg.Account, s.baseURL)
 	data := videomedia.New(media, s.cfg.Account, videomedia.Config{})
-	sig, err := s.wireSignaling(svc) // signaling.go: the WebRTC signaling relay and TURN
+	sig, hub, err := s.wireSignaling(svc) // signaling.go: the WebRTC signaling relay and TURN
 	if err != nil {
 		return err
 	}
-	s.router.Register(s.withVideoPlayback(videoEndpoint(control, data, sig), media)) // video_media.go: archived-media playback
+	s.router.Register(s.withWebRTCIngest(s.withVideoPlayback(videoEndpoint(control, data, sig), media), svc, media, hub)) // video_media.go: archived-media playback; webrtc_ingest.go: JoinStorageSession
 	s.store.own(logOwner{name: videoapi.SigningName, retainedFrom: media.RetainedFrom})
 	s.tasks = append(s.tasks, task{name: "video-deletions", interval: videoSweepInterval, run: func(ctx context.Context) error {
 		if _, err := svc.Sweep(ctx); err != nil {
