@@ -63,8 +63,10 @@ var allowed = map[string][]string{
 	"internal/streamlog":                    {"internal/vfs"},
 	"internal/metastore":                    {},
 	"internal/metastore/metatest":           {"internal/metastore"}, // the KV conformance suite, for tests
+	"internal/metastore/etcdstore":          {"internal/metastore"}, // the KV contract on etcd (client/v3)
 	"internal/blob":                         {},                     // the blob.Store contract: a leaf
 	"internal/blob/local":                   {"internal/blob"},
+	"internal/blob/s3":                      {"internal/blob"},
 	"internal/blob/blobtest":                {"internal/blob"}, // the conformance suite
 	"internal/objectstore":                  {"internal/vfs"},
 	"internal/s3api":                        {"internal/awsproto", "internal/awserr", "internal/objectstore"},

@@ -32,7 +32,9 @@ import (
 
 // Store holds immutable blobs under string keys. Blobs are written once
 // (PutIfAbsent), read in ranges, listed in key order and deleted; nothing
-// is ever overwritten. All methods are safe for concurrent use and honour
+// is ever overwritten. Keys name a tree: callers must not store both a key
+// and a key below it ("a" and "a/b"), because S3 servers backed by a
+// filesystem (versitygw posix: ObjectParentIsFile) refuse the second. All methods are safe for concurrent use and honour
 // ctx: a cancelled call returns an error wrapping ctx.Err() where the
 // store can tell, and a cancelled PutIfAbsent leaves no blob.
 type Store interface {

@@ -252,12 +252,12 @@ func testListPages(t *testing.T, s blob.Store) {
 }
 
 func testListPrefixes(t *testing.T, s blob.Store) {
-	keys := []string{"a", "a/b", "a/b/c", "a-b", "a.b", "ab", "b/a", "a/bc", "a/c"}
+	keys := []string{"a/b/c", "a/b/d", "a-b", "a.b", "ab", "b/a", "a/bc", "a/c", "ac/x", "aa"}
 	for _, k := range keys {
 		Put(t, s, k, []byte(k))
 	}
 	sorted := slices.Sorted(slices.Values(keys))
-	for _, prefix := range []string{"", "a", "a/", "a/b", "a/b/", "ab", "b", "c", "a/b/c"} {
+	for _, prefix := range []string{"", "a", "a/", "a/b", "a/b/", "ab", "b", "c", "a/b/c", "ac"} {
 		var want []string
 		for _, k := range sorted {
 			if strings.HasPrefix(k, prefix) {
@@ -407,13 +407,13 @@ func testLarge(t *testing.T, s blob.Store) {
 }
 
 // OddKeys are valid keys that need escaping somewhere: URL-special and
-// filesystem-special characters, non-ASCII, a key that is a prefix of
-// another's directory, the longest key.
+// filesystem-special characters, non-ASCII, the longest key. None is a
+// whole-segment prefix of another (see blob.Store).
 var OddKeys = []string{
 	"with space", "plus+sign", "percent%25and%", "tilde~", "~", "eq=amp&q?h#",
 	`quote"apos'back\slash`, "colon:semi;comma,", "at@dollar$bang!star*(paren)",
 	"brackets[]{}<>|^`", "unicode/é/日本語/🙂", ".hidden", "..dots", "a...b", "-dash",
-	"UPPER/lower", "upper/LOWER", "dir", "dir/file", "dir/file/deeper",
+	"UPPER/lower", "upper/LOWER", "dir/file", "dir/other/deeper",
 	"x/" + strings.Repeat("y", 200), strings.Repeat("k/", 511) + "kk",
 }
 
