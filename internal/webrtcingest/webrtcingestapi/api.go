@@ -36,14 +36,15 @@ func exception(name string) awserr.Exception {
 }
 
 var (
-	exAccessDenied     = exception("AccessDeniedException")
 	exClientLimit      = exception("ClientLimitExceededException")
 	exInvalidArgument  = exception("InvalidArgumentException")
 	exResourceNotFound = exception("ResourceNotFoundException")
 )
 
 // Exceptions is the catalog of the exceptions this API answers.
-var Exceptions = awserr.NewCatalog(SigningName, exAccessDenied, exClientLimit, exInvalidArgument, exResourceNotFound)
+// (AccessDeniedException, the model's 403, is the common catalog's: a
+// refused authorization answers it unchanged.)
+var Exceptions = awserr.NewCatalog(SigningName, exClientLimit, exInvalidArgument, exResourceNotFound)
 
 // errorOf is the one table from the domain's kinds to AWS's exceptions.
 var errorOf = map[webrtcingest.Kind]awserr.Exception{
@@ -118,10 +119,7 @@ func wrap(op string, h restjson.Handler) restjson.Handler {
 		arn, _ := c.Input["channelArn"].(string)
 		if c.Authorize != nil {
 			if aerr := c.Authorize(ctx, "kinesisvideo:"+op, arn); aerr != nil {
-				if aerr.Name != awserr.AccessDenied.Name {
-					return nil, aerr
-				}
-				return nil, &awserr.Error{Exception: exAccessDenied, Message: aerr.Message, Cause: aerr}
+				return nil, aerr
 			}
 		}
 		out, err := h(ctx, c)
