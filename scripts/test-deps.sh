@@ -71,7 +71,7 @@ if command -v npm >/dev/null 2>&1; then
   done
   [ -n "$ok" ] || { echo "test-deps: could not install e2e/js packages" >&2; exit 1; }
   # The AWS Kinesis Video WebRTC JS library (and ws, its WebSocket on Node
-  # 20) for e2e/webrtc_js_test.go. npm warns EBADENGINE (jsdom wants Node
+  # 20) for e2e/webrtc_jslib_test.go. npm warns EBADENGINE (jsdom wants Node
   # >= 22); jsdom is not loaded at runtime, so the warning is harmless.
   ok=""
   for attempt in 1 2 3; do
@@ -84,7 +84,7 @@ else
   echo "test-deps: npm is required for the JS SDK test (Node 20)" >&2
   exit 1
 fi
-# Headless Chromium for the browser WebRTC test (e2e/webrtc_js_test.go: the
+# Headless Chromium for the browser WebRTC test (e2e/webrtc_jslib_test.go: the
 # JS library as a viewer in a page, receiving a pion master's video).
 if ! command -v chromium >/dev/null 2>&1; then
   echo "test-deps: installing chromium (headless WebRTC viewer test)"
