@@ -46,6 +46,7 @@ func Run(t *testing.T, newKV func(t *testing.T) metastore.KV) {
 		{"WatchFromRevision", testWatchFromRevision},
 		{"WatchCompacted", testWatchCompacted},
 		{"WatchStops", testWatchStops},
+		{"WatchConcurrentCommits", testWatchConcurrent},
 		{"ConcurrentCAS", testConcurrentCAS},
 		{"SequenceNoDuplicates", testSequence},
 		{"Limits", testLimits},
@@ -411,6 +412,53 @@ func testWatchStops(t *testing.T, kv metastore.KV) {
 	stop := errors.New("stop")
 	if err := kv.Watch(ctxFor(t), "s", now+1, func(metastore.Event) error { return stop }); !errors.Is(err, stop) {
 		t.Fatalf("watch whose fn failed returned %v", err)
+	}
+}
+
+// testWatchConcurrentCommits: commits racing from several goroutines reach
+// a watcher once each, in increasing revision order, each revision whole.
+func testWatchConcurrent(t *testing.T, kv metastore.KV) {
+	now, err := kv.Rev(ctxFor(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := watch(t, kv, "cc/", now+1)
+	const writers, each = 4, 15
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		revs = map[uint64]string{}
+	)
+	for g := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				v := fmt.Sprintf("%d-%d", g, i)
+				ok, rev, err := kv.Commit(ctxFor(t), nil, map[string][]byte{
+					fmt.Sprintf("cc/%d/a", g): []byte(v), fmt.Sprintf("cc/%d/b", g): []byte(v),
+				}, nil)
+				if !ok || err != nil {
+					t.Error(ok, err)
+					return
+				}
+				mu.Lock()
+				revs[rev] = fmt.Sprintf("cc/%d/a=%s cc/%d/b=%s", g, v, g, v)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	var last uint64
+	for range writers * each {
+		ev := w.next(t)
+		if ev.Rev <= last {
+			t.Fatalf("revision %d after %d", ev.Rev, last)
+		}
+		last = ev.Rev
+		if want := revs[ev.Rev]; describe(ev) != want {
+			t.Fatalf("@%d %q, committed %q", ev.Rev, describe(ev), want)
+		}
 	}
 }
 
