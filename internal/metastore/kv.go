@@ -60,9 +60,12 @@ type KV interface {
 	// it returns), the store is closed (ErrClosed), or the store no longer
 	// holds the changes the watcher needs next (an error wrapping
 	// ErrCompacted, *CompactedError): the watcher then re-reads with Scan
-	// and watches again from Rev()+1. fn runs on the caller's goroutine; a
-	// watcher too slow to keep up is compacted out, never buffered without
-	// bound.
+	// and watches again from Rev()+1. fn runs on the caller's goroutine.
+	// The embedded store buffers nothing per watcher: one too slow to keep
+	// up falls out of its bounded history and gets ErrCompacted. On etcd
+	// the client library queues a slow watcher's responses in memory, and
+	// only a start revision older than etcd's compaction gets
+	// ErrCompacted; fn should hand work off rather than block.
 	Watch(ctx context.Context, prefix string, fromRev uint64, fn func(Event) error) error
 }
 
