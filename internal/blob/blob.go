@@ -98,7 +98,8 @@ var (
 	ErrRange = errors.New("blob: offset beyond the end of the blob")
 )
 
-// MaxKeyLen is the longest key in bytes (S3's limit).
+// MaxKeyLen is the longest key in bytes (S3's limit). blob/s3 counts its
+// prefix against it.
 const MaxKeyLen = 1024
 
 // DefaultListLimit is the page size List uses for limit <= 0.

@@ -255,6 +255,12 @@ func (s *Store) wrap(op, key string, err error) error {
 	return fmt.Errorf("blob/s3: %s s3://%s/%s%s: %w", op, s.bucket, s.prefix, key, err)
 }
 
+// validKey applies blob.ValidKey, and S3's 1024-byte limit to the
+// prefixed key.
+func (s *Store) validKey(key string) bool {
+	return blob.ValidKey(key) && len(s.prefix)+len(key) <= blob.MaxKeyLen
+}
+
 func (s *Store) lock(key string) *sync.Mutex {
 	h := fnv.New32a()
 	h.Write([]byte(key))
@@ -264,7 +270,7 @@ func (s *Store) lock(key string) *sync.Mutex {
 // PutIfAbsent implements blob.Store. The request is sent once (no SDK
 // retries: the body is a stream); the caller retries.
 func (s *Store) PutIfAbsent(ctx context.Context, key string, body io.Reader, size int64, sum []byte) error {
-	if !blob.ValidKey(key) {
+	if !s.validKey(key) {
 		return fmt.Errorf("%w: %q", blob.ErrInvalidKey, key)
 	}
 	if len(sum) != blob.SumSize || size < 0 {
@@ -372,7 +378,7 @@ func (v *verifyReader) Read(p []byte) (int, error) {
 
 // Get implements blob.Store with a ranged GetObject.
 func (s *Store) Get(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
-	if !blob.ValidKey(key) {
+	if !s.validKey(key) {
 		return nil, fmt.Errorf("%w: %q", blob.ErrInvalidKey, key)
 	}
 	if err := ctx.Err(); err != nil {
@@ -420,7 +426,7 @@ func (s *Store) Get(ctx context.Context, key string, off, n int64) (io.ReadClose
 // Stat implements blob.Store with HeadObject, asking for the stored
 // checksum.
 func (s *Store) Stat(ctx context.Context, key string) (blob.Info, error) {
-	if !blob.ValidKey(key) {
+	if !s.validKey(key) {
 		return blob.Info{}, fmt.Errorf("%w: %q", blob.ErrInvalidKey, key)
 	}
 	if err := ctx.Err(); err != nil {
@@ -475,7 +481,7 @@ func (s *Store) List(ctx context.Context, prefix, after string, limit int) ([]bl
 // Delete implements blob.Store with DeleteObject (S3 answers 204 for a
 // missing key too).
 func (s *Store) Delete(ctx context.Context, key string) error {
-	if !blob.ValidKey(key) {
+	if !s.validKey(key) {
 		return fmt.Errorf("%w: %q", blob.ErrInvalidKey, key)
 	}
 	if err := ctx.Err(); err != nil {
