@@ -142,12 +142,16 @@ type jsBridge struct {
 }
 
 // startBridge runs bridge.js as role (MASTER or VIEWER) on endpoint.
-func startBridge(t *testing.T, node string, e *webrtcEnv, role, endpoint, clientID string) *jsBridge {
+// It signs with the server's root credentials, or with secret if not "".
+func startBridge(t *testing.T, node string, e *webrtcEnv, role, endpoint, clientID, secret string) *jsBridge {
 	t.Helper()
 	cmd := exec.Command(node, "bridge.js", role, endpoint, e.arn, "us-east-1", clientID)
 	cmd.Dir = jsDir
+	if secret == "" {
+		secret = jsSecret
+	}
 	cmd.Env = append(os.Environ(), "NODE_EXTRA_CA_CERTS="+e.cert, "AWS_ACCESS_KEY_ID="+jsAccessKey,
-		"AWS_SECRET_ACCESS_KEY="+jsSecret, "AWS_SESSION_TOKEN=")
+		"AWS_SECRET_ACCESS_KEY="+secret, "AWS_SESSION_TOKEN=")
 	b := &jsBridge{t: t, events: make(chan jsEvent, 256)}
 	cmd.Stderr = &b.stderr
 	var err error
@@ -395,7 +399,8 @@ func echoChannel(t *testing.T, pc *webrtc.PeerConnection, text string) <-chan st
 
 // TestJSLibraryViewerWithPionMaster: the JS library's SignalingClient as a
 // VIEWER in Node connects to Rheos over wss:// (its own SigV4 presigned
-// URL, verified by --auth verify; the self-signed certificate trusted via
+// URL, verified by --auth verify, which refuses it signed with a wrong
+// secret; the self-signed certificate trusted via
 // NODE_EXTRA_CA_CERTS) and carries a Go pion peer's offer and candidates to
 // a pion master and the master's answer and candidates back. Each side
 // received exactly what the other sent, and the two pion peers then echo
@@ -408,8 +413,22 @@ func TestJSLibraryViewerWithPionMaster(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
+	// Signed with a wrong secret, the library's URL is refused: the
+	// signature is checked.
+	bad := startBridge(t, node, e, "VIEWER", e.wsV, "js-viewer-bad", "not-the-secret")
+	select {
+	case ev := <-bad.events:
+		if ev.Event == "open" {
+			t.Fatal("the library connected with a wrong secret")
+		}
+		t.Logf("wrong secret: library event %s %s", ev.Event, ev.Message)
+	case <-ctx.Done():
+		t.Fatal("the library's badly signed connection neither failed nor opened")
+	}
+	time.Sleep(400 * time.Millisecond)
+
 	const viewerID = "js-viewer-1"
-	js := startBridge(t, node, e, "VIEWER", e.wsV, viewerID)
+	js := startBridge(t, node, e, "VIEWER", e.wsV, viewerID, "")
 	js.waitOpen(ctx)
 	p := &peer{t: t, pc: newPeer(t, nil, false)}
 	echo := echoChannel(t, p.pc, "hello via the JS library")
@@ -492,7 +511,7 @@ func TestJSLibraryMasterWithPionViewer(t *testing.T) {
 	e := startWebRTCEnv(t, "js-master")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	js := startBridge(t, node, e, "MASTER", e.wss, "")
+	js := startBridge(t, node, e, "MASTER", e.wss, "", "")
 	js.waitOpen(ctx)
 	time.Sleep(400 * time.Millisecond) // 3 connects per second per channel
 
