@@ -420,7 +420,21 @@ func (s *Store) Get(ctx context.Context, key string, off, n int64) (io.ReadClose
 	if err != nil {
 		return nil, s.wrap("get", key, err)
 	}
-	return out.Body, nil
+	return ctxBody{ctx, out.Body}, nil
+}
+
+// ctxBody fails reads once ctx is done, even when the rest of the body is
+// already buffered.
+type ctxBody struct {
+	ctx context.Context
+	io.ReadCloser
+}
+
+func (b ctxBody) Read(p []byte) (int, error) {
+	if err := b.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return b.ReadCloser.Read(p)
 }
 
 // Stat implements blob.Store with HeadObject, asking for the stored
