@@ -703,7 +703,7 @@ func ivfFrames(t *testing.T, path string) [][]byte {
 }
 
 // playingRE matches the demo page's progress line in Chromium's console log.
-var playingRE = regexp.MustCompile(`rheos-webrtc-demo: playing frames=(\d+) size=(\d+)x(\d+) time=([0-9.]+)`)
+var playingRE = regexp.MustCompile(`rheos-webrtc-demo: playing frames=(\d+) size=(\d+)x(\d+) time=([0-9.]+) via=(\w*)`)
 
 // TestChromiumViewerReceivesPionVideo: `rheos video webrtc-demo` serves its
 // page (the library's browser build, embedded; the URL presigned by the
@@ -711,26 +711,71 @@ var playingRE = regexp.MustCompile(`rheos-webrtc-demo: playing frames=(\d+) size
 // to headless Chromium; the page, as a VIEWER, receives a pion master's
 // VP8 track (testdata/webrtc/testsrc.ivf, 320x240 at 15 fps, looped) and
 // reports, through the console, frames presented by
-// requestVideoFrameCallback with the video's size and its currentTime
-// advancing.
+// requestVideoFrameCallback with the video's size, its currentTime
+// advancing and the selected candidate's type. Three ways: ws:// on the
+// plain listener; wss:// on the TLS listener (the command trusts the
+// self-signed certificate with --ca-cert, Chromium ignores certificate
+// errors); and relay-only ICE (?relay=1) through the built-in TURN server,
+// with the credentials GetIceServerConfig gave the page.
 func TestChromiumViewerReceivesPionVideo(t *testing.T) {
 	chromium := chromiumPath(t)
 	frames := ivfFrames(t, filepath.Join(jsDir, "testsrc.ivf"))
-	dir := t.TempDir()
-	creds := []string{"RHEOS_ROOT_ACCESS_KEY_ID=" + jsAccessKey, "RHEOS_ROOT_SECRET_ACCESS_KEY=" + jsSecret}
-	p := startServerWith(t, filepath.Join(dir, "data"), freePort(t), creds, "--auth", "verify")
-	endpoint := "http://" + p.addr
-	c := kv.New(kv.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), Retryer: aws.NopRetryer{},
-		Credentials: credentials.NewStaticCredentialsProvider(jsAccessKey, jsSecret, "")})
-	out, err := c.CreateSignalingChannel(context.Background(), &kv.CreateSignalingChannelInput{ChannelName: aws.String("camera")})
-	if err != nil {
-		t.Fatal(err)
+	e := startWebRTCEnv(t, "camera-wss")
+	plain := "http://" + e.p.addr
+	tlsEndpoint := "https://" + strings.TrimPrefix(e.wss, "wss://")
+	for _, tc := range []struct {
+		name, channel, endpoint, query, via string
+		demoFlags                           []string
+	}{
+		{name: "ws", channel: "camera-ws", endpoint: plain},
+		{name: "wss", channel: "camera-wss", endpoint: tlsEndpoint, demoFlags: []string{"--ca-cert", e.cert}},
+		{name: "relay", channel: "camera-relay", endpoint: plain, query: "?relay=1", via: "relay"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := kv.New(kv.Options{Region: "us-east-1", BaseEndpoint: aws.String(tc.endpoint), HTTPClient: e.httpc, Retryer: aws.NopRetryer{},
+				Credentials: credentials.NewStaticCredentialsProvider(jsAccessKey, jsSecret, "")})
+			arn := e.arn
+			if tc.channel != "camera-wss" {
+				out, err := c.CreateSignalingChannel(context.Background(), &kv.CreateSignalingChannelInput{ChannelName: aws.String(tc.channel)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				arn = *out.ChannelARN
+			}
+			master := startPionMaster(t, signalingEndpoint(t, c, arn, kvt.ChannelRoleMaster), arn, e.httpc, frames)
+			pageURL := startDemo(t, append([]string{tc.channel, "--endpoint", tc.endpoint, "--listen", "127.0.0.1:0"}, tc.demoFlags...))
+			resp, err := http.Get(pageURL + "session")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sess struct{ Endpoint, SignedURL string }
+			json.NewDecoder(resp.Body).Decode(&sess)
+			resp.Body.Close()
+			if want := strings.Replace(strings.Split(tc.endpoint, ":")[0], "http", "ws", 1) + "://"; !strings.HasPrefix(sess.SignedURL, want) {
+				t.Fatalf("the page's signed URL %q: want %s", sess.SignedURL, want)
+			}
+			line := chromiumPlays(t, chromium, pageURL+tc.query, tc.via)
+			var viewerOffer string
+			master.mu.Lock()
+			for id, sdp := range master.offers {
+				if strings.HasPrefix(id, "viewer-") {
+					viewerOffer = sdp
+				}
+			}
+			master.mu.Unlock()
+			if !strings.Contains(viewerOffer, "m=video") {
+				t.Fatalf("the master's offer from the page has no video: %q", viewerOffer)
+			}
+			t.Logf("page: %s", line)
+		})
 	}
-	arn := *out.ChannelARN
-	master := startPionMaster(t, signalingEndpoint(t, c, arn, kvt.ChannelRoleMaster), arn, nil, frames)
+}
 
-	// The demo command, on a free port.
-	demo := exec.Command(rheosBinary(t), "video", "webrtc-demo", "camera", "--endpoint", endpoint, "--listen", "127.0.0.1:0")
+// startDemo runs `rheos video webrtc-demo args...` with the root
+// credentials in its environment and returns the page's URL.
+func startDemo(t *testing.T, args []string) string {
+	t.Helper()
+	demo := exec.Command(rheosBinary(t), append([]string{"video", "webrtc-demo"}, args...)...)
 	demo.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+jsAccessKey, "AWS_SECRET_ACCESS_KEY="+jsSecret, "AWS_SESSION_TOKEN=")
 	var demoErr bytes.Buffer
 	demo.Stderr = &demoErr
@@ -744,23 +789,34 @@ func TestChromiumViewerReceivesPionVideo(t *testing.T) {
 	t.Cleanup(func() {
 		demo.Process.Signal(syscall.SIGTERM)
 		demo.Wait()
+		if demoErr.Len() > 0 {
+			t.Logf("webrtc-demo stderr: %s", demoErr.String())
+		}
 	})
 	line, err := bufio.NewReader(demoOut).ReadString('\n')
 	if err != nil {
-		t.Fatalf("webrtc-demo: %v: %s", err, demoErr.String())
+		t.Fatalf("webrtc-demo: %v", err)
 	}
 	i := strings.Index(line, "http://")
 	if i < 0 {
 		t.Fatalf("webrtc-demo printed %q", line)
 	}
-	pageURL := strings.TrimSpace(line[i:])
+	return strings.TrimSpace(line[i:])
+}
 
-	// Headless Chromium on the page; its console goes to stderr.
+// chromiumPlays opens pageURL in headless Chromium and waits for the page
+// to report 30 frames presented at 320x240 with currentTime advancing
+// (and the selected candidate of type via, unless ""). It returns that
+// console line.
+func chromiumPlays(t *testing.T, chromium, pageURL, via string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cr := exec.Command(chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream",
-		"--autoplay-policy=no-user-gesture-required", "--user-data-dir="+filepath.Join(dir, "chromium"),
+		"--autoplay-policy=no-user-gesture-required", "--user-data-dir="+t.TempDir(),
 		"--no-first-run", "--disable-dev-shm-usage", "--enable-logging=stderr", "--v=0",
+		// The TLS listener's certificate is self-signed.
+		"--ignore-certificate-errors",
 		// Host candidates as IP addresses, not mDNS names (pion here
 		// does not resolve .local).
 		"--disable-features=WebRtcHideLocalIpsWithMdns", pageURL)
@@ -787,14 +843,13 @@ func TestChromiumViewerReceivesPionVideo(t *testing.T) {
 			}
 		}
 	}()
-	t.Cleanup(func() {
+	defer func() {
 		syscall.Kill(-cr.Process.Pid, syscall.SIGKILL)
 		<-scanDone
 		cr.Wait()
-	})
-
+	}()
 	var log []string
-	var firstTime float64 = -1
+	firstTime := -1.0
 	for {
 		select {
 		case l := <-lines:
@@ -813,26 +868,17 @@ func TestChromiumViewerReceivesPionVideo(t *testing.T) {
 			if w != 320 || h != 240 {
 				t.Fatalf("video is %dx%d, want 320x240: %s", w, h, l)
 			}
+			if via != "" && m[5] != via {
+				t.Fatalf("selected candidate %q, want %q: %s", m[5], via, l)
+			}
 			if firstTime < 0 {
 				firstTime = at
 			}
 			if n >= 30 && at > firstTime {
-				var viewerOffer string
-				master.mu.Lock()
-				for id, sdp := range master.offers {
-					if strings.HasPrefix(id, "viewer-") {
-						viewerOffer = sdp
-					}
-				}
-				master.mu.Unlock()
-				if !strings.Contains(viewerOffer, "m=video") {
-					t.Fatalf("the master's offer from the page has no video: %q", viewerOffer)
-				}
-				t.Logf("page: %s", l)
-				return
+				return l
 			}
 		case <-ctx.Done():
-			t.Fatalf("the page did not play 30 frames in 60 s; console:\n%s\ndemo stderr: %s", strings.Join(log, "\n"), demoErr.String())
+			t.Fatalf("the page did not play 30 frames in 60 s; console:\n%s", strings.Join(log, "\n"))
 		}
 	}
 }

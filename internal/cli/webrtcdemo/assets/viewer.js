@@ -7,7 +7,8 @@
 //
 // Progress goes to the status line, to document.title and to the console
 // ("rheos-webrtc-demo: ..."); once video plays it reports the frames
-// decoded ("frames=N size=WxH time=T") every second.
+// decoded ("frames=N size=WxH time=T via=host|srflx|relay") every second.
+// With ?relay=1 in the page's URL it connects through TURN only.
 'use strict';
 
 (async function main() {
@@ -31,7 +32,10 @@
   document.getElementById('channel').textContent = session.channelName;
   document.getElementById('client').textContent = session.clientId;
 
-  const pc = new RTCPeerConnection({ iceServers: session.iceServers || [] });
+  // ?relay=1 forces the TURN relay (iceTransportPolicy "relay"): a check
+  // of the built-in TURN server from this browser.
+  const relay = new URLSearchParams(location.search).get('relay') === '1';
+  const pc = new RTCPeerConnection({ iceServers: session.iceServers || [], iceTransportPolicy: relay ? 'relay' : 'all' });
   pc.addTransceiver('video', { direction: 'recvonly' });
   pc.addTransceiver('audio', { direction: 'recvonly' });
   const remote = new MediaStream();
@@ -84,10 +88,23 @@
     };
     video.requestVideoFrameCallback(onFrame);
   }
-  setInterval(() => {
+  // via: the local candidate type of the selected pair (host, srflx, relay).
+  async function via() {
+    let type = '';
+    const stats = await pc.getStats();
+    stats.forEach((r) => {
+      if (r.type === 'transport' && r.selectedCandidatePairId) {
+        const pair = stats.get(r.selectedCandidatePairId);
+        const local = pair && stats.get(pair.localCandidateId);
+        if (local) type = local.candidateType;
+      }
+    });
+    return type;
+  }
+  setInterval(async () => {
     if (video.videoWidth > 0) {
       status('playing frames=' + frames + ' size=' + video.videoWidth + 'x' + video.videoHeight +
-        ' time=' + video.currentTime.toFixed(2));
+        ' time=' + video.currentTime.toFixed(2) + ' via=' + (await via()));
     }
   }, 1000);
 })();
