@@ -40,6 +40,10 @@ type PutInput struct {
 	// Checksum, if set, is an additional checksum the body must have
 	// (ErrBadDigest); the object keeps it (ObjectInfo.Checksum).
 	Checksum *Checksum
+	// IfNoneMatch stores the object only if the key has none (S3's
+	// conditional write, If-None-Match: *): ErrObjectExists otherwise,
+	// decided in the commit, so of racing writers exactly one wins.
+	IfNoneMatch bool
 }
 
 // PutObject stores body (size bytes, or -1 if unknown) under bucket/key
@@ -65,7 +69,21 @@ func (s *Store) Put(ctx context.Context, in PutInput) (ObjectInfo, error) {
 	}
 	rec := objectRecord{Size: got.file.Size, ETag: hex.EncodeToString(got.md5[:]), Modified: s.cfg.Now().UnixNano(),
 		Files: []fileRef{got.file}, Checksum: got.checksum, ObjectMeta: in.ObjectMeta}
-	if err := s.install(ctx, in.Account, in.Bucket, in.Key, &rec, nil); err != nil {
+	var absent func() (extra, error)
+	if in.IfNoneMatch {
+		// install compares the object key at the revision it read before
+		// this check: an object created after the check fails the commit,
+		// and the retry sees it here.
+		absent = func() (extra, error) {
+			var cur objectRecord
+			rev, err := s.getJSON(ctx, objectKey(in.Bucket, in.Key), &cur)
+			if err == nil && rev != 0 {
+				err = ErrObjectExists
+			}
+			return extra{}, err
+		}
+	}
+	if err := s.install(ctx, in.Account, in.Bucket, in.Key, &rec, absent); err != nil {
 		s.removeFiles([]string{got.file.ID})
 		return ObjectInfo{}, err
 	}

@@ -81,6 +81,7 @@ import (
 var (
 	ErrNoSuchBucket         = errors.New("the specified bucket does not exist")
 	ErrNoSuchKey            = errors.New("the specified key does not exist")
+	ErrObjectExists         = errors.New("an object exists under the key (If-None-Match: *)")
 	ErrNoSuchUpload         = errors.New("the specified multipart upload does not exist")
 	ErrBucketAlreadyExists  = errors.New("the requested bucket name is not available")
 	ErrBucketAlreadyOwned   = errors.New("the bucket you tried to create already exists, and you own it")

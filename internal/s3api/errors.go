@@ -64,6 +64,7 @@ var storeErrors = []struct {
 }{
 	{objectstore.ErrNoSuchBucket, "NoSuchBucket", 404, "The specified bucket does not exist"},
 	{objectstore.ErrNoSuchKey, "NoSuchKey", 404, "The specified key does not exist."},
+	{objectstore.ErrObjectExists, "PreconditionFailed", 412, "At least one of the pre-conditions you specified did not hold"},
 	{objectstore.ErrNoSuchUpload, "NoSuchUpload", 404, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."},
 	{objectstore.ErrBucketAlreadyExists, "BucketAlreadyExists", 409, "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again."},
 	{objectstore.ErrBucketAlreadyOwned, "BucketAlreadyOwnedByYou", 409, "Your previous request to create the named bucket succeeded and you already own it."},

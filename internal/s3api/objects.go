@@ -202,13 +202,19 @@ func (a *API) putObject(ctx context.Context, c *call) error {
 	if serr != nil {
 		return serr
 	}
+	// Conditional writes: If-None-Match: * stores only a new key (412
+	// PreconditionFailed otherwise); other values are not served for PUT.
+	inm := c.r.Header.Get("If-None-Match")
+	if inm != "" && inm != "*" {
+		return newError("NotImplemented", 501, "A header you provided implies functionality that is not implemented").with("Header", "If-None-Match")
+	}
 	u, err := c.streamedBody(ctx)
 	if err != nil {
 		return err
 	}
 	defer u.done()
 	info, err := a.store.Put(ctx, objectstore.PutInput{Account: c.account, Bucket: c.bucket, Key: c.key, Body: u.body, Size: u.size,
-		ObjectMeta: meta, ContentMD5: u.md5, SHA256: u.sha256, Checksum: u.checksum})
+		ObjectMeta: meta, ContentMD5: u.md5, SHA256: u.sha256, Checksum: u.checksum, IfNoneMatch: inm == "*"})
 	if err != nil {
 		return err
 	}

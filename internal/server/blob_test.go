@@ -16,9 +16,9 @@ import (
 
 // TestBlobStoreOnBuiltinS3 runs the blob.Store conformance suite with the
 // S3 store against this server's built-in S3 (path style, one bucket, a
-// fresh prefix per subtest). The built-in S3 ignores If-None-Match on PUT,
-// so Open's probe picks the emulated put-if-absent; the test pins that, so
-// that the day the server honours the header this test says so.
+// fresh prefix per subtest). The built-in S3 honours If-None-Match: * on
+// PUT (a conditional write decided in its metadata commit), so Open's probe
+// picks the conditional put-if-absent, exact across processes.
 func TestBlobStoreOnBuiltinS3(t *testing.T) {
 	ts := newServer(t)
 	if _, err := ts.s3Client(t, true, "AKIDTEST", "secret").CreateBucket(context.Background(),
@@ -34,8 +34,8 @@ func TestBlobStoreOnBuiltinS3(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s.Mode() != blobs3.ModeEmulated {
-			t.Errorf("built-in S3 put-if-absent mode %v, want emulated (does it honour If-None-Match now?)", s.Mode())
+		if s.Mode() != blobs3.ModeConditional {
+			t.Errorf("built-in S3 put-if-absent mode %v, want conditional (If-None-Match: * honoured)", s.Mode())
 		}
 		return s
 	})
