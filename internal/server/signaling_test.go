@@ -32,7 +32,7 @@ type channelFixture struct {
 
 // signalingChannel creates a channel with ttl (seconds, 0: default) and
 // returns its ARN and GetSignalingChannelEndpoint's WSS and HTTPS URLs.
-func signalingChannel(t *testing.T, c *kv.Client, name string, ttl int32) channelFixture {
+func signalingChannel(t testing.TB, c *kv.Client, name string, ttl int32) channelFixture {
 	t.Helper()
 	ctx := context.Background()
 	in := &kv.CreateSignalingChannelInput{ChannelName: aws.String(name)}
