@@ -242,9 +242,9 @@ func (c *webrtcCamera) serve(t *testing.T) {
 // an unknown channel (ResourceNotFoundException). A pion camera connects
 // as the channel's master; JoinStorageSession makes Rheos's storage
 // session offer to it over signaling; the camera answers and sends the
-// fixture's H.264 for about 5 s, then closes. ListFragments shows the
-// fragments (one per key frame, about a second each) and GetClip of
-// their range is an MP4 that ffprobe reads as H.264 frames.
+// fixture's H.264 for 10 s, then closes. ListFragments shows about 10 s
+// of fragments (one per key frame, about a second each), and GetClip and
+// HLS of their range are read by ffprobe as H.264 frames.
 func TestWebRTCIngest(t *testing.T) {
 	t.Setenv("AWS_CA_BUNDLE", "") // loopback HTTP; the v1 SDK refuses a bundle with a custom transport
 	ts := newServer(t)
@@ -300,7 +300,7 @@ func TestWebRTCIngest(t *testing.T) {
 	samples := h264Fixture(t)
 	start := time.Now()
 	var sent time.Duration
-	for i := 0; sent < 5*time.Second; i++ {
+	for i := 0; sent < 10*time.Second; i++ {
 		s := samples[i%len(samples)]
 		if err := cam.track.WriteSample(media.Sample{Data: s.data, Duration: s.dur}); err != nil {
 			t.Fatal(err)
@@ -323,9 +323,9 @@ func TestWebRTCIngest(t *testing.T) {
 			t.Fatal(err)
 		}
 		frags = out.Fragments
-		// The fixture has a key frame a second: 5 s make 5 fragments, the
-		// last one written when the session ends.
-		if len(frags) >= 5 || time.Now().After(deadline) {
+		// The fixture has a key frame a second: 10 s make 10 fragments,
+		// the last one written when the session ends.
+		if len(frags) >= 10 || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -345,7 +345,7 @@ func TestWebRTCIngest(t *testing.T) {
 			last = e
 		}
 	}
-	if len(frags) < 4 || total < 4*time.Second || total > 6*time.Second {
+	if len(frags) < 10 || total < 9500*time.Millisecond || total > 11*time.Second {
 		t.Fatalf("ListFragments: %d fragments, %v in all", len(frags), total)
 	}
 	t.Logf("%d fragments, %v of media, %v..%v", len(frags), total, first.Format(time.RFC3339Nano), last.Format(time.RFC3339Nano))
@@ -371,7 +371,21 @@ func TestWebRTCIngest(t *testing.T) {
 	got := ffprobeURL(t, file)
 	codec, n, _ := strings.Cut(got, ",")
 	frames, _ := strconv.Atoi(n)
-	if codec != "h264" || frames < 100 {
-		t.Fatalf("ffprobe of the clip: %q, want h264 with about 125 frames", got)
+	if codec != "h264" || frames < 225 {
+		t.Fatalf("ffprobe of the clip: %q, want h264 with about 250 frames", got)
+	}
+	// HLS of the same range plays the ingested video too.
+	hls, err := am.GetHLSStreamingSessionURL(&kinesisvideoarchivedmedia.GetHLSStreamingSessionURLInput{StreamName: awsv1.String("webrtc-store"),
+		PlaybackMode: awsv1.String("ON_DEMAND"),
+		HLSFragmentSelector: &kinesisvideoarchivedmedia.HLSFragmentSelector{FragmentSelectorType: awsv1.String("PRODUCER_TIMESTAMP"),
+			TimestampRange: &kinesisvideoarchivedmedia.HLSTimestampRange{StartTimestamp: awsv1.Time(first), EndTimestamp: awsv1.Time(last)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = ffprobeURL(t, *hls.HLSStreamingSessionURL)
+	codec, n, _ = strings.Cut(got, ",")
+	frames, _ = strconv.Atoi(n)
+	if codec != "h264" || frames < 225 {
+		t.Fatalf("ffprobe of HLS: %q, want h264 with about 250 frames", got)
 	}
 }

@@ -250,7 +250,10 @@ func (m *Manager) Join(ctx context.Context, account, region, channelARN string) 
 		}
 	}
 	sctx, cancel := context.WithCancel(m.ctx)
-	up, err := m.streams.Open(sctx, t)
+	// The upload outlives the session's context: when the peer goes, the
+	// session is cancelled first and then writes its last fragment, which
+	// the upload must still take (it ends at the body's end instead).
+	up, err := m.streams.Open(context.WithoutCancel(sctx), t)
 	if err != nil {
 		cancel()
 		return err
