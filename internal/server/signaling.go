@@ -57,8 +57,11 @@ func (s *Server) listenTURN() (*turnserver.Server, error) {
 		return turnserver.Listen(cfg)
 	}
 	api := s.cfg.Addr
-	if api == "" {
+	if api == "" || api == "off" { // no plain listener: the TLS one's host
 		api = s.cfg.TLSAddr
+	}
+	if api == "" || api == "off" {
+		api = "127.0.0.1:0"
 	}
 	host, port, err := net.SplitHostPort(api)
 	if err != nil {
@@ -76,8 +79,16 @@ func (s *Server) listenTURN() (*turnserver.Server, error) {
 		}
 		s.log.Warn("turn: default port taken, using a free one", "addr", cfg.Addr, "err", err)
 	}
+	// A free port: the system picks the UDP one, and TCP may find that
+	// number taken by another process; pick again a few times.
 	cfg.Addr = net.JoinHostPort(host, "0")
-	return turnserver.Listen(cfg)
+	var ts *turnserver.Server
+	for range 10 {
+		if ts, err = turnserver.Listen(cfg); err == nil {
+			return ts, nil
+		}
+	}
+	return nil, err
 }
 
 // turnICE issues GetIceServerConfig's servers: the TURN URIs (UDP, TCP)
