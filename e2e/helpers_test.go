@@ -29,7 +29,7 @@ var (
 )
 
 // rheosBinary builds cmd/rheos once per test run.
-func rheosBinary(t *testing.T) string {
+func rheosBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "rheos-e2e-bin")
@@ -48,7 +48,7 @@ func rheosBinary(t *testing.T) string {
 	return binPath
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -67,7 +67,7 @@ type proc struct {
 }
 
 // startServer runs `rheos serve` on dataDir and waits until it answers.
-func startServer(t *testing.T, dataDir, addr string) *proc {
+func startServer(t testing.TB, dataDir, addr string) *proc {
 	t.Helper()
 	return startServerWith(t, dataDir, addr, nil)
 }
@@ -76,7 +76,7 @@ func startServer(t *testing.T, dataDir, addr string) *proc {
 // Health and metrics are on their own loopback port (p.admin) unless flags
 // name one: with --auth verify the API port does not serve them, and the
 // default admin port (9566) would collide between tests.
-func startServerWith(t *testing.T, dataDir, addr string, env []string, flags ...string) *proc {
+func startServerWith(t testing.TB, dataDir, addr string, env []string, flags ...string) *proc {
 	t.Helper()
 	admin := ""
 	for i, f := range flags {
