@@ -186,13 +186,14 @@ func validLiteral(lit []byte) bool {
 	return i == len(lit)
 }
 
-// plainString reads a string without escapes starting at data[i] == '"'.
+// plainString reads a string without escapes (or control characters)
+// starting at data[i] == '"'.
 func plainString(data []byte, i int) ([]byte, int, bool) {
 	for j := i + 1; j < len(data); j++ {
-		switch data[j] {
-		case '"':
+		switch c := data[j]; {
+		case c == '"':
 			return data[i+1 : j], j + 1, utf8.Valid(data[i+1 : j])
-		case '\\':
+		case c == '\\' || c < 0x20: // escapes, and control characters JSON forbids in strings
 			return nil, 0, false
 		}
 	}
