@@ -66,7 +66,7 @@ func (s *Service) resolveChannel(ctx context.Context, sc Scope, ref ChannelRef) 
 	return resolveRecord[Channel](ctx, s, sc, ref.Name, ref.ARN, channelKind)
 }
 
-var channelKind = recordKind{kind: "channel", label: "signaling channel", field: "Channel", notFound: channelNotFound}
+var channelKind = recordKind{kind: "channel", label: "signaling channel", noun: "signaling channel", field: "Channel", notFound: channelNotFound}
 
 // ResolveChannel returns the channel ref names (by ARN, the creation time
 // must match). The signaling relay builds on it.
@@ -168,37 +168,7 @@ func (s *Service) ListChannels(ctx context.Context, sc Scope, prefix, after stri
 
 // changeChannel is changeStream for channels.
 func (s *Service) changeChannel(ctx context.Context, sc Scope, ref ChannelRef, version string, active bool, fn func(ch *Channel) error) (*Channel, error) {
-	for attempt := 0; ; attempt++ {
-		ch, rev, err := s.resolveChannel(ctx, sc, ref)
-		if err != nil {
-			return nil, err
-		}
-		if version != "" && version != ch.Version {
-			return nil, errorf(KindVersionMismatch, "The version %s of signaling channel %s is not its current version.", version, ch.Name)
-		}
-		switch {
-		case ch.Status == StatusDeleting:
-			return nil, errorf(KindInUse, "The signaling channel %s is being deleted.", ch.Name)
-		case active && ch.Status != StatusActive:
-			return nil, errorf(KindInUse, "The signaling channel %s is not ACTIVE (it is %s).", ch.Name, ch.Status)
-		}
-		if err := fn(ch); err != nil {
-			return nil, err
-		}
-		ch.Version = newVersion()
-		b, _ := json.Marshal(ch)
-		key := recordKey(Scope{ch.Account, ch.Region}, "channel", ch.Name)
-		ok, _, err := s.meta.Commit(ctx, map[string]uint64{key: rev}, map[string][]byte{key: b}, nil)
-		if err != nil {
-			return nil, internal(err)
-		}
-		if ok {
-			return ch, nil
-		}
-		if attempt >= maxCommitAttempts {
-			return nil, errorf(KindInUse, "The signaling channel %s is being changed by another request; retry.", ch.Name)
-		}
-	}
+	return changeRecord[Channel](ctx, s, sc, ref.Name, ref.ARN, channelKind, version, active, fn)
 }
 
 // UpdateChannel changes the message TTL (nil: unchanged) at version.

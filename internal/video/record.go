@@ -16,17 +16,25 @@ type lifeRecord interface {
 	life() lifecycle
 	created() time.Time
 	setStatus(string)
+	// ident is the record's scope and name; version its Version.
+	ident() (Scope, string)
+	version() *string
 }
 
-func (st *Stream) created() time.Time  { return st.Created }
-func (st *Stream) setStatus(s string)  { st.Status = s }
-func (ch *Channel) created() time.Time { return ch.Created }
-func (ch *Channel) setStatus(s string) { ch.Status = s }
+func (st *Stream) created() time.Time      { return st.Created }
+func (st *Stream) setStatus(s string)      { st.Status = s }
+func (st *Stream) ident() (Scope, string)  { return Scope{st.Account, st.Region}, st.Name }
+func (st *Stream) version() *string        { return &st.Version }
+func (ch *Channel) created() time.Time     { return ch.Created }
+func (ch *Channel) setStatus(s string)     { ch.Status = s }
+func (ch *Channel) ident() (Scope, string) { return Scope{ch.Account, ch.Region}, ch.Name }
+func (ch *Channel) version() *string       { return &ch.Version }
 
 // recordKind names a kind of record in keys, ARNs and messages.
 type recordKind struct {
 	kind     string // in keys and ARNs: stream, channel
-	label    string // in messages
+	label    string // in messages about ARNs
+	noun     string // in messages about the record: "stream", "signaling channel"
 	field    string // the API's member prefix: Stream (StreamName, StreamARN), Channel
 	notFound func() *Error
 }
@@ -89,4 +97,46 @@ func resolveRecord[T any, P interface {
 		return nil, 0, k.notFound()
 	}
 	return rec, rev, nil
+}
+
+// changeRecord applies fn to a record under optimistic concurrency: it
+// must not be DELETING, must be ACTIVE when active is set, and must be at
+// version when version is non-empty. A successful change gets a new
+// Version; lost races are retried up to maxCommitAttempts.
+func changeRecord[T any, P interface {
+	*T
+	lifeRecord
+}](ctx context.Context, s *Service, sc Scope, name, arn string, k recordKind, version string, active bool, fn func(P) error) (P, error) {
+	for attempt := 0; ; attempt++ {
+		rec, rev, err := resolveRecord[T, P](ctx, s, sc, name, arn, k)
+		if err != nil {
+			return nil, err
+		}
+		rsc, rname := rec.ident()
+		if version != "" && version != *rec.version() {
+			return nil, errorf(KindVersionMismatch, "The version %s of %s %s is not its current version.", version, k.noun, rname)
+		}
+		switch status := rec.life().Status; { // loadRecord set it at the clock
+		case status == StatusDeleting:
+			return nil, errorf(KindInUse, "The %s %s is being deleted.", k.noun, rname)
+		case active && status != StatusActive:
+			return nil, errorf(KindInUse, "The %s %s is not ACTIVE (it is %s).", k.noun, rname, status)
+		}
+		if err := fn(rec); err != nil {
+			return nil, err
+		}
+		*rec.version() = newVersion()
+		b, _ := json.Marshal(rec)
+		key := recordKey(rsc, k.kind, rname)
+		ok, _, err := s.meta.Commit(ctx, map[string]uint64{key: rev}, map[string][]byte{key: b}, nil)
+		if err != nil {
+			return nil, internal(err)
+		}
+		if ok {
+			return rec, nil
+		}
+		if attempt >= maxCommitAttempts {
+			return nil, errorf(KindInUse, "The %s %s is being changed by another request; retry.", k.noun, rname)
+		}
+	}
 }

@@ -139,7 +139,7 @@ func (s *Service) resolveStream(ctx context.Context, sc Scope, ref StreamRef) (*
 	return resolveRecord[Stream](ctx, s, sc, ref.Name, ref.ARN, streamKind)
 }
 
-var streamKind = recordKind{kind: "stream", label: "Kinesis video stream", field: "Stream", notFound: streamNotFound}
+var streamKind = recordKind{kind: "stream", label: "Kinesis video stream", noun: "stream", field: "Stream", notFound: streamNotFound}
 
 // Resolve returns the stream ref names (by name in the caller's scope, or
 // by ARN, whose creation time must match: a stream re-created under the
@@ -291,37 +291,7 @@ func (s *Service) list(ctx context.Context, sc Scope, kind, prefix, after string
 // be at version when version is non-empty. A successful change gets a new
 // Version.
 func (s *Service) changeStream(ctx context.Context, sc Scope, ref StreamRef, version string, active bool, fn func(st *Stream) error) (*Stream, error) {
-	for attempt := 0; ; attempt++ {
-		st, rev, err := s.resolveStream(ctx, sc, ref)
-		if err != nil {
-			return nil, err
-		}
-		if version != "" && version != st.Version {
-			return nil, errorf(KindVersionMismatch, "The version %s of stream %s is not its current version.", version, st.Name)
-		}
-		switch {
-		case st.Status == StatusDeleting:
-			return nil, errorf(KindInUse, "The stream %s is being deleted.", st.Name)
-		case active && st.Status != StatusActive:
-			return nil, errorf(KindInUse, "The stream %s is not ACTIVE (it is %s).", st.Name, st.Status)
-		}
-		if err := fn(st); err != nil {
-			return nil, err
-		}
-		st.Version = newVersion()
-		b, _ := json.Marshal(st)
-		key := recordKey(Scope{st.Account, st.Region}, "stream", st.Name)
-		ok, _, err := s.meta.Commit(ctx, map[string]uint64{key: rev}, map[string][]byte{key: b}, nil)
-		if err != nil {
-			return nil, internal(err)
-		}
-		if ok {
-			return st, nil
-		}
-		if attempt >= maxCommitAttempts {
-			return nil, errorf(KindInUse, "The stream %s is being changed by another request; retry.", st.Name)
-		}
-	}
+	return changeRecord[Stream](ctx, s, sc, ref.Name, ref.ARN, streamKind, version, active, fn)
 }
 
 // UpdateStream changes the device name and/or media type (nil: unchanged).
