@@ -32,13 +32,7 @@ const SigningName = "lambda"
 var PathPrefixes = []string{"/2015-03-31/functions", "/2015-03-31/event-source-mappings", "/2017-03-31/tags", "/2017-10-31/functions", "/2019-09-30/functions"}
 
 // exception returns the model's exception with its REST status.
-func exception(name string) awserr.Exception {
-	st, ok := lambdamodel.Model.ErrorStatus(name)
-	if !ok {
-		st = 400
-	}
-	return awserr.Exception{Name: name, Status: st, RESTStatus: st, Retryable: st == 429 || st >= 500}
-}
+func exception(name string) awserr.Exception { return restjson.ModelException(name, lambdamodel.Model) }
 
 var (
 	exResourceNotFound      = exception("ResourceNotFoundException")

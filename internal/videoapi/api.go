@@ -29,13 +29,7 @@ import (
 const SigningName = "kinesisvideo"
 
 // exception returns the model's exception with its REST status.
-func exception(name string) awserr.Exception {
-	st, ok := videomodel.Model.ErrorStatus(name)
-	if !ok {
-		st = 400
-	}
-	return awserr.Exception{Name: name, Status: st, RESTStatus: st, Retryable: st == 429 || st >= 500}
-}
+func exception(name string) awserr.Exception { return restjson.ModelException(name, videomodel.Model) }
 
 var (
 	exResourceNotFound      = exception("ResourceNotFoundException")

@@ -38,13 +38,7 @@ const SigningName = "kinesisvideo"
 const PutMediaPath = "/putMedia"
 
 func exception(name string) awserr.Exception {
-	st, ok := videomediamodel.Model.ErrorStatus(name)
-	if !ok {
-		if st, ok = videoarchivemodel.Model.ErrorStatus(name); !ok {
-			st = 400
-		}
-	}
-	return awserr.Exception{Name: name, Status: st, RESTStatus: st, Retryable: st == 429 || st >= 500}
+	return restjson.ModelException(name, videomediamodel.Model, videoarchivemodel.Model)
 }
 
 var (

@@ -70,11 +70,7 @@ const (
 )
 
 func exception(name string) awserr.Exception {
-	st, ok := videoarchivemodel.Model.ErrorStatus(name)
-	if !ok {
-		st = 400
-	}
-	return awserr.Exception{Name: name, Status: st, RESTStatus: st, Retryable: st == 429 || st >= 500}
+	return restjson.ModelException(name, videoarchivemodel.Model)
 }
 
 var (

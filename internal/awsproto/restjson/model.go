@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/rheos/rheos/internal/awserr"
 	"github.com/rheos/rheos/internal/awsmodel"
 	"github.com/rheos/rheos/internal/awsproto"
 )
@@ -50,4 +51,18 @@ func RoutesFromModel(svc *awsmodel.Service, handlers map[string]Handler) ([]*Rou
 		routes = append(routes, r)
 	}
 	return routes, nil
+}
+
+// ModelException is the exception name as the models declare it: its HTTP
+// status from the first model that lists it (400 when none does), that
+// status for REST answers, retryable for 429 and 5xx.
+func ModelException(name string, models ...*awsmodel.Service) awserr.Exception {
+	st := 400
+	for _, m := range models {
+		if s, ok := m.ErrorStatus(name); ok {
+			st = s
+			break
+		}
+	}
+	return awserr.Exception{Name: name, Status: st, RESTStatus: st, Retryable: st == 429 || st >= 500}
 }

@@ -41,11 +41,7 @@ import (
 const SigningName = "kinesisvideo"
 
 func exception(name string) awserr.Exception {
-	st, ok := videosignalingmodel.Model.ErrorStatus(name)
-	if !ok {
-		st = 400
-	}
-	return awserr.Exception{Name: name, Status: st, RESTStatus: st, Retryable: st == 429 || st >= 500}
+	return restjson.ModelException(name, videosignalingmodel.Model)
 }
 
 var (
