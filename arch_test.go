@@ -60,7 +60,7 @@ var allowed = map[string][]string{
 	"internal/analytics/sql":                {}, // KDA SQL lexer/parser/AST: a leaf, standard library only
 	"internal/analytics/engine":             {"internal/analytics/sql"},
 	"internal/awserr":                       {},
-	"internal/streamlog":                    {"internal/vfs"},
+	"internal/streamlog":                    {"internal/vfs", "internal/blob"}, // blob: tiered segments
 	"internal/metastore":                    {},
 	"internal/metastore/metatest":           {"internal/metastore"}, // the KV conformance suite, for tests
 	"internal/metastore/etcdstore":          {"internal/metastore"}, // the KV contract on etcd (client/v3)

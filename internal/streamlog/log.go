@@ -36,6 +36,13 @@
 // both the segment and its index, so recovery sees the old segment or the
 // new one, never both and never neither.
 //
+// Tiered storage (Options.Tier, tier.go and tiercache.go): sealed segments
+// and their indexes are uploaded to a blob.Store, their local copies
+// dropped once the upload is durable and marked (<id>.tier), and tiered
+// segments read back through a bounded read-through cache of chunks on
+// local disk. A crash at any point loses nothing, and objects no segment
+// accounts for are deleted by the orphan sweep.
+//
 // The package knows shards only as opaque uint64 keys and sequence numbers as
 // per-shard uint64 counters. It must not know about streams, AWS or HTTP, and
 // it does all file I/O through vfs.FS so crash and fault tests can replace the
@@ -76,6 +83,7 @@ import (
 	"log/slog"
 	"math"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -127,6 +135,10 @@ type Options struct {
 	// from disk. Default 2 (the active segment and the newest sealed one);
 	// a negative value never drops pages.
 	CachedSegments int
+	// Tier, if set, uploads sealed segments to a blob store and reads them
+	// back through a bounded cache (tier.go). A log that has tiered
+	// segments cannot be opened without it.
+	Tier *TierOptions
 }
 
 // Event is a notable occurrence in the log.
@@ -189,6 +201,7 @@ type segment struct {
 	idx     vfs.File // index file, nil for the active segment
 	ndir    int      // directory entries in idx
 	size    int64    // file size once sealed
+	remote  bool     // tiered: f reads from the blob store (remoteFile)
 
 	mu      sync.Mutex // guards refs, deleted
 	refs    int
@@ -291,6 +304,9 @@ type Log struct {
 	// Owned by the writer goroutine.
 	buf []byte // encode buffer
 
+	// tier uploads sealed segments when Options.Tier is set; nil otherwise.
+	tier *tierer
+
 	// Recovery state, used by Open only, before the writer starts.
 	lost uint64   // how many records the damaged frames found may have held
 	cut  *tailCut // a torn tail of the active segment, cut once the floor is durable
@@ -352,11 +368,27 @@ func Open(opts Options) (*Log, error) {
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
+	if opts.Tier != nil {
+		if err := l.fs.MkdirAll(opts.Dir); err != nil {
+			return nil, err
+		}
+		t, err := newTierer(l, *opts.Tier)
+		if err != nil {
+			return nil, err
+		}
+		l.tier = t
+	}
 	if err := l.recover(); err != nil {
 		l.closeAll()
+		if l.tier != nil {
+			l.tier.cancel()
+		}
 		return nil, err
 	}
 	go l.writer()
+	if l.tier != nil {
+		l.tier.start()
+	}
 	return l, nil
 }
 
@@ -397,7 +429,7 @@ func (l *Log) recover() error {
 		return err
 	}
 	var ids []uint64
-	hasIdx := map[uint64]bool{}
+	hasIdx, hasSeg, hasTier := map[uint64]bool{}, map[uint64]bool{}, map[uint64]bool{}
 	for _, n := range names {
 		if strings.HasSuffix(n, vfs.TempSuffix) {
 			// A file being written when the process stopped (a compacted
@@ -419,13 +451,37 @@ func (l *Log) recover() error {
 		switch ext {
 		case "seg":
 			ids = append(ids, id)
+			hasSeg[id] = true
 		case "idx":
 			hasIdx[id] = true
+		case "tier":
+			if !hasSeg[id] {
+				ids = append(ids, id)
+			}
+			hasTier[id] = true
 		}
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	ids = slices.Compact(ids)
+	for id := range hasIdx {
+		if !hasSeg[id] && !hasTier[id] {
+			// The index of a segment whose deletion a crash interrupted.
+			if err := l.fs.Remove(segName(l.opts.Dir, id, "idx")); err != nil && !vfs.IsNotExist(err) {
+				return err
+			}
+		}
+	}
 	for i, id := range ids {
 		last := i == len(ids)-1
+		if hasTier[id] {
+			tiered, err := l.openTiered(id, hasSeg[id])
+			if err != nil {
+				return err
+			}
+			if tiered {
+				continue
+			}
+		}
 		if last && !hasIdx[id] {
 			if err := l.openActive(id); err != nil {
 				return err
@@ -822,6 +878,9 @@ func (l *Log) submit(ctx context.Context, r *appendReq) error {
 	if failed != nil {
 		return failed
 	}
+	if l.tier != nil && len(r.entries) > 0 && l.tier.full() {
+		return ErrLocalFull
+	}
 	n := int64(reqBytes(r))
 	l.pending.Add(n)
 	select {
@@ -1133,6 +1192,8 @@ func (l *Log) tryRecover() error {
 type Stats struct {
 	Segments     int   // sealed segments plus the active one
 	PendingBytes int64 // appended but not yet fsynced and answered
+	// Tier describes tiered storage; nil without Options.Tier.
+	Tier *TierStats
 }
 
 // Stats returns the log's current statistics.
@@ -1140,7 +1201,12 @@ func (l *Log) Stats() Stats {
 	l.mu.RLock()
 	n := len(l.segments) + 1
 	l.mu.RUnlock()
-	return Stats{Segments: n, PendingBytes: l.pending.Load()}
+	st := Stats{Segments: n, PendingBytes: l.pending.Load()}
+	if l.tier != nil {
+		ts := l.tier.stats()
+		st.Tier = &ts
+	}
+	return st
 }
 
 // Failed returns the sticky error that stopped appends, or nil.
@@ -1219,6 +1285,9 @@ func (l *Log) seal() error {
 	}
 	l.mu.Unlock()
 	l.event(Event{Kind: "segment-sealed", Segment: old.id})
+	if l.tier != nil {
+		l.tier.sealed()
+	}
 	if drop != nil {
 		l.dropPages(drop.f, drop.id)
 		drop.release()
@@ -1247,6 +1316,9 @@ func (l *Log) Close() error {
 	l.mu.Unlock()
 	close(l.stop)
 	<-l.done
+	if l.tier != nil {
+		l.tier.stop()
+	}
 	// A sweep in progress reads and rewrites sealed segments through their
 	// files: let it finish (it stops early once it sees closed) first.
 	l.sweepMu.Lock()

@@ -87,7 +87,7 @@ func (l *Log) Sweep(ctx context.Context, policy RetentionPolicy) (SweepResult, e
 	}
 	if len(doomed) == 0 && len(compact) == 0 {
 		l.dropShards(eval)
-		return res, nil
+		return res, l.sweepTier(ctx)
 	}
 	// Hide the dead sections and everything of their shards before them,
 	// and make that durable, before any of them leaves the disk. The
@@ -127,7 +127,23 @@ func (l *Log) Sweep(ctx context.Context, policy RetentionPolicy) (SweepResult, e
 		res.BytesReclaimed += reclaimed
 	}
 	l.dropShards(eval)
-	return res, nil
+	return res, l.sweepTier(ctx)
+}
+
+// sweepTier recounts the local bytes (deletions and compactions change
+// them) and runs the orphan sweep when it is due. A store that cannot be
+// listed now is logged, not an error of the sweep: retention has done its
+// part, and the next sweep lists again.
+func (l *Log) sweepTier(ctx context.Context) error {
+	if l.tier == nil {
+		return nil
+	}
+	l.tier.refreshLocal()
+	l.tier.wakeUp()
+	if _, err := l.tier.sweepOrphans(ctx, false); err != nil {
+		l.log.Warn("streamlog: orphan sweep of the blob store", "err", err)
+	}
+	return nil
 }
 
 func (l *Log) isClosed() bool {
@@ -164,12 +180,21 @@ func (l *Log) deleteSegments(doomed []*segPlan, res *SweepResult) error {
 	var removeErr error
 	dead := map[*segment]bool{}
 	for _, p := range doomed {
-		if err := l.fs.Remove(segName(l.opts.Dir, p.seg.id, "idx")); err != nil && !vfs.IsNotExist(err) {
-			removeErr = err
-			break
+		// A tiered segment loses its marker first: its objects are then
+		// orphans, collected below or by the orphan sweep, and its index
+		// a leftover Open removes. A local one may have a stale marker
+		// (compacted after it was tiered), removed last.
+		order := []string{"idx", "seg", "tier"}
+		if p.seg.remote {
+			order = []string{"tier", "idx"}
 		}
-		if err := l.fs.Remove(segName(l.opts.Dir, p.seg.id, "seg")); err != nil {
-			removeErr = err
+		for _, ext := range order {
+			if err := l.fs.Remove(segName(l.opts.Dir, p.seg.id, ext)); err != nil && !vfs.IsNotExist(err) {
+				removeErr = err
+				break
+			}
+		}
+		if removeErr != nil {
 			break
 		}
 		res.BytesReclaimed += p.seg.size
@@ -191,6 +216,13 @@ func (l *Log) deleteSegments(doomed []*segPlan, res *SweepResult) error {
 	}
 	if err := l.fs.SyncDir(l.opts.Dir); err != nil {
 		return err
+	}
+	if l.tier != nil {
+		for _, p := range doomed {
+			if dead[p.seg] && p.seg.remote {
+				l.tier.deleteRemote(context.Background(), segGen{p.seg.id, p.seg.gen})
+			}
+		}
 	}
 	return removeErr
 }

@@ -1,0 +1,235 @@
+package streamlog
+
+import (
+	"container/list"
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rheos/rheos/internal/blob"
+	"github.com/rheos/rheos/internal/vfs"
+)
+
+// chunkCache is the read-through cache of tiered segments: fixed-size
+// chunks of a segment object, each filled by one ranged GET and kept as a
+// file in the cache directory, evicted least recently used beyond its byte
+// limit. Only the chunk list lives in memory; the bytes are on disk. Its
+// files are not fsynced (a cache can be refilled): the directory is emptied
+// when the log opens, so a crash never serves a torn chunk, and readers
+// check section checksums besides.
+//
+// Concurrent readers of one missing chunk share one fetch (flights); at
+// most fetchers fetches run at once, which bounds the memory in flight to
+// fetchers chunks.
+type chunkCache struct {
+	fs    vfs.FS
+	dir   string
+	store blob.Store
+	chunk int64
+	limit int64
+	sem   chan struct{}
+
+	hits, misses atomic.Int64
+
+	mu      sync.Mutex // guards the fields below
+	lru     *list.List // of *chunkEntry, most recently used first
+	entries map[chunkID]*list.Element
+	flights map[chunkID]*flight
+	bytes   int64
+}
+
+const fetchers = 8
+
+type chunkID struct {
+	key string
+	n   int64 // chunk number: bytes [n*chunk, (n+1)*chunk)
+}
+
+type chunkEntry struct {
+	id   chunkID
+	size int64
+}
+
+type flight struct {
+	done chan struct{}
+	data []byte
+	err  error
+}
+
+func newChunkCache(fs vfs.FS, dir string, store blob.Store, chunk, limit int64) (*chunkCache, error) {
+	if err := fs.MkdirAll(dir); err != nil {
+		return nil, err
+	}
+	names, err := fs.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		if err := fs.Remove(filepath.Join(dir, n)); err != nil && !vfs.IsNotExist(err) {
+			return nil, fmt.Errorf("streamlog: emptying the read cache: %w", err)
+		}
+	}
+	return &chunkCache{fs: fs, dir: dir, store: store, chunk: chunk, limit: limit,
+		sem: make(chan struct{}, fetchers), lru: list.New(),
+		entries: map[chunkID]*list.Element{}, flights: map[chunkID]*flight{}}, nil
+}
+
+func (c *chunkCache) path(id chunkID) string {
+	return filepath.Join(c.dir, fmt.Sprintf("%s.%d", strings.ReplaceAll(id.key, "/", "_"), id.n))
+}
+
+// readAt reads p at off of the object key, size bytes long.
+func (c *chunkCache) readAt(key string, size int64, p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("streamlog: negative offset %d", off)
+	}
+	n := 0
+	for n < len(p) && off < size {
+		id := chunkID{key, off / c.chunk}
+		start := id.n * c.chunk
+		clen := min(c.chunk, size-start)
+		within := off - start
+		want := min(int64(len(p)-n), clen-within)
+		if err := c.read(id, clen, p[n:n+int(want)], within); err != nil {
+			return n, err
+		}
+		n += int(want)
+		off += want
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// read copies dst from chunk id (clen bytes long) at within.
+func (c *chunkCache) read(id chunkID, clen int64, dst []byte, within int64) error {
+	for attempt := 0; ; attempt++ {
+		c.mu.Lock()
+		if el, ok := c.entries[id]; ok {
+			c.lru.MoveToFront(el)
+			c.mu.Unlock()
+			if err := c.readFile(id, dst, within); err == nil {
+				c.hits.Add(1)
+				return nil
+			} else if attempt > 0 {
+				return err
+			}
+			// Evicted between the lookup and the open: fetch again.
+			c.mu.Lock()
+			if cur, ok := c.entries[id]; ok && cur == el {
+				c.removeLocked(el)
+			}
+			c.mu.Unlock()
+			continue
+		}
+		if fl, ok := c.flights[id]; ok {
+			c.mu.Unlock()
+			<-fl.done
+			if fl.err != nil {
+				return fl.err
+			}
+			copy(dst, fl.data[within:])
+			c.hits.Add(1)
+			return nil
+		}
+		fl := &flight{done: make(chan struct{})}
+		c.flights[id] = fl
+		c.mu.Unlock()
+		c.misses.Add(1)
+		var cached bool
+		fl.data, cached, fl.err = c.fetch(id, clen)
+		var victims []chunkID
+		c.mu.Lock()
+		delete(c.flights, id)
+		if cached {
+			c.entries[id] = c.lru.PushFront(&chunkEntry{id: id, size: clen})
+			c.bytes += clen
+			for c.bytes > c.limit && c.lru.Len() > 1 {
+				back := c.lru.Back()
+				victims = append(victims, back.Value.(*chunkEntry).id)
+				c.removeLocked(back)
+			}
+		}
+		c.mu.Unlock()
+		close(fl.done)
+		for _, v := range victims {
+			c.fs.Remove(c.path(v))
+		}
+		if fl.err != nil {
+			return fl.err
+		}
+		copy(dst, fl.data[within:])
+		return nil
+	}
+}
+
+func (c *chunkCache) removeLocked(el *list.Element) {
+	e := el.Value.(*chunkEntry)
+	c.lru.Remove(el)
+	delete(c.entries, e.id)
+	c.bytes -= e.size
+}
+
+func (c *chunkCache) readFile(id chunkID, dst []byte, within int64) error {
+	f, err := c.fs.Open(c.path(id))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if n, err := f.ReadAt(dst, within); n != len(dst) {
+		if err == nil {
+			err = io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	return nil
+}
+
+// fetch reads a chunk from the store and writes its cache file.
+func (c *chunkCache) fetch(id chunkID, clen int64) (data []byte, cached bool, err error) {
+	c.sem <- struct{}{}
+	defer func() { <-c.sem }()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rc, err := c.store.Get(ctx, id.key, id.n*c.chunk, clen)
+	if err != nil {
+		return nil, false, fmt.Errorf("fetching %s: %w", id.key, err)
+	}
+	defer rc.Close()
+	data = make([]byte, clen)
+	if _, err := io.ReadFull(rc, data); err != nil {
+		return nil, false, fmt.Errorf("fetching %s: %w", id.key, err)
+	}
+	name := c.path(id)
+	tmp := name + vfs.TempSuffix
+	f, err := c.fs.Create(tmp)
+	if err == nil {
+		_, err = f.Write(data)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = c.fs.Rename(tmp, name)
+		}
+	}
+	if err != nil {
+		// Served from memory this once; the cache stays without it.
+		c.fs.Remove(tmp)
+		return data, false, nil
+	}
+	return data, true, nil
+}
+
+// usage returns the cached bytes and the hit and miss counts.
+func (c *chunkCache) usage() (bytes, hits, misses int64) {
+	c.mu.Lock()
+	bytes = c.bytes
+	c.mu.Unlock()
+	return bytes, c.hits.Load(), c.misses.Load()
+}
