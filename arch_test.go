@@ -83,6 +83,7 @@ var allowed = map[string][]string{
 	"internal/loadtest":                     {"internal/sdktest"},
 	"internal/cli":                          {"internal/server", "internal/config", "internal/loadtest", "internal/kpl", "internal/analytics/engine", "internal/signaling/signalingclient", "internal/cli/webrtcdemo"},
 	"internal/cli/webrtcdemo":               {}, // the embedded browser viewer of `rheos video webrtc-demo`: a leaf
+	"internal/console":                      {}, // the web console: sessions, pages, embedded assets; reaches services only through the Backend server supplies
 	"internal/kpl":                          {},
 	"internal/sigv4":                        {},
 	"internal/signaling":                    {}, // the WebRTC signaling relay: a domain with no Rheos imports

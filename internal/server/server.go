@@ -30,6 +30,7 @@ import (
 	"github.com/rheos/rheos/internal/analytics"
 	"github.com/rheos/rheos/internal/awsproto"
 	"github.com/rheos/rheos/internal/config"
+	"github.com/rheos/rheos/internal/console"
 	"github.com/rheos/rheos/internal/datastream"
 	"github.com/rheos/rheos/internal/firehose"
 	"github.com/rheos/rheos/internal/functions"
@@ -70,6 +71,7 @@ type Server struct {
 	firehose  *firehose.Service  // delivery streams (firehose.go); analytics outputs put into them
 	analytics *analytics.Service // Kinesis Data Analytics applications (analytics.go); the SQL engine attaches here
 	video     *video.Service     // Video Streams' streams and channels (video.go); the data plane attaches here
+	console   *console.Console   // the web console at /console (console.go)
 
 	http     *http.Server
 	admin    *http.Server // health and metrics on AdminAddr, if set
@@ -192,7 +194,7 @@ func (s *Server) mux(registry *prometheus.Registry) http.Handler {
 		admin = mux
 	default:
 		mux.Handle("/", s.router)
-		return exactPaths(mux, s.router)
+		return s.withConsole(exactPaths(mux, s.router))
 	}
 	// /healthz: the process serves. /readyz: recovery is done (it is, once
 	// the listener exists) and the log accepts writes. /metrics: Prometheus.
@@ -205,8 +207,9 @@ func (s *Server) mux(registry *prometheus.Registry) http.Handler {
 		w.Write([]byte("ready\n"))
 	})
 	admin.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
+	admin.HandleFunc("GET /cluster/status", s.serveClusterStatus)
 	mux.Handle("/", s.router)
-	return exactPaths(mux, s.router)
+	return s.withConsole(exactPaths(mux, s.router))
 }
 
 // exactPaths hands the router every request with its path as sent: ServeMux
@@ -216,7 +219,7 @@ func (s *Server) mux(registry *prometheus.Registry) http.Handler {
 func exactPaths(mux *http.ServeMux, router http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
-		case "/healthz", "/readyz", "/metrics":
+		case "/healthz", "/readyz", "/metrics", "/cluster/status":
 			mux.ServeHTTP(w, r)
 		default:
 			router.ServeHTTP(w, r)
