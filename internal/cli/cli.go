@@ -37,6 +37,7 @@ const usage = `rheos: a self-hosted, AWS-compatible Kinesis.
 Usage:
   rheos serve [--addr 127.0.0.1:4566] [--data-dir ./rheos-data] [--config file.json]
   rheos config print [serve flags]   (the effective configuration, secrets redacted)
+  rheos cluster status [--endpoint URL]   (metadata store, blob store, read cache, upload backlog)
   rheos kinesis streams create NAME [--shards N | --on-demand]
   rheos kinesis streams list
   rheos kinesis streams describe NAME
@@ -94,6 +95,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = videoCmd(args[1:], stdout, stderr)
 	case "config":
 		err = configCmd(args[1:], stdout)
+	case "cluster":
+		err = clusterCmd(args[1:], stdout)
 	case "bench-sink":
 		err = loadtest.SinkCommand(args[1:], stderr)
 	case "help", "-h", "--help":
@@ -523,6 +526,7 @@ func configCmd(args []string, stdout io.Writer) error {
 	cfg.RootSecretAccessKey = redact(cfg.RootSecretAccessKey)
 	cfg.KMSSecretAccessKey = redact(cfg.KMSSecretAccessKey)
 	cfg.FirehoseS3SecretAccessKey = redact(cfg.FirehoseS3SecretAccessKey)
+	cfg.BlobsSecretAccessKey = redact(cfg.BlobsSecretAccessKey)
 	for i := range cfg.Principals {
 		cfg.Principals[i].SecretAccessKey = redact(cfg.Principals[i].SecretAccessKey)
 		cfg.Principals[i].SessionToken = redact(cfg.Principals[i].SessionToken)

@@ -213,6 +213,33 @@ type Storage struct {
 	// segments have theirs dropped, so long runs do not pay the cache's
 	// cost for data readers rarely need. Default 2.
 	CachedSegments int `json:"cachedSegments"`
+	// Meta is where the metadata lives: "" or "embedded" (a bbolt file in
+	// DataDir, the default) or "etcd://HOST:PORT[,HOST:PORT…][/PREFIX]"
+	// (an etcd cluster's client endpoints; PREFIX, default "rheos/", keeps
+	// several Rheos deployments apart in one etcd). Flag --meta, env
+	// RHEOS_META. See docs/CLUSTER.md.
+	Meta string `json:"meta"`
+	// Blobs, if set, tiers sealed log segments to object storage:
+	// "s3://BUCKET[/PREFIX][?endpoint=URL&region=R&path-style=true]" (any
+	// S3-compatible server; endpoint and credentials otherwise the AWS
+	// SDKs' way: AWS_ENDPOINT_URL_S3, AWS_REGION, the standard credential
+	// chain) or "file:///PATH" (a directory, e.g. a network mount). Local
+	// disk then holds the active segment, segments waiting for upload and
+	// the read cache. Flag --blobs, env RHEOS_BLOBS.
+	Blobs string `json:"blobs"`
+	// BlobsAccessKeyID and BlobsSecretAccessKey are static credentials for
+	// Blobs (env RHEOS_BLOBS_ACCESS_KEY_ID, RHEOS_BLOBS_SECRET_ACCESS_KEY);
+	// default: the standard chain.
+	BlobsAccessKeyID     string `json:"blobsAccessKeyId"`
+	BlobsSecretAccessKey string `json:"blobsSecretAccessKey"`
+	// CacheBytes bounds the read cache of tiered segments. Default 1 GiB.
+	CacheBytes int64 `json:"cacheBytes"`
+	// LocalLimitBytes bounds the log's segment bytes on local disk when
+	// tiering (sealed segments waiting for upload plus the active one);
+	// beyond it puts are refused with a retryable error until uploads
+	// catch up. Default 0 (no limit); otherwise at least two segments.
+	// Flag --local-limit-bytes.
+	LocalLimitBytes int64 `json:"localLimitBytes"`
 }
 
 // KMS is where the data keys of encrypted resources are wrapped.
@@ -352,7 +379,7 @@ func Default() Config {
 		Server: Server{Addr: "127.0.0.1:4566", Account: "000000000000", Region: "us-east-1", LogLevel: "info",
 			ShutdownTimeout: Duration(10 * time.Second)},
 		Storage: Storage{DataDir: "./rheos-data", SweepInterval: Duration(time.Minute), SegmentBytes: 64 << 20,
-			SegmentAge: Duration(time.Hour), CompactBelow: 0.5, CachedSegments: 2},
+			SegmentAge: Duration(time.Hour), CompactBelow: 0.5, CachedSegments: 2, CacheBytes: 1 << 30},
 		Kinesis: Kinesis{CreateDelay: Duration(500 * time.Millisecond), DeleteDelay: Duration(500 * time.Millisecond),
 			UpdateDelay: Duration(500 * time.Millisecond), ShardLimit: 500, ThroughputMode: "off", ThroughputScale: 10},
 		Functions: Functions{MaxProcesses: 4},
@@ -409,6 +436,24 @@ func (c Config) Validate() error {
 	}
 	if c.SegmentBytes < 1<<20 {
 		errs = append(errs, errors.New("storage.segmentBytes must be at least 1 MiB"))
+	}
+	switch {
+	case c.Meta == "" || c.Meta == "embedded":
+	case strings.HasPrefix(c.Meta, "etcd://"):
+		if _, _, err := c.EtcdEndpoints(); err != nil {
+			errs = append(errs, err)
+		}
+	default:
+		errs = append(errs, fmt.Errorf("storage.meta %q: want embedded or etcd://HOST:PORT[,HOST:PORT…][/PREFIX]", c.Meta))
+	}
+	if c.Blobs != "" && !strings.HasPrefix(c.Blobs, "s3://") && !strings.HasPrefix(c.Blobs, "file:///") {
+		errs = append(errs, fmt.Errorf("storage.blobs %q: want s3://BUCKET[/PREFIX] or file:///PATH", c.Blobs))
+	}
+	if c.LocalLimitBytes != 0 && c.LocalLimitBytes < 2*c.SegmentBytes {
+		errs = append(errs, fmt.Errorf("storage.localLimitBytes must hold at least two segments (%d bytes)", 2*c.SegmentBytes))
+	}
+	if c.CacheBytes < 0 {
+		errs = append(errs, errors.New("storage.cacheBytes must not be negative"))
 	}
 	if c.CompactBelow > 1 {
 		errs = append(errs, errors.New("storage.compactBelow must be at most 1"))
@@ -493,6 +538,9 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	firehoseS3 := fs.String("firehose-s3-endpoint", "", "external S3-compatible server for Firehose's S3 destinations (default: the built-in S3)")
 	turnAddr := fs.String("turn-addr", "", "STUN/TURN listen address, UDP and TCP (default: the API host, port 3478; off: none)")
 	turnPublicIP := fs.String("turn-public-ip", "", "address of TURN relays and URIs, reachable by off-host peers (default: the TURN host)")
+	meta := fs.String("meta", "", "metadata store: embedded (default) or etcd://HOST:PORT[,HOST:PORT…][/PREFIX]")
+	blobs := fs.String("blobs", "", "tier sealed segments to s3://BUCKET[/PREFIX][?endpoint=URL&path-style=true] or file:///PATH (default: all local)")
+	localLimit := fs.Int64("local-limit-bytes", 0, "with --blobs: refuse puts (retryable) when local segments reach this many bytes (default: no limit)")
 	functionsExec := fs.Bool("functions-exec", false, "allow functions whose handler runs as a subprocess (nodejs*, python3*, provided*): remote code execution by design")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -536,6 +584,10 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	env("RHEOS_TURN_SECRET", &c.TURNSecret)
 	env("RHEOS_ROOT_ACCESS_KEY_ID", &c.RootAccessKeyID)
 	env("RHEOS_ROOT_SECRET_ACCESS_KEY", &c.RootSecretAccessKey)
+	env("RHEOS_META", &c.Meta)
+	env("RHEOS_BLOBS", &c.Blobs)
+	env("RHEOS_BLOBS_ACCESS_KEY_ID", &c.BlobsAccessKeyID)
+	env("RHEOS_BLOBS_SECRET_ACCESS_KEY", &c.BlobsSecretAccessKey)
 	if v := getenv("RHEOS_FUNCTIONS_EXEC"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -572,6 +624,11 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	set(*firehoseS3, &c.FirehoseS3Endpoint)
 	set(*turnAddr, &c.TURNAddr)
 	set(*turnPublicIP, &c.TURNPublicIP)
+	set(*meta, &c.Meta)
+	set(*blobs, &c.Blobs)
+	if *localLimit > 0 {
+		c.LocalLimitBytes = *localLimit
+	}
 	if c.Addr == "off" {
 		c.Addr = ""
 	}
@@ -612,4 +669,25 @@ func movedHint(err error) string {
 		return fmt.Sprintf(" (the configuration is in sections now: put %q under %s)", key, section)
 	}
 	return ""
+}
+
+// EtcdEndpoints parses Meta's etcd form into client URLs and a key prefix.
+func (c Config) EtcdEndpoints() (endpoints []string, prefix string, err error) {
+	rest, ok := strings.CutPrefix(c.Meta, "etcd://")
+	if !ok {
+		return nil, "", fmt.Errorf("storage.meta %q is not an etcd:// URL", c.Meta)
+	}
+	hosts, prefix, _ := strings.Cut(rest, "/")
+	if prefix == "" {
+		prefix = "rheos/"
+	} else if !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
+	for h := range strings.SplitSeq(hosts, ",") {
+		if _, _, err := net.SplitHostPort(h); err != nil {
+			return nil, "", fmt.Errorf("storage.meta %q: endpoint %q: %w", c.Meta, h, err)
+		}
+		endpoints = append(endpoints, "http://"+h)
+	}
+	return endpoints, prefix, nil
 }

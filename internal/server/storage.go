@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rheos/rheos/internal/blob"
 	"github.com/rheos/rheos/internal/config"
 	"github.com/rheos/rheos/internal/envelope"
 	"github.com/rheos/rheos/internal/metastore"
@@ -21,9 +22,17 @@ import (
 // provider for encryption at rest, and the owners of the log's keys, whose
 // retention the sweep composes.
 type storage struct {
-	lock  *dirLock
-	meta  *metastore.Store
-	log   *streamlog.Log
+	lock *dirLock
+	// meta is the embedded store (bbolt in the data directory) or etcd
+	// (Storage.Meta); metaDesc names it for `rheos cluster status`.
+	meta      metastore.KV
+	metaDesc  string
+	closeMeta func() error
+	// blobs is where sealed segments are tiered (Storage.Blobs), nil when
+	// they all stay local; blobsDesc names it.
+	blobs     blob.Store
+	blobsDesc string
+	log       *streamlog.Log
 	fence uint64
 	keys  envelope.KeyProvider
 	// logKeys hands out the record log's keys to every service (one
@@ -65,15 +74,19 @@ func openStorage(ctx context.Context, cfg config.Config, opts Options, now func(
 			lock.unlock()
 		}
 	}()
-	meta, err := metastore.Open(cfg.DataDir)
+	meta, metaDesc, closeMeta, err := openMeta(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer func() {
 		if err != nil {
-			meta.Close()
+			closeMeta()
 		}
 	}()
+	blobs, blobsDesc, err := openBlobs(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
 	fence, err := nextEpoch(ctx, meta)
 	if err != nil {
 		return nil, err
@@ -95,17 +108,22 @@ func openStorage(ctx context.Context, cfg config.Config, opts Options, now func(
 		}
 		keys = kr
 	}
+	var tier *streamlog.TierOptions
+	if blobs != nil {
+		tier = &streamlog.TierOptions{Store: blobs, CacheBytes: cfg.CacheBytes, LocalLimitBytes: cfg.LocalLimitBytes}
+	}
 	rlog, err := streamlog.Open(streamlog.Options{
 		FS: fs, Dir: filepath.Join(cfg.DataDir, "log"), SegmentBytes: cfg.SegmentBytes,
 		SegmentAge: time.Duration(cfg.SegmentAge), CompactBelow: compactBelow(cfg.CompactBelow), CachedSegments: cfg.CachedSegments, Now: now, Logger: opts.logger,
-		OnEvent: func(e streamlog.Event) { met.LogEvent(e.Kind) }, OnCommit: met.Commit,
+		OnEvent: func(e streamlog.Event) { met.LogEvent(e.Kind) }, OnCommit: met.Commit, Tier: tier,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("opening record log: %w", err)
 	}
 	rlog.SetFence(fence)
 	met.WatchLog(func() (int, int64) { st := rlog.Stats(); return st.Segments, st.PendingBytes })
-	return &storage{lock: lock, meta: meta, log: rlog, fence: fence, keys: keys, logKeys: metastore.LogKeys(meta)}, nil
+	return &storage{lock: lock, meta: meta, metaDesc: metaDesc, closeMeta: closeMeta, blobs: blobs, blobsDesc: blobsDesc,
+		log: rlog, fence: fence, keys: keys, logKeys: metastore.LogKeys(meta)}, nil
 }
 
 // own registers a service's claim on log keys.
@@ -142,7 +160,7 @@ func (s *storage) sweep(ctx context.Context) error {
 // directory.
 func (s *storage) close() error {
 	err := s.log.Close()
-	if cerr := s.meta.Close(); err == nil {
+	if cerr := s.closeMeta(); err == nil {
 		err = cerr
 	}
 	if cerr := s.lock.unlock(); err == nil {
@@ -153,7 +171,7 @@ func (s *storage) close() error {
 
 // nextEpoch increments the node's epoch in a CAS transaction; it is the
 // fence token of this incarnation's appends.
-func nextEpoch(ctx context.Context, meta *metastore.Store) (uint64, error) {
+func nextEpoch(ctx context.Context, meta metastore.KV) (uint64, error) {
 	const key = "config/epoch"
 	for {
 		v, rev, err := meta.Get(ctx, key)
