@@ -208,7 +208,6 @@ func (s *Server) mux(registry *prometheus.Registry) http.Handler {
 	})
 	admin.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
 	admin.HandleFunc("GET /cluster/status", s.serveClusterStatus)
-	admin.HandleFunc("GET /cluster/status", s.serveClusterStatus)
 	mux.Handle("/", s.router)
 	return s.withConsole(exactPaths(mux, s.router))
 }

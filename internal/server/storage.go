@@ -33,8 +33,8 @@ type storage struct {
 	blobs     blob.Store
 	blobsDesc string
 	log       *streamlog.Log
-	fence uint64
-	keys  envelope.KeyProvider
+	fence     uint64
+	keys      envelope.KeyProvider
 	// logKeys hands out the record log's keys to every service (one
 	// server-wide sequence in the metadata store): a service's shards,
 	// buffers or fragment stores never share a key.
