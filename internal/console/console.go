@@ -21,7 +21,8 @@
 //	POST /console/logout         sign out (CSRF token required)
 //	GET  /console/api/session    who is signed in, the CSRF token, the pages
 //	POST /console/api/aws/{service}   an AWS request for the service (signing name): the
-//	                             body as is; X-Amz-Target and Content-Type passed on; the
+//	                             body as is; X-Amz-Target, Content-Type and the few
+//	                             request headers of the forwarded list passed on; the
 //	                             method in X-Rheos-Method (default POST) and the request URI
 //	                             (path and query, escaped as an SDK sends them) in
 //	                             X-Rheos-Path (default "/")
@@ -395,8 +396,16 @@ func (c *Console) session(w http.ResponseWriter, r *http.Request, ss session) {
 }
 
 // forwarded are the request headers a call passes on (the ones an SDK's
-// request carries that the page controls).
-var forwarded = []string{"Content-Type", "X-Amz-Target", "Accept"}
+// request carries that the page controls): S3's Range (a preview reads the
+// first bytes) and Lambda's X-Amz-Log-Type and X-Amz-Invocation-Type
+// (Invoke's LogType and InvocationType are headers).
+var forwarded = []string{"Content-Type", "X-Amz-Target", "Accept", "Range", "X-Amz-Log-Type", "X-Amz-Invocation-Type"}
+
+// returned are the response headers a call's answer passes back: the
+// error type and request ids, S3's object metadata and Lambda's
+// invocation result headers (the base64 log tail, the function error).
+var returned = []string{"Content-Type", "X-Amzn-Errortype", "X-Amzn-Requestid", "X-Amz-Request-Id", "Content-Disposition",
+	"Content-Range", "Last-Modified", "Etag", "X-Amz-Log-Result", "X-Amz-Function-Error", "X-Amz-Executed-Version"}
 
 func (c *Console) aws(w http.ResponseWriter, r *http.Request, ss session) {
 	svc := r.PathValue("service")
@@ -445,7 +454,7 @@ func (c *Console) aws(w http.ResponseWriter, r *http.Request, ss session) {
 		return
 	}
 	h := w.Header()
-	for _, k := range []string{"Content-Type", "X-Amzn-Errortype", "X-Amzn-Requestid", "X-Amz-Request-Id", "Content-Disposition"} {
+	for _, k := range returned {
 		if v := rep.Header.Get(k); v != "" {
 			h.Set(k, v)
 		}

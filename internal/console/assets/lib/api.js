@@ -44,9 +44,10 @@ async function fail(resp) {
   throw new AWSError(resp.status, type, body.message || body.Message || body.error || resp.statusText);
 }
 
-/** send posts one AWS request: service is the signing name. */
-export async function send(service, { method = 'POST', path = '/', target, contentType, body } = {}) {
-  const headers = { 'X-CSRF-Token': csrf, 'X-Rheos-Method': method, 'X-Rheos-Path': path };
+/** send posts one AWS request: service is the signing name; headers are
+ * the request's own (Range, X-Amz-Log-Type...: those the backend passes on). */
+export async function send(service, { method = 'POST', path = '/', target, contentType, body, headers: extra = {} } = {}) {
+  const headers = { ...extra, 'X-CSRF-Token': csrf, 'X-Rheos-Method': method, 'X-Rheos-Path': path };
   if (target) headers['X-Amz-Target'] = target;
   if (contentType) headers['Content-Type'] = contentType;
   const resp = await check(await fetch(`/console/api/aws/${service}`, { method: 'POST', headers, body, credentials: 'same-origin' }));

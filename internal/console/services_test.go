@@ -1,0 +1,54 @@
+package console
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// TestCallHeaders: the request headers the service pages need (S3's Range
+// for a preview, Lambda's X-Amz-Log-Type for an invocation's log tail)
+// reach the backend, and the answer's headers they read (Content-Range,
+// X-Amz-Log-Result, X-Amz-Function-Error) come back; others do not pass.
+func TestCallHeaders(t *testing.T) {
+	fb := &headerBackend{reply: http.Header{"X-Amz-Log-Result": {"bG9n"}, "X-Amz-Function-Error": {"Unhandled"},
+		"Content-Range": {"bytes 0-9/100"}, "X-Secret": {"no"}}}
+	c, err := New(Options{Backend: fb, Services: []string{"kinesis"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookie, csrf := login(t, c)
+	r := httptest.NewRequest("POST", "/console/api/aws/kinesis", strings.NewReader("{}"))
+	r.Host = "127.0.0.1:4566"
+	r.AddCookie(&http.Cookie{Name: CookieName, Value: cookie})
+	r.Header.Set(CSRFHeader, csrf)
+	r.Header.Set("Range", "bytes=0-65535")
+	r.Header.Set("X-Amz-Log-Type", "Tail")
+	r.Header.Set("Authorization", "not passed")
+	w := httptest.NewRecorder()
+	c.ServeHTTP(w, r)
+	if w.Code != 200 {
+		t.Fatalf("call: %d %s", w.Code, w.Body)
+	}
+	got := fb.calls[0].Header
+	if got.Get("Range") != "bytes=0-65535" || got.Get("X-Amz-Log-Type") != "Tail" || got.Get("Authorization") != "" {
+		t.Errorf("forwarded headers: %v", got)
+	}
+	h := w.Header()
+	if h.Get("X-Amz-Log-Result") != "bG9n" || h.Get("X-Amz-Function-Error") != "Unhandled" || h.Get("Content-Range") != "bytes 0-9/100" || h.Get("X-Secret") != "" {
+		t.Errorf("returned headers: %v", h)
+	}
+}
+
+// headerBackend answers every call with its reply headers.
+type headerBackend struct {
+	fakeBackend
+	reply http.Header
+}
+
+func (b *headerBackend) Do(ctx context.Context, p Principal, c Call) (Reply, error) {
+	b.fakeBackend.Do(ctx, p, c)
+	return Reply{Status: 200, Header: b.reply, Body: []byte("{}")}, nil
+}
