@@ -64,6 +64,7 @@ var allowed = map[string][]string{
 	"internal/metastore":                    {},
 	"internal/metastore/metatest":           {"internal/metastore"}, // the KV conformance suite, for tests
 	"internal/metastore/etcdstore":          {"internal/metastore"}, // the KV contract on etcd (client/v3)
+	"internal/clustertest":                  {},                     // test support: etcd member, versitygw, the storage matrix
 	"internal/blob":                         {},                     // the blob.Store contract: a leaf
 	"internal/blob/local":                   {"internal/blob"},
 	"internal/blob/s3":                      {"internal/blob"},

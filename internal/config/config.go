@@ -595,6 +595,22 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		}
 		c.FunctionsExec = b
 	}
+	if v := getenv("RHEOS_SEGMENT_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return c, fmt.Errorf("RHEOS_SEGMENT_BYTES: %w", err)
+		}
+		c.SegmentBytes = n
+	}
+	for k, dst := range map[string]*Duration{"RHEOS_SEGMENT_AGE": &c.SegmentAge, "RHEOS_SWEEP_INTERVAL": &c.SweepInterval} {
+		if v := getenv(k); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return c, fmt.Errorf("%s: %w", k, err)
+			}
+			*dst = Duration(d)
+		}
+	}
 	if v := getenv("RHEOS_SHARD_LIMIT"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {

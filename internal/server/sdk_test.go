@@ -60,6 +60,7 @@ func startServer(t testing.TB, dir string, mut func(*config.Config)) *testServer
 	cfg.CreateDelay = config.Duration(50 * time.Millisecond)
 	cfg.DeleteDelay = config.Duration(50 * time.Millisecond)
 	cfg.UpdateDelay = config.Duration(50 * time.Millisecond)
+	applyStorageMatrix(&cfg)
 	if mut != nil {
 		mut(&cfg)
 	}
