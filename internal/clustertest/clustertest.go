@@ -277,4 +277,3 @@ func (m *Matrix) Objects(dataDir string) (int, error) {
 	})
 	return n, err
 }
-
