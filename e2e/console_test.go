@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -159,6 +160,9 @@ func (b *browser) wait(what, cond string) {
 func (b *browser) shot(name string) {
 	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 	defer cancel()
+	if !strings.HasPrefix(name, "failure") { // the toasts of earlier steps would cover the page
+		chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('.toast').forEach(e => e.remove())`))
+	}
 	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		b.t.Logf("screenshot %s: %v", name, err)
@@ -185,6 +189,9 @@ func setValue(sel, value string) string {
 
 const rowsJS = `document.querySelectorAll('#records tbody tr').length`
 
+// ordersLink selects the list's link to the stream "orders".
+const ordersLink = "'a.stream-link[href=\"#/streams/orders\"]'"
+
 // TestConsoleDataStreams walks the Data Streams pages of a server without
 // login (auth none, loopback): create a stream, put records, browse and
 // decode them (JSON, hex, base64, KPL de-aggregation), search, download,
@@ -197,6 +204,39 @@ func TestConsoleDataStreams(t *testing.T) {
 	p := startServer(t, filepath.Join(t.TempDir(), "data"), freePort(t))
 	b := consoleBrowser(t)
 	base := "http://" + p.addr + "/console/"
+	c := client(p.addr)
+	ctx := context.Background()
+
+	// Background traffic on another stream, so that the rates and charts
+	// have something to draw.
+	createStream(t, c, "clicks", 1)
+	stop := make(chan struct{})
+	var bg sync.WaitGroup
+	bg.Add(1)
+	go func() {
+		defer bg.Done()
+		it, err := c.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String("clicks"), ShardId: aws.String("shardId-000000000000"), ShardIteratorType: "LATEST"})
+		if err != nil {
+			return
+		}
+		next := it.ShardIterator
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			entries := make([]types.PutRecordsRequestEntry, 1+i%7)
+			for j := range entries {
+				entries[j] = types.PutRecordsRequestEntry{PartitionKey: aws.String(fmt.Sprint("user-", j)), Data: []byte(`{"page":"/home"}`)}
+			}
+			c.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("clicks"), Records: entries})
+			if out, err := c.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: next}); err == nil {
+				next = out.NextShardIterator
+			}
+		}
+	}()
+	defer func() { close(stop); bg.Wait() }()
 
 	// First paint of the shell on loopback.
 	b.do("open the console", chromedp.Navigate(base))
@@ -214,11 +254,9 @@ func TestConsoleDataStreams(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#create-name"), "orders"),
 		chromedp.Evaluate[chromedp.Void](setValue("#create-shards", "2")),
 		chromedp.Click(chromedp.CSS("#create-btn")))
-	b.wait("the stream in the list", `[...document.querySelectorAll('a.stream-link')].some(a => a.textContent === 'orders')`)
+	b.wait("the stream in the list", `!!document.querySelector(`+ordersLink+`)`)
 
 	// Records: JSON ones on three keys, one binary, one KPL aggregate.
-	c := client(p.addr)
-	ctx := context.Background()
 	perShard := map[string]int{}
 	put := func(pk string, data []byte) {
 		t.Helper()
@@ -237,14 +275,14 @@ func TestConsoleDataStreams(t *testing.T) {
 
 	// The stream list (with rates once sampled) in dark theme, for the docs.
 	b.do("reload the list", chromedp.Navigate(base+"#/streams"))
-	b.wait("the list", `document.querySelectorAll('a.stream-link').length === 1 && document.querySelector('#stream-list .badge')?.textContent === 'ACTIVE'`)
+	b.wait("the list", `document.querySelector(`+ordersLink+`)?.closest('tr').querySelector('.badge').textContent === 'ACTIVE'`)
 	b.do("dark theme", chromedp.Click(chromedp.CSS("#theme")))
 	if th := eval[string](b, `document.documentElement.dataset.theme`); th != "dark" && th != "light" {
 		t.Fatalf("theme toggle set %q", th)
 	}
 
 	// The record browser from TRIM_HORIZON over every open shard.
-	b.do("open the records", chromedp.Click(chromedp.CSS("a.stream-link")))
+	b.do("open the records", chromedp.Click(chromedp.CSS(`a.stream-link[href="#/streams/orders"]`)))
 	b.wait("the stream page", `!!document.querySelector('#tab-records')`)
 	b.do("the records tab", chromedp.Click(chromedp.CSS("#tab-records")))
 	b.wait("the reader", `!!document.querySelector('#rec-read')`)
@@ -344,8 +382,12 @@ func TestConsoleDataStreams(t *testing.T) {
 		t.Fatalf("tags after the console added one: %+v %v", tags, err)
 	}
 
-	// The server page.
-	b.do("the server page", chromedp.Navigate(base+"#/server"))
+	if os.Getenv("RHEOS_CONSOLE_DOCS") == "1" {
+		time.Sleep(20 * time.Second) // longer charts for the README's pictures
+	}
+
+	// The server page, in the other theme.
+	b.do("the server page", chromedp.Click(chromedp.CSS("#theme")), chromedp.Navigate(base+"#/server"))
 	b.wait("health and config", `document.querySelector('main').innerText.includes('Health') && !!document.querySelector('#config')`)
 	if cfg := eval[string](b, `document.querySelector('#config').textContent`); !strings.Contains(cfg, `"dataDir"`) {
 		t.Fatalf("config: %s", cfg)
@@ -359,7 +401,7 @@ func TestConsoleDataStreams(t *testing.T) {
 	b.do("delete", chromedp.Click(chromedp.CSS(`button[data-stream="orders"]`)))
 	b.wait("the confirmation", `!!document.querySelector('#dlg-yes')`)
 	b.do("confirm", chromedp.Click(chromedp.CSS("#dlg-yes")))
-	b.wait("deleting or gone", `(() => { const b = document.querySelector('#stream-list .badge'); return !b || b.textContent === 'DELETING' })()`)
+	b.wait("deleting or gone", `(() => { const a = document.querySelector(`+ordersLink+`); return !a || a.closest('tr').querySelector('.badge').textContent === 'DELETING' })()`)
 	b.noExceptions()
 }
 

@@ -98,34 +98,68 @@ func allNaN(s []float64) bool {
 }
 
 // write encodes the series whose key starts with one of match (all when
-// match is empty) as {"t": [ms...], "series": {key: [v|null...]}}.
+// match is empty) as {"t": [ms...], "series": {key: [v|null...]}}, with a
+// sample taken now as the last point (not kept), so that a page sees the
+// present and not up to HistoryInterval ago.
 func (h *History) write(w io.Writer, match []string) error {
+	now, nowT := map[string]float64(nil), h.now().UnixMilli()
+	if vals, err := h.sample(); err == nil {
+		now = vals
+	}
 	h.mu.Lock()
 	out := struct {
 		T      []int64          `json:"t"`
 		Series map[string][]any `json:"series"`
 	}{T: append([]int64{}, h.times...), Series: map[string][]any{}}
+	// A point closer than a second to the last sample would make a noisy rate.
+	live := now != nil && (len(out.T) == 0 || nowT-out.T[len(out.T)-1] >= 1000)
+	if live {
+		out.T = append(out.T, nowT)
+	}
 	keys := make([]string, 0, len(h.series))
 	for k := range h.series {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		ok := len(match) == 0
-		for _, m := range match {
-			ok = ok || strings.HasPrefix(k, m)
-		}
-		if !ok {
+		if !matches(k, match) {
 			continue
 		}
-		vs := make([]any, len(h.series[k]))
+		vs := make([]any, len(h.series[k]), len(h.series[k])+1)
 		for i, v := range h.series[k] {
 			if !math.IsNaN(v) && !math.IsInf(v, 0) {
 				vs[i] = v
 			}
 		}
+		if live {
+			if v, ok := now[k]; ok {
+				vs = append(vs, v)
+			} else {
+				vs = append(vs, nil)
+			}
+		}
 		out.Series[k] = vs
+	}
+	if live { // series new since the last sample
+		for k, v := range now {
+			if _, ok := h.series[k]; ok || !matches(k, match) {
+				continue
+			}
+			vs := make([]any, len(out.T))
+			vs[len(vs)-1] = v
+			out.Series[k] = vs
+		}
 	}
 	h.mu.Unlock()
 	return json.NewEncoder(w).Encode(out)
+}
+
+// matches reports whether key starts with one of prefixes (any key when
+// there are none).
+func matches(key string, prefixes []string) bool {
+	ok := len(prefixes) == 0
+	for _, m := range prefixes {
+		ok = ok || strings.HasPrefix(key, m)
+	}
+	return ok
 }

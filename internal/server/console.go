@@ -38,6 +38,7 @@ func init() { registerWiring("console", 1000, (*Server).wireConsole) }
 func (s *Server) wireConsole(ctx context.Context) error {
 	started := s.now()
 	hist := console.NewHistory(func() (map[string]float64, error) { return sampleRegistry(s.registry.Gather) }, s.now)
+	hist.Sample(ctx) // the first point: a page opened in the first seconds draws rates since start
 	s.tasks = append(s.tasks, task{name: "console-metrics", interval: console.HistoryInterval, run: hist.Sample})
 	anon := s.cfg.RootAccessKeyID
 	if anon == "" {
