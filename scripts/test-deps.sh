@@ -2,7 +2,7 @@
 # Installs what the test suite needs on a fresh Debian machine: AWS CLI v2
 # and boto3 (end-to-end tests), strace and util-linux (for the disk-fault tests:
 # fsync fault injection, a tmpfs in a private mount namespace), PostgreSQL
-# (the Redshift destination tests), chromium (the headless WebRTC test)
+# (the Redshift destination tests), chromium (the headless WebRTC and web console tests)
 # and the Go modules and npm packages. Idempotent.
 set -euo pipefail
 SUDO=""
@@ -85,8 +85,9 @@ else
   exit 1
 fi
 # Headless Chromium for the browser WebRTC test (e2e/webrtc_jslib_test.go: the
-# JS library as a viewer in a page, receiving a pion master's video).
+# JS library as a viewer in a page, receiving a pion master's video) and the web
+# console's browser tests (e2e/console_test.go, chromedp).
 if ! command -v chromium >/dev/null 2>&1; then
-  echo "test-deps: installing chromium (headless WebRTC viewer test)"
+  echo "test-deps: installing chromium (headless WebRTC viewer and web console tests)"
   apt_install chromium
 fi

@@ -120,9 +120,16 @@ type Backend interface {
 	Login(accessKeyID, secret string) (Principal, bool)
 	// Do serves the call as the principal: signed with its credentials
 	// and dispatched into the server's AWS router, so that it is
-	// authenticated and authorized exactly like an SDK call.
+	// authenticated and authorized exactly like an SDK call. An AWS error
+	// is a Reply like any other; err is for a call that could not be
+	// made (ErrSignedOut when the principal's credential is gone).
 	Do(ctx context.Context, p Principal, c Call) (Reply, error)
 }
+
+// ErrSignedOut is what Backend.Do returns when the session's credential
+// is no longer in the server's table (rotated away): the console ends the
+// session and sends the page to the login.
+var ErrSignedOut = errors.New("console: the signed-in credential is no longer configured; sign in again")
 
 // InfoFunc answers a thin read-only endpoint with a JSON-encodable value.
 type InfoFunc func(ctx context.Context) (any, error)
@@ -449,6 +456,11 @@ func (c *Console) aws(w http.ResponseWriter, r *http.Request, ss session) {
 		}
 	}
 	rep, err := c.opts.Backend.Do(r.Context(), ss.p, call)
+	if errors.Is(err, ErrSignedOut) {
+		c.sessions.remove(ss.id)
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": err.Error(), "login": "/console/login"})
+		return
+	}
 	if err != nil {
 		writeJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})
 		return

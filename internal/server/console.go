@@ -135,7 +135,7 @@ func (b consoleBackend) Do(ctx context.Context, p console.Principal, c console.C
 	if cr, ok := (*s.creds.Load())[p.AccessKeyID]; ok {
 		cred.SecretAccessKey, cred.SessionToken = cr.secret.SecretAccessKey, cr.secret.SessionToken
 	} else if s.cfg.AuthMode == "verify" {
-		return console.Reply{}, errors.New("the signed-in credential is no longer configured: sign in again")
+		return console.Reply{}, console.ErrSignedOut
 	}
 	uri := "http://localhost" + c.Path
 	if c.RawQuery != "" {
