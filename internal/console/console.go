@@ -29,7 +29,8 @@
 //	GET  /console/api/info/{name}   thin read-only endpoints (health, version, config, disk)
 //	GET  /console/api/metrics    the sampled history of the server's Prometheus metrics
 //
-// Every /console/api request needs a session; every POST also needs the
+// Ten failed logins from one address within a minute block its logins for
+// the rest of that minute (429). Every /console/api request needs a session; every POST also needs the
 // session's CSRF token in the X-CSRF-Token header (403 without it). When
 // the server needs no login (auth mode none and every listener on
 // loopback) a session is created on the first visit, and requests must
@@ -168,6 +169,7 @@ type Options struct {
 type Console struct {
 	opts     Options
 	sessions *sessions
+	throttle *loginThrottle
 	assets   *assetSet
 	pages    []Page
 	mux      *http.ServeMux
@@ -203,7 +205,8 @@ func New(opts Options) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Console{opts: opts, assets: a, sessions: newSessions(opts.IdleTimeout, opts.MaxAge, opts.MaxSessions, opts.Now)}
+	c := &Console{opts: opts, assets: a, sessions: newSessions(opts.IdleTimeout, opts.MaxAge, opts.MaxSessions, opts.Now),
+		throttle: newLoginThrottle(opts.Now)}
 	served := map[string]bool{}
 	for _, s := range opts.Services {
 		served[s] = true
@@ -345,9 +348,9 @@ var loginPage = template.Must(template.New("login").Parse(`<!doctype html>
 <form method="post" action="/console/login">
 {{if .Error}}<p class="error" role="alert" id="login-error">{{.Error}}</p>{{end}}
 <label for="akid">Access key ID</label>
-<input id="akid" name="access_key_id" autocomplete="username" required value="{{.Key}}" autofocus>
+<input id="akid" name="access_key_id" autocomplete="username" required value="{{.Key}}"{{if not .Key}} autofocus{{end}}>
 <label for="secret">Secret access key</label>
-<input id="secret" name="secret_access_key" type="password" autocomplete="current-password" required>
+<input id="secret" name="secret_access_key" type="password" autocomplete="current-password" required{{if .Key}} autofocus{{end}}{{if .Error}} aria-describedby="login-error"{{end}}>
 <button type="submit" class="primary">Sign in</button>
 </form>
 <p class="muted">The credentials of a principal of this server (RHEOS_ROOT_ACCESS_KEY_ID or a principal of the config file); every action is authorized by its IAM policies.</p>
@@ -376,11 +379,17 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	key, secret := strings.TrimSpace(r.PostFormValue("access_key_id")), r.PostFormValue("secret_access_key")
+	if !c.throttle.allowed(r.RemoteAddr) {
+		c.renderLogin(w, http.StatusTooManyRequests, key, "Too many failed sign-ins from this address: wait a minute.")
+		return
+	}
 	p, ok := c.opts.Backend.Login(key, secret)
 	if !ok {
+		c.throttle.failed(r.RemoteAddr)
 		c.renderLogin(w, http.StatusUnauthorized, key, "The access key ID or the secret is wrong.")
 		return
 	}
+	c.throttle.succeeded(r.RemoteAddr)
 	if ck, err := r.Cookie(CookieName); err == nil {
 		c.sessions.remove(ck.Value) // a fresh id at every login (no fixation)
 	}

@@ -299,3 +299,32 @@ func TestAssetsGzipAndETag(t *testing.T) {
 		t.Fatalf("revalidation: %d", w.Code)
 	}
 }
+
+// TestLoginThrottle: ten wrong secrets from one address block even the
+// right one until a minute has passed; another address is not affected.
+func TestLoginThrottle(t *testing.T) {
+	c, _, clk := newTest(t, false)
+	form := func(secret string) string {
+		return url.Values{"access_key_id": {"AKID"}, "secret_access_key": {secret}}.Encode()
+	}
+	for i := 0; i < 10; i++ {
+		if w := do(c, "POST", "/console/login", "", "", form("wrong")); w.Code != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i, w.Code)
+		}
+	}
+	if w := do(c, "POST", "/console/login", "", "", form("right")); w.Code != http.StatusTooManyRequests {
+		t.Fatalf("after ten failures: %d", w.Code)
+	}
+	r := httptest.NewRequest("POST", "/console/login", strings.NewReader(form("right")))
+	r.Host, r.RemoteAddr = "127.0.0.1:4566", "192.0.2.9:5555"
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	w := httptest.NewRecorder()
+	c.ServeHTTP(w, r)
+	if w.Code != http.StatusSeeOther {
+		t.Fatalf("another address: %d", w.Code)
+	}
+	clk.t = clk.t.Add(time.Minute)
+	if w := do(c, "POST", "/console/login", "", "", form("right")); w.Code != http.StatusSeeOther {
+		t.Fatalf("a minute later: %d", w.Code)
+	}
+}
