@@ -90,7 +90,7 @@ func startServerWith(t testing.TB, dataDir, addr string, env []string, flags ...
 	}
 	args := append([]string{"serve", "--addr", addr, "--data-dir", dataDir, "--create-delay", "50ms", "--delete-delay", "50ms", "--log-level", "warn"}, flags...)
 	cmd := exec.Command(rheosBinary(t), args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(append(os.Environ(), matrixEnv(dataDir)...), env...)
 	logf, err := os.OpenFile(filepath.Join(filepath.Dir(dataDir), filepath.Base(dataDir)+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		t.Fatal(err)

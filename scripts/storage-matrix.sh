@@ -27,7 +27,7 @@ server_tests=$(tests_of internal/server storage_matrix_test.go sdk_test.go efo_t
   encryption_test.go settings_test.go cbor_test.go malformed_test.go autoscale_test.go kms_test.go \
   throttle_clock_test.go)
 e2e_tests=$(tests_of e2e awscli_test.go boto3_test.go jssdk_test.go ordering_test.go badinput_test.go \
-  crash_test.go shutdown_test.go cli_test.go tiering_test.go)
+  crash_test.go shutdown_test.go cli_test.go)
 
 for mode in "${modes[@]}"; do
   echo "storage matrix: $mode"

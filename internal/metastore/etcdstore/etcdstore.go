@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -50,15 +51,22 @@ type Options struct {
 	// PageSize is the number of keys one Range of a Scan reads. Default
 	// 500.
 	PageSize int
+	// RequestTimeout bounds each etcd request (Get, one page of a Scan, a
+	// Commit's Txn), so that callers see an error, which the API layers
+	// report as a retryable one, rather than waiting out an etcd without
+	// quorum. Default 5 s. A Commit that times out may still have been
+	// applied (etcd may commit it after the client gave up).
+	RequestTimeout time.Duration
 }
 
 // Store is metastore.KV on etcd. It is safe for concurrent use and holds no
 // state besides its options: every call is one or more etcd requests.
 type Store struct {
-	c      *clientv3.Client
-	prefix string
-	limits metastore.Limits
-	page   int64
+	c       *clientv3.Client
+	prefix  string
+	limits  metastore.Limits
+	page    int64
+	timeout time.Duration
 }
 
 var _ metastore.KV = (*Store)(nil)
@@ -77,7 +85,15 @@ func New(opts Options) (*Store, error) {
 	if opts.PageSize <= 0 {
 		opts.PageSize = 500
 	}
-	return &Store{c: opts.Client, prefix: opts.Prefix, limits: opts.Limits, page: int64(opts.PageSize)}, nil
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = 5 * time.Second
+	}
+	return &Store{c: opts.Client, prefix: opts.Prefix, limits: opts.Limits, page: int64(opts.PageSize), timeout: opts.RequestTimeout}, nil
+}
+
+// request bounds one etcd request by RequestTimeout.
+func (s *Store) request(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.timeout)
 }
 
 // Limits returns the bounds of one Commit.
@@ -100,7 +116,9 @@ func mapErr(op string, err error) error {
 
 // Get implements metastore.KV.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, uint64, error) {
-	resp, err := s.c.Get(ctx, s.prefix+key)
+	rctx, cancel := s.request(ctx)
+	defer cancel()
+	resp, err := s.c.Get(rctx, s.prefix+key)
 	if err != nil {
 		return nil, 0, mapErr("get", err)
 	}
@@ -117,7 +135,9 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, uint64, error) {
 
 // Rev implements metastore.KV: the etcd cluster's current revision.
 func (s *Store) Rev(ctx context.Context) (uint64, error) {
-	resp, err := s.c.Get(ctx, s.prefix, clientv3.WithCountOnly())
+	rctx, cancel := s.request(ctx)
+	defer cancel()
+	resp, err := s.c.Get(rctx, s.prefix, clientv3.WithCountOnly())
 	if err != nil {
 		return 0, mapErr("revision", err)
 	}
@@ -144,7 +164,9 @@ func (s *Store) ScanFrom(ctx context.Context, prefix, from string, fn func(key s
 		if atRev != 0 {
 			opts = append(opts, clientv3.WithRev(atRev))
 		}
-		resp, err := s.c.Get(ctx, start, opts...)
+		rctx, cancel := s.request(ctx)
+		resp, err := s.c.Get(rctx, start, opts...)
+		cancel()
 		if err != nil {
 			return mapErr("scan", err)
 		}
@@ -211,7 +233,9 @@ func (s *Store) commit(ctx context.Context, compare map[string]uint64, puts map[
 			ops = append(ops, clientv3.OpPut(s.prefix+k, string(puts[k]), putOpts...))
 		}
 	}
-	resp, err := s.c.Txn(ctx).If(cmps...).Then(ops...).Commit()
+	rctx, cancel := s.request(ctx)
+	defer cancel()
+	resp, err := s.c.Txn(rctx).If(cmps...).Then(ops...).Commit()
 	if err != nil {
 		return false, 0, mapErr("commit", err)
 	}
