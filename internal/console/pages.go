@@ -21,5 +21,10 @@ type Page struct {
 // comment).
 var pages = []Page{
 	streamsPage,
+	firehosePage,
+	analyticsPage,
+	videoPage,
+	functionsPage,
+	s3Page,
 	serverPage,
 }
