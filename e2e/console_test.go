@@ -370,12 +370,15 @@ func TestConsoleDataStreams(t *testing.T) {
 	b.wait("the children in the lineage", `(() => { const rows = [...document.querySelectorAll('#lineage tbody tr')].map(r => r.innerText);
 		return rows.length === 4 && rows.some(r => r.startsWith('shardId-000000000000') && r.includes('closed') && r.includes('shardId-000000000002, shardId-000000000003'))
 			&& rows.some(r => r.startsWith('shardId-000000000003') && r.includes('open') && r.includes('shardId-000000000000')) })()`)
+	b.wait("the stream's traffic chart", `!!document.querySelector('section[aria-labelledby=traffic-title] svg.chart')`)
 	b.wait("the map: 3 open, 1 closed", `document.querySelectorAll('#shardmap rect.open').length === 3 && document.querySelectorAll('#shardmap rect.closed').length === 1 && document.querySelectorAll('#shardmap line.lineage').length === 2`)
 	b.shot("console-shards")
 
 	// Consumers and lag; settings and tags.
 	b.do("consumers", chromedp.Click(chromedp.CSS("#tab-consumers")))
 	b.wait("the consumers tab", `!!document.querySelector('#efo') && !!document.querySelector('#esm table, #esm p')`)
+	b.do("shard-level metrics", chromedp.Click(chromedp.CSS("#shard-metrics")))
+	b.wait("shard-level metrics on", `document.querySelector('#shard-metrics')?.textContent === 'Disable shard-level metrics'`)
 	b.do("settings", chromedp.Click(chromedp.CSS("#tab-settings")))
 	b.wait("tags", `!!document.querySelector('#tag-add')`)
 	b.do("add a tag", chromedp.SendKeys(chromedp.CSS("#tag-key"), "team"), chromedp.SendKeys(chromedp.CSS("#tag-value"), "payments"), chromedp.Click(chromedp.CSS("#tag-add")))

@@ -156,6 +156,13 @@ async function detail(root, name, tab, ctx) {
     const mergeSel = select(mergeable.map((x) => [x.ShardId, `${x.ShardId} + ${adjacent(x).ShardId}`]), mergeable[0]?.ShardId, { id: 'merge-shard' });
     const target = h('input', { id: 'scale-target', type: 'number', min: 1, value: open.length, size: 5 });
     const busy = sum.StreamStatus !== 'ACTIVE';
+    const traffic = h('section', { class: 'panel', 'aria-labelledby': 'traffic-title' }, h('h2', { id: 'traffic-title' }, 'Records in and out (last 10 minutes)'));
+    const key = (m) => `${m}{stream="${name}"}`;
+    ctx.metrics(key('rheos_kinesis_incoming_records_total'), key('rheos_kinesis_outgoing_records_total')).then((m) => {
+      const series = [{ name: 'in', values: ctx.chart.rates(m.t, m.series[key('rheos_kinesis_incoming_records_total')] || []) },
+        { name: 'out', values: ctx.chart.rates(m.t, m.series[key('rheos_kinesis_outgoing_records_total')] || []) }];
+      traffic.append(ctx.chart.lineChart(m.t.slice(1), series, { title: 'Records in and out', unit: '/s', width: 720, height: 120 }), ctx.chart.legend(series));
+    }, () => traffic.append(h('p', { class: 'muted' }, 'Metrics are shown to an account root.')));
     const act = async (op, input, msg) => {
       if (await guard(() => aws.json('kinesis', op, { StreamName: name, ...input }), msg) !== undefined) settle();
     };
@@ -165,6 +172,7 @@ async function detail(root, name, tab, ctx) {
         ['Open shards', String(sum.OpenShardCount)], ['Shards (with closed)', String(shards.length)], ['Retention', sum.RetentionPeriodHours + ' hours'],
         ['Encryption', sum.EncryptionType === 'KMS' ? `KMS (${sum.KeyId})` : 'none'], ['EFO consumers', String(sum.ConsumerCount ?? 0)],
         ['Created', fmt.time(sum.StreamCreationTimestamp)]])),
+      traffic,
       h('section', { class: 'panel shardmap', id: 'shardmap', 'aria-labelledby': 'map-title' },
         h('h2', { id: 'map-title' }, 'Shard map'),
         h('p', { class: 'muted' }, 'Hash key ranges left to right; each row a generation; lines from parents to children. Closed shards are dashed.'),
@@ -201,9 +209,15 @@ async function detail(root, name, tab, ctx) {
     const esmBox = h('div', { id: 'esm' });
     const lagBox = h('div', { id: 'read-lag' });
     const cname = h('input', { id: 'efo-name', required: true, placeholder: 'my-app' });
+    const enhanced = (sum.EnhancedMonitoring || []).some((e) => (e.ShardLevelMetrics || []).length);
+    const monitoring = h('p', {}, h('button', { type: 'button', id: 'shard-metrics', onclick: async () => {
+      const op = enhanced ? 'DisableEnhancedMonitoring' : 'EnableEnhancedMonitoring';
+      if (await guard(() => aws.json('kinesis', op, { StreamName: name, ShardLevelMetrics: ['ALL'] }), enhanced ? 'Shard-level metrics disabled' : 'Shard-level metrics enabled') !== undefined) settle();
+    } }, enhanced ? 'Disable shard-level metrics' : 'Enable shard-level metrics'));
     fill(panel,
       h('section', { class: 'panel', 'aria-labelledby': 'lag-title' }, h('h2', { id: 'lag-title' }, 'Read lag'),
-        h('p', { class: 'muted' }, 'Iterator age of the latest GetRecords on the stream and per shard (the server\'s metrics, last 10 minutes).'), lagBox),
+        h('p', { class: 'muted' }, 'Iterator age of the latest read (GetRecords or SubscribeToShard) on the stream and, with shard-level metrics enabled, per shard (the server\'s metrics, last 10 minutes).'),
+        lagBox, monitoring),
       h('section', { class: 'panel', 'aria-labelledby': 'efo-title' }, h('h2', { id: 'efo-title' }, 'Enhanced fan-out consumers'), efoBox,
         h('form', { class: 'row', onsubmit: async (e) => {
           e.preventDefault();

@@ -58,6 +58,10 @@ export async function renderRecords(panel, name, shards, { ui, aws }) {
         got++;
       }
     }
+    if (iters.size > 1) { // a stream's records in arrival order, whatever their shard
+      records.sort((a, b) => (a.rec.ApproximateArrivalTimestamp - b.rec.ApproximateArrivalTimestamp) ||
+        (BigInt(a.rec.SequenceNumber) < BigInt(b.rec.SequenceNumber) ? -1 : 1));
+    }
     if (records.length > MAX_KEPT) records = records.slice(records.length - MAX_KEPT);
     return got;
   }
