@@ -80,7 +80,8 @@ async function list(root, { ui, aws, metrics, chart }) {
     ], sums.filter(Boolean), { empty: 'No streams yet: create one above.' }));
   }
   await load();
-  const timer = setInterval(() => load().catch(() => {}), 5000);
+  // Refresh every 5 s, but not under a keyboard user's focus (it would move).
+  const timer = setInterval(() => { if (!body.contains(document.activeElement)) load().catch(() => {}); }, 5000);
   return () => clearInterval(timer);
 }
 
@@ -266,7 +267,7 @@ async function detail(root, name, tab, ctx) {
       } else fill(esmBox, h('p', { class: 'muted' }, 'The Lambda API is not served.'));
     }
     await load();
-    const timer = setInterval(() => load().catch(() => {}), 5000);
+    const timer = setInterval(() => { if (!panel.contains(document.activeElement)) load().catch(() => {}); }, 5000);
     return () => clearInterval(timer);
   }
 
