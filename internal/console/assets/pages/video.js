@@ -69,6 +69,8 @@ async function fragments(aws, name, span) {
   return out.sort((a, b) => a.ServerTimestamp - b.ServerTimestamp);
 }
 
+const iso = (t) => new Date(t * 1000).toISOString();
+
 const NS = 'http://www.w3.org/2000/svg';
 function s(tag, attrs = {}, style = {}, ...kids) {
   const el = document.createElementNS(NS, tag);
@@ -78,7 +80,9 @@ function s(tag, attrs = {}, style = {}, ...kids) {
   return el;
 }
 
-/** timeline draws fragments along time; onPick(fragment) on a click or Enter. */
+/** timeline draws fragments along their producer time (what they cover:
+ * a recording uploaded at once has nearly one server time); onPick(fragment)
+ * on a click or Enter. */
 function timeline(frags, t0, t1, onPick) {
   const W = 800, H = 46, span = Math.max(1, t1 - t0);
   const x = (t) => ((t - t0) / span) * W;
@@ -88,9 +92,9 @@ function timeline(frags, t0, t1, onPick) {
     s('text', { x: W, y: 44, 'text-anchor': 'end' }, { fill: 'var(--muted)', fontSize: '10px' }, new Date(t1 * 1000).toISOString().replace('T', ' ').slice(0, 19)));
   for (const f of frags) {
     const len = (f.FragmentLengthInMilliseconds || 0) / 1000;
-    const r = s('rect', { x: x(f.ServerTimestamp), y: 6, width: Math.max(2, x(f.ServerTimestamp + len) - x(f.ServerTimestamp) - 0.5), height: 22, tabindex: '0', class: 'fragment' },
+    const r = s('rect', { x: x(f.ProducerTimestamp), y: 6, width: Math.max(2, x(f.ProducerTimestamp + len) - x(f.ProducerTimestamp) - 1), height: 22, tabindex: '0', class: 'fragment' },
       { fill: 'var(--accent)', fillOpacity: '0.6', cursor: 'pointer' },
-      s('title', {}, {}, `Fragment ${f.FragmentNumber}: ${new Date(f.ServerTimestamp * 1000).toISOString()} (server), ${f.FragmentLengthInMilliseconds} ms, ${f.FragmentSizeInBytes} bytes`));
+      s('title', {}, {}, `Fragment ${f.FragmentNumber}: ${iso(f.ProducerTimestamp)} (producer), ${iso(f.ServerTimestamp)} (server), ${f.FragmentLengthInMilliseconds} ms, ${f.FragmentSizeInBytes} bytes`));
     r.addEventListener('click', () => onPick(f));
     r.addEventListener('keydown', (e) => { if (e.key === 'Enter') onPick(f); });
     svg.append(r);
@@ -111,7 +115,6 @@ function loadHls() {
   return hlsLoaded;
 }
 
-const iso = (t) => new Date(t * 1000).toISOString();
 const epoch = (v) => { const t = Date.parse(v); if (isNaN(t)) throw new Error('not a time: ' + v); return t / 1000; };
 
 async function detail(root, name, { ui, aws }) {
@@ -136,11 +139,12 @@ async function detail(root, name, { ui, aws }) {
     frags = await fragments(aws, name, Number(rangeSel.value));
     // The timeline spans the fragments found (with a margin), not the
     // whole range asked: a short recording in a day would be one pixel.
+    const end = (f, ts) => f[ts] + (f.FragmentLengthInMilliseconds || 0) / 1000;
     const last = frags[frags.length - 1];
-    const t0 = frags.length ? frags[0].ServerTimestamp : 0;
-    const t1 = frags.length ? last.ServerTimestamp + (last.FragmentLengthInMilliseconds || 0) / 1000 : 0;
-    const pad = Math.max(0.5, (t1 - t0) * 0.02);
-    fill(tl, frags.length ? timeline(frags, t0 - pad, t1 + pad, (f) => {
+    const t0 = frags.length ? frags[0].ServerTimestamp : 0, t1 = frags.length ? end(last, 'ServerTimestamp') : 0;
+    const p0 = Math.min(...frags.map((f) => f.ProducerTimestamp)), p1 = Math.max(...frags.map((f) => end(f, 'ProducerTimestamp')));
+    const pad = Math.max(0.5, (p1 - p0) * 0.02);
+    fill(tl, frags.length ? timeline(frags, p0 - pad, p1 + pad, (f) => {
       from.value = iso(f.ServerTimestamp);
       status.textContent = `From fragment ${f.FragmentNumber}.`;
     }) : h('p', { class: 'muted' }, 'No fragments in this range.'));
@@ -206,7 +210,7 @@ async function detail(root, name, { ui, aws }) {
     ])),
     h('section', { class: 'panel', 'aria-labelledby': 'tl-title' }, h('h2', { id: 'tl-title' }, 'Fragments'),
       h('div', { class: 'row' }, field('Range', rangeSel), h('button', { type: 'button', onclick: () => guard(loadFragments) }, 'Refresh')),
-      h('p', { class: 'muted' }, 'ListFragments by server timestamp; pick a fragment to play or clip from it.'), tl, fragTable),
+      h('p', { class: 'muted' }, 'ListFragments by server timestamp, drawn along their producer time; pick a fragment to play or clip from its server time.'), tl, fragTable),
     h('section', { class: 'panel', 'aria-labelledby': 'play-title' }, h('h2', { id: 'play-title' }, 'Playback'),
       h('div', { class: 'row' }, field('Mode', mode), field('Container', container), field('Player', player)),
       h('div', { class: 'row' }, field('From (server time, ISO 8601)', from), field('To', to),
