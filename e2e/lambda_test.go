@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"archive/zip"
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"os"
@@ -20,17 +18,8 @@ func TestLambdaWithAWSCLI(t *testing.T) {
 	addr := freePort(t)
 	startServerWith(t, t.TempDir(), addr, nil, "--functions-exec")
 	dir := t.TempDir()
-	src, err := os.ReadFile("../internal/server/testdata/functions/node/index.js")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var zbuf bytes.Buffer
-	zw := zip.NewWriter(&zbuf)
-	w, _ := zw.Create("index.js")
-	w.Write(src)
-	zw.Close()
 	zipPath := filepath.Join(dir, "fn.zip")
-	os.WriteFile(zipPath, zbuf.Bytes(), 0o644)
+	os.WriteFile(zipPath, nodeHandlerZip(t), 0o644)
 	for name, cli := range awsCLIs(t) {
 		t.Run(name, func(t *testing.T) {
 			run := func(args ...string) []byte { t.Helper(); return runAWS(t, cli, addr, args...) }
