@@ -1,7 +1,7 @@
 # Rheos make targets. `make test` is the one command CI runs (.ci/run).
 GO ?= go
 
-.PHONY: all build run test test-deps vet race fuzz bench crash-test clean
+.PHONY: all build run test test-deps vet race fuzz bench crash-test clean test-storage-matrix
 
 all: build
 
@@ -15,10 +15,17 @@ run: build
 
 # The full test suite: installs what the tests need, then vet, gofmt and the
 # race-enabled tests (unit, integration with the AWS SDK for Go v2, the AWS
-# CLI end-to-end test and the SIGKILL crash test).
+# CLI end-to-end test and the SIGKILL crash test), the fuzz targets, and the
+# Data Streams tests again on the two clustered storage configurations
+# (segments tiered to S3, metadata on etcd; scripts/storage-matrix.sh).
 test: test-deps vet
 	$(GO) test -race -timeout 30m ./...
 	@bash scripts/fuzz.sh $(CI_FUZZTIME)
+	@bash scripts/storage-matrix.sh
+
+# The Data Streams tests on the storage matrix only: MODES="s3 etcd+s3".
+test-storage-matrix:
+	@bash scripts/storage-matrix.sh $(MODES)
 
 # How much `make test` fuzzes each target: an iteration count, not a duration
 # (a duration can end mid-input and fail with "context deadline exceeded").
