@@ -144,6 +144,12 @@ func TestConsoleServicesFirehoseToS3(t *testing.T) {
 		t.Errorf("preview is not the records pretty-printed:\n%s", preview)
 	}
 	b.shot("console-s3-preview")
+	// A test record from the delivery stream's page.
+	b.open("#/firehose/clicks")
+	b.wait("the put form", `!!document.getElementById('fh-data')`)
+	eval[bool](b, setValue("#fh-data", `{"click":99}`))
+	b.click("#fh-put")
+	b.wait("the record accepted", `document.getElementById('toasts').innerText.includes('accepted')`)
 	b.noExceptions()
 }
 
@@ -230,6 +236,8 @@ CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
 	}
 	b.scroll("#rows-title")
 	b.shot("console-analytics")
+	b.click(`#app-stop:not([disabled])`)
+	b.wait("the application stopped", `document.getElementById('app-status')?.textContent === 'READY'`)
 	b.noExceptions()
 }
 
@@ -303,6 +311,9 @@ func TestConsoleServicesVideo(t *testing.T) {
 			b.shot("console-video")
 		}
 	}
+	// A clip of the range (GetClip through the console), saved as a file.
+	b.click("#video-clip")
+	b.wait("the clip downloaded", `document.getElementById('toasts').innerText.includes('Clip downloaded')`)
 	b.noExceptions()
 }
 
