@@ -141,7 +141,7 @@ func TestStorageMatrixTiers(t *testing.T) {
 	check(read(ts))
 }
 
-func clusterStatus(t *testing.T, ts *testServer) server.ClusterStatus {
+func clusterStatus(t testing.TB, ts *testServer) server.ClusterStatus {
 	t.Helper()
 	resp, err := http.Get(ts.url + "/cluster/status")
 	if err != nil {
