@@ -118,4 +118,3 @@ func BenchmarkTieredColdGetRecords(b *testing.B) {
 		ts.stop()
 	}
 }
-
