@@ -673,6 +673,10 @@ func (t *tierer) sweepOrphans(ctx context.Context, force bool) (int, error) {
 	if !due {
 		return 0, nil
 	}
+	// Bounded: sweepMu is held, and a store that does not answer must not
+	// hold back uploads' switch-overs, deletions or Close for long.
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
 	deleted := 0
 	after := ""
 	for {
