@@ -122,6 +122,14 @@ func openStorage(ctx context.Context, cfg config.Config, opts Options, now func(
 	}
 	rlog.SetFence(fence)
 	met.WatchLog(func() (int, int64) { st := rlog.Stats(); return st.Segments, st.PendingBytes })
+	if tier != nil {
+		met.WatchTier(func() metrics.TierSample {
+			t := rlog.Stats().Tier
+			return metrics.TierSample{TieredSegments: int64(t.TieredSegments), BacklogSegments: int64(t.BacklogSegments),
+				TieredBytes: t.TieredBytes, BacklogBytes: t.BacklogBytes, CacheBytes: t.CacheBytes, CacheHits: t.CacheHits,
+				CacheMisses: t.CacheMisses, Uploads: t.Uploads, Failures: t.UploadFailures}
+		})
+	}
 	return &storage{lock: lock, meta: meta, metaDesc: metaDesc, closeMeta: closeMeta, blobs: blobs, blobsDesc: blobsDesc,
 		log: rlog, fence: fence, keys: keys, logKeys: metastore.LogKeys(meta)}, nil
 }
