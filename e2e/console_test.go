@@ -148,11 +148,21 @@ func (b *browser) wait(what, cond string) {
 		if err == nil {
 			return
 		}
-		if time.Now().After(deadline) || !strings.Contains(err.Error(), "navigated or closed") && !strings.Contains(err.Error(), "context was destroyed") {
+		if time.Now().After(deadline) || !navigating(err) {
 			b.fail("waiting for "+what, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// navigating reports whether err is a page's navigation ending a poll.
+func navigating(err error) bool {
+	for _, s := range []string{"navigated or closed", "context was destroyed", "Cannot find context with specified id"} {
+		if strings.Contains(err.Error(), s) {
+			return true
+		}
+	}
+	return false
 }
 
 // shot saves a PNG of the viewport as name.png (and into docs/console with
