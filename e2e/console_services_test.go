@@ -124,6 +124,13 @@ func TestConsoleServicesFirehoseToS3(t *testing.T) {
 		b.open("#/")
 		time.Sleep(500 * time.Millisecond)
 	}
+	// Its delivery metrics: the delivery counted, the freshness known.
+	if got := b.text(`document.getElementById('fh-deliveries')?.textContent || ''`); !strings.Contains(got, " ok, 0 failed") || strings.HasPrefix(got, "0 ok") {
+		t.Errorf("deliveries %q", got)
+	}
+	if got := b.text(`document.getElementById('fh-freshness')?.textContent || ''`); !strings.HasSuffix(got, " s") {
+		t.Errorf("data freshness %q", got)
+	}
 	b.shot("console-firehose")
 	// Its S3 output: the browser at the static part of the prefix.
 	b.click(`a.s3-place[data-what="Output"]`)
@@ -359,6 +366,7 @@ func TestConsoleServicesFunctions(t *testing.T) {
 	if log := b.text(`document.querySelector('#fn-result .fn-log').textContent`); !strings.Contains(log, "hello from node") {
 		t.Errorf("log tail %q", log)
 	}
+	b.wait("the monitoring charts", `document.querySelectorAll('.monitoring figure').length === 2`)
 	if esm := b.text(`document.getElementById('esm-list').innerText`); !strings.Contains(esm, "Enabl") {
 		t.Errorf("mapping state: %q", esm)
 	}

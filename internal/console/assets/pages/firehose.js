@@ -5,6 +5,22 @@
 // error and backup prefixes in the S3 browser (ListObjectsV2); a test
 // record (PutRecord). Routes: #/firehose, #/firehose/<name>.
 import * as u from './services/util.js';
+import * as mon from './services/monitor.js';
+
+// The delivery metrics (CloudWatch's AWS/Firehose, here Prometheus series
+// labelled by stream): read from the server's metric history.
+const METRICS = ['rheos_firehose_incoming_records_total', 'rheos_firehose_delivered_records_total', 'rheos_firehose_deliveries_total',
+  'rheos_firehose_data_freshness_seconds', 'rheos_firehose_failed_records_total'];
+
+/** health sums a delivery stream's latest delivery outcomes and freshness. */
+function health(m, name) {
+  const total = (metric, labels) => mon.select(m, metric, { stream: name, ...labels }).reduce((a, s) => a + (mon.latest(s.values) ?? 0), 0);
+  const fresh = mon.select(m, 'rheos_firehose_data_freshness_seconds', { stream: name }).map((s) => mon.latest(s.values)).filter((v) => v != null);
+  return { ok: total('rheos_firehose_deliveries_total', { outcome: 'ok' }), failed: total('rheos_firehose_deliveries_total', { outcome: 'error' }),
+    failedRecords: total('rheos_firehose_failed_records_total'), freshness: fresh.length ? Math.max(...fresh) : null };
+}
+
+const freshness = (s) => (s == null ? '—' : s < 60 ? s.toFixed(1) + ' s' : (s / 60).toFixed(1) + ' min');
 
 export async function render(root, route, ctx) {
   if (route[0]) return detail(root, route[0], ctx);
@@ -43,7 +59,7 @@ function buffering(d) {
   return `${b.SizeInMBs ?? '—'} MiB / ${b.IntervalInSeconds ?? '—'} s`;
 }
 
-async function list(root, { ui, aws }) {
+async function list(root, { ui, aws, metrics }) {
   const { h } = ui;
   const names = [];
   let out = await aws.json('firehose', 'ListDeliveryStreams', { Limit: 100 });
@@ -53,6 +69,7 @@ async function list(root, { ui, aws }) {
     names.push(...(out.DeliveryStreamNames || []));
   }
   const descs = await Promise.all(names.slice(0, 200).map((n) => describe(aws, n).catch(() => ({ DeliveryStreamName: n }))));
+  const m = await mon.history(metrics, METRICS);
   root.append(h('h1', {}, 'Firehose'),
     h('p', { class: 'muted' }, 'Delivery streams (ListDeliveryStreams, DescribeDeliveryStream).'),
     ui.table([
@@ -61,8 +78,13 @@ async function list(root, { ui, aws }) {
       { title: 'Source', value: (d) => source(ui, d) },
       { title: 'Destination', value: (d) => destination(d.Destinations?.[0]).label },
       { title: 'Buffering', value: (d) => buffering(destination(d.Destinations?.[0]).d) },
+      m ? { title: 'Data freshness', num: true, value: (d) => freshness(health(m, d.DeliveryStreamName).freshness) } : null,
+      m ? { title: 'Deliveries', value: (d) => {
+        const x = health(m, d.DeliveryStreamName);
+        return h('span', {}, `${x.ok} ok`, x.failed ? h('span', { class: 'error' }, ` · ${x.failed} failed`) : null);
+      } } : null,
       { title: 'Created', value: (d) => ui.fmt.time(d.CreateTimestamp) },
-    ], descs, { empty: 'No delivery streams.' }));
+    ].filter(Boolean), descs, { empty: 'No delivery streams.' }));
 }
 
 /** s3Places are the S3 locations a destination writes: output, errors, backup. */
@@ -100,9 +122,12 @@ async function latest(ui, aws, place) {
   }
 }
 
-async function detail(root, name, { ui, aws }) {
+async function detail(root, name, ctx) {
+  const { ui, aws } = ctx;
   const { h, fill, field, guard } = ui;
   const d = await describe(aws, name);
+  const m = await mon.history(ctx.metrics, METRICS);
+  const x = m && health(m, name);
   const dests = d.Destinations || [];
   root.append(h('h1', {}, h('a', { href: '#/firehose' }, 'Firehose'), ' / ', name),
     h('div', { class: 'panel' }, ui.kv([
@@ -113,6 +138,8 @@ async function detail(root, name, { ui, aws }) {
       d.Source?.KinesisStreamSourceDescription?.DeliveryStartTimestamp
         ? ['Reading the stream since', ui.fmt.time(d.Source.KinesisStreamSourceDescription.DeliveryStartTimestamp)] : null,
       d.FailureDescription ? ['Failure', h('span', { class: 'error' }, `${d.FailureDescription.Type}: ${d.FailureDescription.Details}`)] : null,
+      x ? ['Data freshness', h('span', { id: 'fh-freshness' }, freshness(x.freshness))] : null,
+      x ? ['Deliveries', h('span', { id: 'fh-deliveries' }, `${x.ok} ok, ${x.failed} failed; ${x.failedRecords} records to the error prefix`)] : null,
     ])));
   for (const dest of dests) {
     const { label, d: dd } = destination(dest);
@@ -143,6 +170,18 @@ async function detail(root, name, { ui, aws }) {
     }
     root.append(sec);
   }
+
+  const stream = { stream: name };
+  root.append(mon.section(ctx, m, [
+    { title: 'Records in / delivered', unit: '/s', series: [
+      { name: 'in', metric: 'rheos_firehose_incoming_records_total', labels: stream, rate: true },
+      { name: 'delivered', metric: 'rheos_firehose_delivered_records_total', labels: stream, rate: true }] },
+    { title: 'Data freshness', unit: ' s', series: [{ name: 'oldest undelivered record', metric: 'rheos_firehose_data_freshness_seconds', labels: stream }] },
+    { title: 'Deliveries', unit: '/s', series: [
+      { name: 'ok', metric: 'rheos_firehose_deliveries_total', labels: { ...stream, outcome: 'ok' }, rate: true },
+      { name: 'failed', metric: 'rheos_firehose_deliveries_total', labels: { ...stream, outcome: 'error' }, rate: true },
+      { name: 'records to the error prefix', metric: 'rheos_firehose_failed_records_total', labels: stream, rate: true }] },
+  ], 'The delivery stream\'s CloudWatch metrics (IncomingRecords, DeliveryToS3.Records, DataFreshness, DeliveryToS3.Success), as this server keeps them.'));
 
   const data = h('textarea', { id: 'fh-data', rows: 3 }, '{"hello": "firehose"}');
   const nl = h('input', { id: 'fh-newline', type: 'checkbox', checked: true });

@@ -7,6 +7,15 @@
 // (ListEventSourceMappings), enabled or disabled (UpdateEventSourceMapping).
 // Routes: #/functions, #/functions/<name>.
 import * as u from './services/util.js';
+import * as mon from './services/monitor.js';
+
+// The function metrics (CloudWatch's AWS/Lambda, here Prometheus series):
+// read from the server's metric history.
+const METRICS = ['rheos_lambda_invocations_total', 'rheos_lambda_throttles_total', 'rheos_lambda_concurrent_executions',
+  'rheos_lambda_event_source_iterator_age_milliseconds', 'rheos_lambda_event_source_records_total'];
+
+/** counts sums the latest values of a metric's series with the labels. */
+const count = (m, metric, labels) => mon.select(m, metric, labels).reduce((a, s) => a + (mon.latest(s.values) ?? 0), 0);
 
 // The invocations made from this page, by function, newest first (this
 // tab's visit only: Lambda keeps no invocation history of its own).
@@ -19,7 +28,7 @@ export async function render(root, route, ctx) {
 
 const state = (ui, c) => (c.State ? ui.badge(c.State) : '—');
 
-function mappingTable(ui, aws, maps, reload, { withFunction = false } = {}) {
+function mappingTable(ui, aws, maps, reload, { withFunction = false, m = null } = {}) {
   const { h, guard } = ui;
   return ui.table([
     withFunction ? { title: 'Function', value: (m) => h('a', { href: '#/functions/' + u.enc(u.arnName(m.FunctionArn)) }, u.arnName(m.FunctionArn)) } : null,
@@ -28,6 +37,14 @@ function mappingTable(ui, aws, maps, reload, { withFunction = false } = {}) {
     { title: 'State', value: (m) => h('span', { class: 'esm-state' }, ui.badge(m.State || '—'), m.StateTransitionReason ? h('small', { class: 'muted' }, ' ' + m.StateTransitionReason) : null) },
     { title: 'Last result', value: (m) => m.LastProcessingResult || '—' },
     { title: 'Batch', num: true, value: (m) => String(m.BatchSize ?? '—') },
+    m ? { title: 'Iterator age', num: true, value: (x) => {
+      const age = mon.select(m, 'rheos_lambda_event_source_iterator_age_milliseconds', { mapping: x.UUID }).map((s) => mon.latest(s.values))[0];
+      return age == null ? '—' : ui.fmt.ms(age);
+    } } : null,
+    m ? { title: 'Records (ok / given up)', num: true, value: (x) => {
+      const ok = count(m, 'rheos_lambda_event_source_records_total', { mapping: x.UUID, outcome: 'ok' });
+      return `${ok} / ${count(m, 'rheos_lambda_event_source_records_total', { mapping: x.UUID }) - ok}`;
+    } } : null,
     { title: 'Start', value: (m) => m.StartingPosition || '—' },
     { title: 'Modified', value: (m) => ui.fmt.time(m.LastModified) },
     { title: '', value: (m) => h('button', { type: 'button', onclick: async () => {
@@ -38,7 +55,7 @@ function mappingTable(ui, aws, maps, reload, { withFunction = false } = {}) {
   ].filter(Boolean), maps, { empty: 'No event source mappings.' });
 }
 
-async function list(root, { ui, aws }) {
+async function list(root, { ui, aws, metrics }) {
   const { h, fill } = ui;
   const fns = [];
   let marker = '';
@@ -50,6 +67,7 @@ async function list(root, { ui, aws }) {
   // ListFunctions leaves State out (as AWS's does): read it per function.
   const cfgs = await Promise.all(fns.slice(0, 100).map((f) => (f.State ? f
     : aws.rest('lambda', 'GET', u.lambdaPath('functions/' + u.enc(f.FunctionName) + '/configuration')).catch(() => f))));
+  const m = await mon.history(metrics, METRICS);
   const mapsBox = h('div', { id: 'esm-list' });
   root.append(h('h1', {}, 'Functions'),
     ui.table([
@@ -58,14 +76,19 @@ async function list(root, { ui, aws }) {
       { title: 'Handler', value: (f) => (f.Handler ? h('code', {}, f.Handler) : '—') },
       { title: 'State', value: (f) => state(ui, f) },
       { title: 'Memory', num: true, value: (f) => (f.MemorySize ? f.MemorySize + ' MB' : '—') },
+      m ? { title: 'Invocations (errors)', num: true, value: (f) => {
+        const err = count(m, 'rheos_lambda_invocations_total', { function: f.FunctionName, outcome: 'error' });
+        return h('span', {}, String(count(m, 'rheos_lambda_invocations_total', { function: f.FunctionName })), err ? h('span', { class: 'error' }, ` (${err})`) : null);
+      } } : null,
       { title: 'Modified', value: (f) => ui.fmt.time(f.LastModified) },
-    ], cfgs, { empty: 'No functions.' }),
+    ].filter(Boolean), cfgs, { empty: 'No functions.' }),
     h('h2', {}, 'Event source mappings'), mapsBox);
-  const load = async () => fill(mapsBox, mappingTable(ui, aws, await u.mappings(aws), load, { withFunction: true }));
+  const load = async () => fill(mapsBox, mappingTable(ui, aws, await u.mappings(aws), load, { withFunction: true, m }));
   await load();
 }
 
-async function detail(root, name, { ui, aws }) {
+async function detail(root, name, ctx) {
+  const { ui, aws } = ctx;
   const { h, fill, field, guard } = ui;
   const fn = await aws.rest('lambda', 'GET', u.lambdaPath('functions/' + u.enc(name)));
   const c = fn.Configuration || {};
@@ -109,8 +132,18 @@ async function detail(root, name, { ui, aws }) {
   h('button', { type: 'submit', class: 'primary', id: 'fn-invoke' }, 'Invoke'), result));
 
   // Event source mappings.
+  const m = await mon.history(ctx.metrics, METRICS);
   const mapsBox = h('div', { id: 'esm-list' });
   root.append(h('h2', {}, 'Event source mappings'), mapsBox);
-  const load = async () => fill(mapsBox, mappingTable(ui, aws, await u.mappings(aws, name), load));
+  const load = async () => fill(mapsBox, mappingTable(ui, aws, await u.mappings(aws, name), load, { m }));
   await load();
+
+  const byFn = { function: name };
+  root.append(mon.section(ctx, m, [
+    { title: 'Invocations', unit: '/s', series: [
+      { name: 'success', metric: 'rheos_lambda_invocations_total', labels: { ...byFn, outcome: 'success' }, rate: true },
+      { name: 'error', metric: 'rheos_lambda_invocations_total', labels: { ...byFn, outcome: 'error' }, rate: true },
+      { name: 'throttled', metric: 'rheos_lambda_throttles_total', labels: byFn, rate: true }] },
+    { title: 'Concurrent executions', unit: '', series: [{ name: 'running', metric: 'rheos_lambda_concurrent_executions', labels: byFn }] },
+  ], 'The function\'s CloudWatch metrics (Invocations, Errors, Throttles, ConcurrentExecutions), as this server keeps them; every invocation, not only this page\'s.'));
 }
