@@ -29,11 +29,12 @@
 //	GET  /console/api/info/{name}   thin read-only endpoints (health, version, config, disk)
 //	GET  /console/api/metrics    the sampled history of the server's Prometheus metrics
 //
-// Ten failed logins from one address within a minute block its logins for
-// the rest of that minute (429). Every /console/api request needs a session; every POST also needs the
-// session's CSRF token in the X-CSRF-Token header (403 without it). When
-// the server needs no login (auth mode none and every listener on
-// loopback) a session is created on the first visit, and requests must
+// Every /console/api request needs a session; every POST also needs the
+// session's CSRF token in the X-CSRF-Token header (403 without it) and, when
+// the browser sends an Origin, the console's own. Ten failed logins from one
+// address within a minute block its logins for the rest of that minute
+// (429). When the server needs no login (auth mode none and every listener
+// on loopback) a session is created on the first visit, and requests must
 // name a loopback host (no DNS rebinding from a web page).
 //
 // # Adding a console page
