@@ -404,6 +404,10 @@ func TestConsoleDataStreams(t *testing.T) {
 	b.wait("the map: 3 open, 1 closed", `document.querySelectorAll('#shardmap rect.open').length === 3 && document.querySelectorAll('#shardmap rect.closed').length === 1 && document.querySelectorAll('#shardmap line.lineage').length === 2`)
 	b.shot("console-shards")
 
+	// Merge the two children back: shard 4, whose parents are 2 and 3.
+	b.do("merge", chromedp.Evaluate[chromedp.Void](setValue("#merge-shard", "shardId-000000000002")), chromedp.Click(chromedp.CSS("#merge-btn")))
+	b.wait("the merged shard in the lineage", `[...document.querySelectorAll('#lineage tbody tr')].some(r => r.innerText.startsWith('shardId-000000000004') && r.innerText.includes('shardId-000000000002, shardId-000000000003'))`)
+
 	// Consumers and lag; settings and tags.
 	b.do("consumers", chromedp.Click(chromedp.CSS("#tab-consumers")))
 	b.wait("the consumers tab", `!!document.querySelector('#efo') && !!document.querySelector('#esm table, #esm p')`)
@@ -413,6 +417,11 @@ func TestConsoleDataStreams(t *testing.T) {
 	b.wait("tags", `!!document.querySelector('#tag-add')`)
 	b.do("add a tag", chromedp.SendKeys(chromedp.CSS("#tag-key"), "team"), chromedp.SendKeys(chromedp.CSS("#tag-value"), "payments"), chromedp.Click(chromedp.CSS("#tag-add")))
 	b.wait("the tag", `document.querySelector('#tags').innerText.includes('payments')`)
+	b.do("retention", chromedp.Evaluate[chromedp.Void](setValue("#retention-hours", "48")), chromedp.Click(chromedp.CSS("#retention-btn")))
+	b.wait("the new retention", `[...document.querySelectorAll('.toast')].some(e => e.textContent === 'Retention set to 48 hours')`)
+	if d, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("orders")}); err != nil || aws.ToInt32(d.StreamDescriptionSummary.RetentionPeriodHours) != 48 {
+		t.Fatalf("retention after the console set 48 hours: %v %v", d, err)
+	}
 	tags, err := c.ListTagsForStream(ctx, &kinesis.ListTagsForStreamInput{StreamName: aws.String("orders")})
 	if err != nil || len(tags.Tags) != 1 || aws.ToString(tags.Tags[0].Value) != "payments" {
 		t.Fatalf("tags after the console added one: %+v %v", tags, err)
