@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"fmt"
-	"os"
 	"testing"
 
 	"github.com/rheos/rheos/internal/clustertest"
@@ -16,16 +14,7 @@ import (
 // Tests' own environment comes after and wins.
 var matrix *clustertest.Matrix
 
-func TestMain(m *testing.M) {
-	var err error
-	if matrix, err = clustertest.StartMatrix(); err != nil {
-		fmt.Fprintln(os.Stderr, "storage matrix:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	matrix.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { clustertest.RunMatrix(m, &matrix) }
 
 // matrixEnv is the environment putting the server on dataDir on the
 // matrix's stores (nil without a matrix).

@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"testing"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
@@ -276,4 +277,19 @@ func (m *Matrix) Objects(dataDir string) (int, error) {
 		return err
 	})
 	return n, err
+}
+
+// RunMatrix is a package's TestMain on the storage matrix: it starts what
+// RHEOS_TEST_STORAGE asks for into *into, runs the tests, stops it and
+// exits with the tests' code.
+func RunMatrix(m *testing.M, into **Matrix) {
+	mx, err := StartMatrix()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "storage matrix:", err)
+		os.Exit(1)
+	}
+	*into = mx
+	code := m.Run()
+	mx.Stop()
+	os.Exit(code)
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -27,16 +26,7 @@ import (
 // S3 through the read cache, not only from the local tail.
 var matrix *clustertest.Matrix
 
-func TestMain(m *testing.M) {
-	var err error
-	if matrix, err = clustertest.StartMatrix(); err != nil {
-		fmt.Fprintln(os.Stderr, "storage matrix:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	matrix.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { clustertest.RunMatrix(m, &matrix) }
 
 // applyStorageMatrix points cfg at the matrix's stores (no-op without one).
 func applyStorageMatrix(cfg *config.Config) {

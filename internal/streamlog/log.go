@@ -622,20 +622,7 @@ func (l *Log) openSealed(id uint64, hasIdx bool) error {
 		}
 		seg.ndir = len(dir)
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, d := range dir {
-		s := l.shardLocked(d.shard)
-		s.sealed = append(s.sealed, sealedRef{seg: seg, first: d.first, count: d.count,
-			firstSeq: d.firstSeq, lastSeq: d.lastSeq, minTs: d.minTs, maxTs: d.maxTs})
-		if d.lastSeq+1 > s.next {
-			s.next = d.lastSeq + 1
-		}
-		if d.maxTs > s.lastTs {
-			s.lastTs = d.maxTs
-		}
-	}
-	l.segments = append(l.segments, seg)
+	l.installSealed(seg, dir)
 	return nil
 }
 

@@ -406,7 +406,8 @@ func (l *Log) openTierIndex(path string, id uint64, m tierMarker) (vfs.File, []d
 	return idx, dir, nil
 }
 
-// installSealed publishes a sealed segment found by recovery.
+// installSealed publishes a sealed segment found by recovery (local or
+// tiered), raising its shards' next counters and times past it.
 func (l *Log) installSealed(seg *segment, dir []dirEntry) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
