@@ -104,6 +104,12 @@ type Call struct {
 	Body []byte
 	// RemoteAddr is the browser's address (admission control counts it).
 	RemoteAddr string
+	// Host is the host the browser addressed (the console's listener), and
+	// TLS whether it came over TLS: APIs that name an endpoint of this
+	// server (GetDataEndpoint, GetSignalingChannelEndpoint, the HLS session
+	// URL) name the one the browser can reach.
+	Host string
+	TLS  bool
 }
 
 // Reply is the AWS response to a Call, whole.
@@ -459,7 +465,7 @@ func (c *Console) aws(w http.ResponseWriter, r *http.Request, ss session) {
 		return
 	}
 	call := Call{Service: svc, Method: method, Path: u.EscapedPath(), RawQuery: u.RawQuery,
-		Header: http.Header{}, Body: body, RemoteAddr: r.RemoteAddr}
+		Header: http.Header{}, Body: body, RemoteAddr: r.RemoteAddr, Host: r.Host, TLS: r.TLS != nil}
 	for _, h := range forwarded {
 		if v := r.Header.Get(h); v != "" {
 			call.Header.Set(h, v)

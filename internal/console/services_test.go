@@ -12,6 +12,7 @@ import (
 // for a preview, Lambda's X-Amz-Log-Type for an invocation's log tail)
 // reach the backend, and the answer's headers they read (Content-Range,
 // X-Amz-Log-Result, X-Amz-Function-Error) come back; others do not pass.
+// The call names the host the browser addressed.
 func TestCallHeaders(t *testing.T) {
 	fb := &headerBackend{reply: http.Header{"X-Amz-Log-Result": {"bG9n"}, "X-Amz-Function-Error": {"Unhandled"},
 		"Content-Range": {"bytes 0-9/100"}, "X-Secret": {"no"}}}
@@ -31,6 +32,9 @@ func TestCallHeaders(t *testing.T) {
 	c.ServeHTTP(w, r)
 	if w.Code != 200 {
 		t.Fatalf("call: %d %s", w.Code, w.Body)
+	}
+	if c := fb.calls[0]; c.Host != "127.0.0.1:4566" || c.TLS {
+		t.Errorf("call host %q, TLS %v: want the browser's host, no TLS", c.Host, c.TLS)
 	}
 	got := fb.calls[0].Header
 	if got.Get("Range") != "bytes=0-65535" || got.Get("X-Amz-Log-Type") != "Tail" || got.Get("Authorization") != "" {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -149,6 +150,17 @@ func (b consoleBackend) Do(ctx context.Context, p console.Principal, c console.C
 		r.Header[k] = v
 	}
 	r.RemoteAddr = c.RemoteAddr
+	// Endpoints an answer names (GetDataEndpoint, signaling endpoints, HLS
+	// session URLs) are built from the Host: the browser's is its way here.
+	// S3 keeps the neutral one: the S3 browser addresses buckets path-style,
+	// and a console reached at a name like bucket.localhost would otherwise
+	// read as a virtual-hosted bucket.
+	if c.Host != "" && c.Service != "s3" {
+		r.Host = c.Host
+	}
+	if c.TLS {
+		r.TLS = &tls.ConnectionState{}
+	}
 	sum := sha256.Sum256(c.Body)
 	hash := hex.EncodeToString(sum[:])
 	r.Header.Set("X-Amz-Content-Sha256", hash)
