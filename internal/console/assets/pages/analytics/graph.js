@@ -51,7 +51,9 @@ export function model(app) {
   streams.forEach(inApp);
   for (const p of pumps) {
     const id = node('p:' + p.name, p.name, 'pump');
-    for (const f of p.from) edges.push([inApp(f), id]);
+    // Only names of in-app streams and tables: FROM also stands inside
+    // functions (EXTRACT(HOUR FROM ROWTIME), TRIM(... FROM col)).
+    for (const f of p.from) if (nodes.has('s:' + f)) edges.push(['s:' + f, id]);
     edges.push([id, inApp(p.into)]);
   }
   for (const o of app.OutputDescriptions || []) {
