@@ -251,8 +251,9 @@ CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
 // TestConsoleServicesVideo: a Matroska recording (the fixture ffmpeg made:
 // 10 s of H.264, ten fragments) sent with PutMedia; the Video page lists
 // the fragments and plays the archived HLS session in its <video> element,
-// with the browser's own HLS player and with the vendored hls.js, until the
-// element reports decoded frames.
+// with the browser's own HLS player and with the vendored hls.js, then the
+// live session, each until the element reports decoded frames; a clip is
+// downloaded; the signaling channel is listed with its endpoints.
 func TestConsoleServicesVideo(t *testing.T) {
 	fixture, err := os.ReadFile("../internal/video/testdata/test.mkv")
 	if err != nil {
@@ -323,6 +324,15 @@ func TestConsoleServicesVideo(t *testing.T) {
 			b.shot("console-video")
 		}
 	}
+	// Live: the session's playlist of the newest fragments.
+	eval[bool](b, setValue("#video-mode", "LIVE"))
+	eval[bool](b, setValue("#video-player-kind", "auto"))
+	b.click(`#video-stop`)
+	if n := b.text(`String(document.getElementById('video-player').getVideoPlaybackQuality().totalVideoFrames)`); n != "0" {
+		t.Errorf("%s frames counted after Stop: the live check would count the archive's", n)
+	}
+	b.click(`#video-play`)
+	b.wait("decoded frames (live)", `(() => { const v = document.getElementById('video-player'); return !!v.dataset.player && v.getVideoPlaybackQuality().totalVideoFrames > 0; })()`)
 	// A clip of the range (GetClip through the console), saved as a file.
 	b.click("#video-clip")
 	b.wait("the clip downloaded", `document.getElementById('toasts').innerText.includes('Clip downloaded')`)

@@ -164,8 +164,9 @@ async function detail(root, name, { ui, aws }) {
 
   function stopPlayback() {
     if (hls) { hls.destroy(); hls = null; }
+    delete video.dataset.player;
     video.removeAttribute('src');
-    video.load();
+    video.load(); // a new load: the decoded frame counts start again
   }
 
   async function play() {
