@@ -535,3 +535,28 @@ func TestUpdateMergesS3Update(t *testing.T) {
 		t.Errorf("S3Configuration after the update: %v", s3)
 	}
 }
+
+// TestDescribeExtendedS3Backup: an ExtendedS3 destination's backup is
+// described as S3BackupDescription (as AWS's model names it), not as the
+// configuration member it was created with.
+func TestDescribeExtendedS3Backup(t *testing.T) {
+	svc, _ := newTestService(t, nil)
+	ctx := context.Background()
+	backup := map[string]any{"RoleARN": "arn:aws:iam::111122223333:role/r", "BucketARN": "arn:aws:s3:::raw", "Prefix": "backup/"}
+	if _, err := svc.Create(ctx, Scope{}, CreateInput{Name: "b", Destinations: map[string]map[string]any{DestExtendedS3: {
+		"RoleARN": "arn:aws:iam::111122223333:role/r", "BucketARN": "arn:aws:s3:::lake",
+		"S3BackupMode": "Enabled", "S3BackupConfiguration": backup}}}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := svc.Describe(ctx, Scope{}, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc := d["Destinations"].([]any)[0].(map[string]any)["ExtendedS3DestinationDescription"].(map[string]any)
+	if _, ok := desc["S3BackupConfiguration"]; ok {
+		t.Errorf("described with S3BackupConfiguration: %v", desc)
+	}
+	if b := mapOf(desc, "S3BackupDescription"); str(b, "BucketARN") != "arn:aws:s3:::raw" || str(b, "Prefix") != "backup/" {
+		t.Errorf("S3BackupDescription %v", desc["S3BackupDescription"])
+	}
+}

@@ -463,6 +463,11 @@ func (s *Service) Describe(ctx context.Context, sc Scope, name string) (Descript
 	}
 	switch m.DestKind {
 	case DestExtendedS3:
+		if b, ok := desc["S3BackupConfiguration"]; ok {
+			// The backup is described as S3BackupDescription (AWS's model).
+			delete(desc, "S3BackupConfiguration")
+			desc["S3BackupDescription"] = b
+		}
 		dest["ExtendedS3DestinationDescription"] = desc
 		// AWS describes the S3 part of an ExtendedS3 destination again.
 		s3 := map[string]any{}
