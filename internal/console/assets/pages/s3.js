@@ -134,7 +134,7 @@ async function object(root, bucket, key, { ui, aws }) {
       h('button', { type: 'button', class: 'primary', id: 's3-download', onclick: () => guard(async () => {
         const whole = await aws.send('s3', { method: 'GET', path });
         u.download(await whole.blob(), name);
-      }) }, 'Download')))),
+      }, `Downloaded ${name}`) }, 'Download')))),
     h('h2', {}, 'Preview ', h('span', { class: 'muted' }, mode === 'hex' ? '(hex: not UTF-8)' : '(text)')),
     h('p', { class: 'muted' }, note),
     h('pre', { id: 's3-preview', tabindex: '0', dataset: { mode } }, shown));

@@ -92,11 +92,12 @@ function timeline(frags, t0, t1, onPick) {
     s('text', { x: W, y: 44, 'text-anchor': 'end' }, { fill: 'var(--muted)', fontSize: '10px' }, new Date(t1 * 1000).toISOString().replace('T', ' ').slice(0, 19)));
   for (const f of frags) {
     const len = (f.FragmentLengthInMilliseconds || 0) / 1000;
-    const r = s('rect', { x: x(f.ProducerTimestamp), y: 6, width: Math.max(2, x(f.ProducerTimestamp + len) - x(f.ProducerTimestamp) - 1), height: 22, tabindex: '0', class: 'fragment' },
+    const r = s('rect', { x: x(f.ProducerTimestamp), y: 6, width: Math.max(2, x(f.ProducerTimestamp + len) - x(f.ProducerTimestamp) - 1), height: 22, tabindex: '0', class: 'fragment',
+      role: 'button', 'aria-label': `Start the range at fragment ${f.FragmentNumber}, ${iso(f.ProducerTimestamp)}` },
       { fill: 'var(--accent)', fillOpacity: '0.6', cursor: 'pointer' },
       s('title', {}, {}, `Fragment ${f.FragmentNumber}: ${iso(f.ProducerTimestamp)} (producer), ${iso(f.ServerTimestamp)} (server), ${f.FragmentLengthInMilliseconds} ms, ${f.FragmentSizeInBytes} bytes`));
     r.addEventListener('click', () => onPick(f));
-    r.addEventListener('keydown', (e) => { if (e.key === 'Enter') onPick(f); });
+    r.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); onPick(f); } });
     svg.append(r);
   }
   return svg;
@@ -146,7 +147,7 @@ async function detail(root, name, { ui, aws }) {
     const pad = Math.max(0.5, (p1 - p0) * 0.02);
     fill(tl, frags.length ? timeline(frags, p0 - pad, p1 + pad, (f) => {
       from.value = iso(f.ServerTimestamp);
-      status.textContent = `From fragment ${f.FragmentNumber}.`;
+      status.textContent = `The range starts at fragment ${f.FragmentNumber}: Play or Download clip.`;
     }) : h('p', { class: 'muted' }, 'No fragments in this range.'));
     fill(fragTable, ui.table([
       { title: 'Fragment', value: (f) => h('code', {}, f.FragmentNumber) },
