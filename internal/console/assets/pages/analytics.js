@@ -4,8 +4,9 @@
 // streams and pumps (DescribeApplication); the SQL editor
 // (UpdateApplication, a CodeValidationException shown at its line and
 // column); start and stop (StartApplication, StopApplication); and the rows
-// an output writes to a Kinesis data stream, read with GetRecords: no AWS
-// API reads an in-app stream itself. Routes: #/analytics, #/analytics/<name>.
+// an output writes to a Kinesis data stream (or the records an input reads
+// from one), read with GetRecords: no AWS API reads an in-app stream
+// itself. Routes: #/analytics, #/analytics/<name>.
 import * as u from './services/util.js';
 import * as graph from './analytics/graph.js';
 
@@ -148,27 +149,34 @@ async function detail(root, name, ctx) {
   }
   code.value = app.ApplicationCode || '';
 
-  // Rows: an output's Kinesis data stream, read with GetRecords.
-  const kOuts = (app.OutputDescriptions || []).filter((o) => o.KinesisStreamsOutputDescription);
+  // Rows: the Kinesis data streams around the in-app streams, read with
+  // GetRecords: an output's (the rows it writes) or an input's (the source
+  // records its in-app stream maps into rows).
+  const sources = [
+    ...(app.OutputDescriptions || []).filter((o) => o.KinesisStreamsOutputDescription).map((o) => ({ id: 'out:' + o.OutputId,
+      stream: u.arnName(resource(o.KinesisStreamsOutputDescription)), label: `${o.Name} → stream/${u.arnName(resource(o.KinesisStreamsOutputDescription))} (output)` })),
+    ...(app.InputDescriptions || []).filter((i) => i.KinesisStreamsInputDescription).map((i) => ({ id: 'in:' + i.InputId,
+      stream: u.arnName(resource(i.KinesisStreamsInputDescription)),
+      label: `stream/${u.arnName(resource(i.KinesisStreamsInputDescription))} → ${(i.InAppStreamNames || [i.NamePrefix + '_001']).join(', ')} (input)` })),
+  ];
   const rowsBox = h('section', { class: 'panel', 'aria-labelledby': 'rows-title' });
-  if (kOuts.length) {
-    const outSel = select(kOuts.map((o) => [o.OutputId, `${o.Name} → stream/${u.arnName(resource(o.KinesisStreamsOutputDescription))}`]), kOuts[0].OutputId, { id: 'rows-output' });
+  if (sources.length) {
+    const outSel = select(sources.map((x) => [x.id, x.label]), sources[0].id, { id: 'rows-output' });
     const from = select([['LATEST', 'New rows'], ['TRIM_HORIZON', 'From the start of the stream']], 'TRIM_HORIZON', { id: 'rows-from' });
     const status = h('p', { id: 'rows-status', class: 'muted', 'aria-live': 'polite' });
     const table = h('div', { id: 'sql-rows' });
     const btn = h('button', { type: 'button', class: 'primary', id: 'rows-watch', 'aria-pressed': 'false' }, 'Watch rows');
     btn.addEventListener('click', () => {
       if (rowsStop) { rowsStop(); rowsStop = null; btn.textContent = 'Watch rows'; btn.setAttribute('aria-pressed', 'false'); return; }
-      const o = kOuts.find((x) => x.OutputId === outSel.value);
-      rowsStop = watchRows(ctx, u.arnName(resource(o.KinesisStreamsOutputDescription)), from.value, status, table);
+      rowsStop = watchRows(ctx, sources.find((x) => x.id === outSel.value).stream, from.value, status, table);
       btn.textContent = 'Stop watching'; btn.setAttribute('aria-pressed', 'true');
     });
     rowsBox.append(h('h2', { id: 'rows-title' }, 'Live results'),
-      h('p', { class: 'muted' }, 'No AWS API reads an in-app stream. This shows what an output writes: the records of its Kinesis data stream, read with GetRecords (the newest 200 rows, newest first).'),
-      h('div', { class: 'row' }, field('Output', outSel), field('Read', from), btn), status, table);
+      h('p', { class: 'muted' }, 'No AWS API reads an in-app stream. This shows the Kinesis data streams around them, read with GetRecords: what an output writes (the rows of its in-app stream) or what an input reads (the source records before mapping). The newest 200, newest first.'),
+      h('div', { class: 'row' }, field('Stream', outSel), field('Read', from), btn), status, table);
   } else {
     rowsBox.append(h('h2', { id: 'rows-title' }, 'Live results'),
-      h('p', { class: 'muted' }, 'No AWS API reads an in-app stream, and this application has no output to a Kinesis data stream whose records could be shown. Outputs to Firehose land in its destination (see the Firehose page).'));
+      h('p', { class: 'muted' }, 'No AWS API reads an in-app stream, and this application has no input or output Kinesis data stream whose records could be shown. Outputs to Firehose land in its destination (see the Firehose page).'));
   }
 
   root.append(h('h1', {}, h('a', { href: '#/analytics' }, 'Analytics'), ' / ', name), head, graphBox,
