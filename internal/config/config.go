@@ -240,6 +240,10 @@ type Storage struct {
 	// catch up. Default 0 (no limit); otherwise at least two segments.
 	// Flag --local-limit-bytes.
 	LocalLimitBytes int64 `json:"localLimitBytes"`
+	// UploadBytesPerSec paces the upload of sealed segments when tiering
+	// (0: unpaced), so that an upload burst takes less from puts on a
+	// small machine; keep it above the sustained ingest rate.
+	UploadBytesPerSec int64 `json:"uploadBytesPerSec"`
 }
 
 // KMS is where the data keys of encrypted resources are wrapped.
@@ -451,6 +455,9 @@ func (c Config) Validate() error {
 	}
 	if c.LocalLimitBytes != 0 && c.LocalLimitBytes < 2*c.SegmentBytes {
 		errs = append(errs, fmt.Errorf("storage.localLimitBytes must hold at least two segments (%d bytes)", 2*c.SegmentBytes))
+	}
+	if c.UploadBytesPerSec < 0 {
+		errs = append(errs, errors.New("storage.uploadBytesPerSec must not be negative"))
 	}
 	if c.CacheBytes < 0 {
 		errs = append(errs, errors.New("storage.cacheBytes must not be negative"))

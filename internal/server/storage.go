@@ -110,7 +110,8 @@ func openStorage(ctx context.Context, cfg config.Config, opts Options, now func(
 	}
 	var tier *streamlog.TierOptions
 	if blobs != nil {
-		tier = &streamlog.TierOptions{Store: blobs, CacheBytes: cfg.CacheBytes, LocalLimitBytes: cfg.LocalLimitBytes}
+		tier = &streamlog.TierOptions{Store: blobs, CacheBytes: cfg.CacheBytes, LocalLimitBytes: cfg.LocalLimitBytes,
+			UploadBytesPerSec: cfg.UploadBytesPerSec}
 	}
 	rlog, err := streamlog.Open(streamlog.Options{
 		FS: fs, Dir: filepath.Join(cfg.DataDir, "log"), SegmentBytes: cfg.SegmentBytes,

@@ -83,6 +83,12 @@ type TierOptions struct {
 	// RetryMin and RetryMax bound the backoff between failed uploads.
 	// Defaults 1 s and 30 s.
 	RetryMin, RetryMax time.Duration
+	// UploadBytesPerSec paces segment uploads (0: as fast as the store
+	// takes them). An upload is a burst of a whole segment (64 MiB) of
+	// reading, hashing and sending; pacing spreads it so that it takes
+	// less from the put path on a small machine. It must stay above the
+	// sustained ingest rate, or the upload backlog grows.
+	UploadBytesPerSec int64
 }
 
 // ErrLocalFull is returned by Append when tiered uploads have fallen so far
@@ -175,6 +181,7 @@ type tierer struct {
 	store  blob.Store
 	prefix string // <logID>/seg/
 	cache  *chunkCache
+	pace   *pacer // nil: unpaced
 
 	wake   chan struct{} // a segment was sealed (capacity 1)
 	ctx    context.Context
@@ -227,9 +234,13 @@ func newTierer(l *Log, opts TierOptions) (*tierer, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &tierer{l: l, opts: opts, store: opts.Store, prefix: id + tierKeyInfix, cache: cache,
+	t := &tierer{l: l, opts: opts, store: opts.Store, prefix: id + tierKeyInfix, cache: cache,
 		wake: make(chan struct{}, 1), ctx: ctx, cancel: cancel, done: make(chan struct{}),
-		inflight: map[segGen]bool{}}, nil
+		inflight: map[segGen]bool{}}
+	if opts.UploadBytesPerSec > 0 {
+		t.pace = &pacer{rate: opts.UploadBytesPerSec}
+	}
+	return t, nil
 }
 
 // logID returns the directory's log ID, making one if there is none.
@@ -542,7 +553,11 @@ func (t *tierer) upload(seg *segment) error {
 		return fmt.Errorf("reading the index of segment %d: %w", seg.id, err)
 	}
 	m.idxSize, m.idxSHA = int64(len(idxBytes)), sha256.Sum256(idxBytes)
-	if err := t.put(t.key(sg, "seg"), io.NewSectionReader(seg.f, 0, seg.size), seg.size, m.segSHA[:]); err != nil {
+	var body io.ReadSeeker = io.NewSectionReader(seg.f, 0, seg.size)
+	if t.opts.UploadBytesPerSec > 0 {
+		body = &pacedReader{r: body, p: t.pace, ctx: t.ctx}
+	}
+	if err := t.put(t.key(sg, "seg"), body, seg.size, m.segSHA[:]); err != nil {
 		return err
 	}
 	if err := t.put(t.key(sg, "idx"), bytes.NewReader(idxBytes), m.idxSize, m.idxSHA[:]); err != nil {
@@ -762,3 +777,53 @@ func (t *tierer) stats() TierStats {
 	st.CacheLimit = t.opts.CacheBytes
 	return st
 }
+
+// pacer spreads uploads at rate bytes per second across segments: each
+// read is charged after it, and waits until the bytes read so far are due.
+type pacer struct {
+	rate int64
+	mu   sync.Mutex
+	next time.Time // when the bytes charged so far are due
+}
+
+func (p *pacer) charge(ctx context.Context, n int) error {
+	p.mu.Lock()
+	now := time.Now()
+	if p.next.Before(now) {
+		p.next = now
+	}
+	p.next = p.next.Add(time.Duration(float64(n) / float64(p.rate) * float64(time.Second)))
+	wait := p.next.Sub(now)
+	p.mu.Unlock()
+	if wait <= 0 {
+		return nil
+	}
+	select {
+	case <-time.After(wait):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// pacedReader reads through a pacer, at most 256 KiB at a time.
+type pacedReader struct {
+	r   io.ReadSeeker
+	p   *pacer
+	ctx context.Context
+}
+
+func (r *pacedReader) Read(b []byte) (int, error) {
+	if len(b) > 256<<10 {
+		b = b[:256<<10]
+	}
+	n, err := r.r.Read(b)
+	if n > 0 {
+		if perr := r.p.charge(r.ctx, n); perr != nil && err == nil {
+			err = perr
+		}
+	}
+	return n, err
+}
+
+func (r *pacedReader) Seek(off int64, whence int) (int64, error) { return r.r.Seek(off, whence) }

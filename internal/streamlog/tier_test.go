@@ -423,3 +423,18 @@ func TestTierRequiredToOpen(t *testing.T) {
 		t.Fatalf("Open without the store: %v", err)
 	}
 }
+
+// Paced uploads take about size/rate and still tier everything.
+func TestTierPacedUpload(t *testing.T) {
+	e := newTierEnv(t)
+	e.opts.UploadBytesPerSec = 256 << 10
+	l := e.open()
+	defer l.Close()
+	start := time.Now()
+	e.fill(l, 0, 300)
+	st := waitTiered(t, l)
+	if min := time.Duration(float64(st.TieredBytes) / float64(e.opts.UploadBytesPerSec) * 0.8 * float64(time.Second)); time.Since(start) < min {
+		t.Fatalf("%d bytes uploaded in %v at %d bytes/s", st.TieredBytes, time.Since(start), e.opts.UploadBytesPerSec)
+	}
+	checkShards(t, l, 300)
+}
