@@ -394,6 +394,7 @@ func TestConsoleServicesFunctions(t *testing.T) {
 	if esm := b.text(`document.getElementById('esm-list').innerText`); !strings.Contains(esm, "Enabl") {
 		t.Errorf("mapping state: %q", esm)
 	}
+	b.scroll("#fn-invoke-title")
 	b.shot("console-functions")
 	b.noExceptions()
 }
