@@ -6,7 +6,8 @@
 # tiering status. ROUNDS alternates off/on that many times. S3_DIR puts
 # versitygw's data elsewhere (e.g. /dev/shm: a store that does not share
 # the log's disk, as a remote S3 would not).
-#   RATE=20000 DUR=20s ROUNDS=2 [S3_DIR=/dev/shm] scripts/bench-tiering.sh
+# UPLOAD_RATE paces uploads (bytes/s, storage.uploadBytesPerSec).
+#   RATE=20000 DUR=20s ROUNDS=2 [S3_DIR=/dev/shm] [UPLOAD_RATE=33554432] scripts/bench-tiering.sh
 set -u
 cd "$(dirname "$0")/.."
 BIN=${RHEOS_BIN:-./rheos}
@@ -19,7 +20,7 @@ run() {
   "$GW" --access AK --secret SK --port 127.0.0.1:$s3port posix "$s3" > "$d/gw.log" 2>&1 & gw=$!
   sleep 1
   if [ "$mode" = on ]; then
-    RHEOS_BLOBS="s3://tier/b?endpoint=http://127.0.0.1:$s3port&path-style=true" RHEOS_BLOBS_ACCESS_KEY_ID=AK RHEOS_BLOBS_SECRET_ACCESS_KEY=SK \
+    RHEOS_BLOBS="s3://tier/b?endpoint=http://127.0.0.1:$s3port&path-style=true" RHEOS_BLOBS_ACCESS_KEY_ID=AK RHEOS_BLOBS_SECRET_ACCESS_KEY=SK RHEOS_UPLOAD_BYTES_PER_SEC=${UPLOAD_RATE:-0} \
       "$BIN" serve --addr 127.0.0.1:$port --admin-addr 127.0.0.1:$adm --data-dir "$d/data" --log-level warn > "$d/rheos.log" 2>&1 & srv=$!
   else
     "$BIN" serve --addr 127.0.0.1:$port --admin-addr 127.0.0.1:$adm --data-dir "$d/data" --log-level warn > "$d/rheos.log" 2>&1 & srv=$!

@@ -602,12 +602,14 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		}
 		c.FunctionsExec = b
 	}
-	if v := getenv("RHEOS_SEGMENT_BYTES"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return c, fmt.Errorf("RHEOS_SEGMENT_BYTES: %w", err)
+	for k, dst := range map[string]*int64{"RHEOS_SEGMENT_BYTES": &c.SegmentBytes, "RHEOS_UPLOAD_BYTES_PER_SEC": &c.UploadBytesPerSec} {
+		if v := getenv(k); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return c, fmt.Errorf("%s: %w", k, err)
+			}
+			*dst = n
 		}
-		c.SegmentBytes = n
 	}
 	for k, dst := range map[string]*Duration{"RHEOS_SEGMENT_AGE": &c.SegmentAge, "RHEOS_SWEEP_INTERVAL": &c.SweepInterval} {
 		if v := getenv(k); v != "" {
