@@ -2,8 +2,12 @@ package console
 
 import (
 	"context"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -55,4 +59,48 @@ type headerBackend struct {
 func (b *headerBackend) Do(ctx context.Context, p Principal, c Call) (Reply, error) {
 	b.fakeBackend.Do(ctx, p, c)
 	return Reply{Status: 200, Header: b.reply, Body: []byte("{}")}, nil
+}
+
+// TestServicePagesJS runs the service pages' JavaScript unit tests
+// (testdata/services_test.mjs, node:test) against the embedded modules,
+// copied with a package.json that makes them ES modules for Node.
+func TestServicePagesJS(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed (scripts/test-deps.sh requires it)")
+	}
+	dir := t.TempDir()
+	err = fs.WalkDir(assetFS, "assets/pages", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := assetFS.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(dst, b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(filepath.Join("testdata", "services_test.mjs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(dir, "testdata"), 0o755)
+	os.WriteFile(filepath.Join(dir, "testdata", "services_test.mjs"), src, 0o644)
+	os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"type": "module"}`), 0o644)
+	cmd := exec.Command(node, "--test", filepath.Join("testdata", "services_test.mjs"))
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node --test: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "# fail 0") {
+		t.Fatalf("node --test:\n%s", out)
+	}
 }
