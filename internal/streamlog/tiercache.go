@@ -23,6 +23,8 @@ import (
 // when the log opens, so a crash never serves a torn chunk, and readers
 // check section checksums besides.
 //
+// A chunk read is a hit when its file was there, a miss when the reader
+// waited for a fetch (its own, another reader's or a read-ahead's).
 // Concurrent readers of one missing chunk share one fetch (flights); at
 // most fetchers fetches run at once, which bounds the memory in flight to
 // fetchers chunks.
@@ -89,17 +91,31 @@ func (c *chunkCache) readAt(key string, size int64, p []byte, off int64) (int, e
 		return 0, fmt.Errorf("streamlog: negative offset %d", off)
 	}
 	n := 0
+	missed := false
 	for n < len(p) && off < size {
 		id := chunkID{key, off / c.chunk}
 		start := id.n * c.chunk
 		clen := min(c.chunk, size-start)
 		within := off - start
 		want := min(int64(len(p)-n), clen-within)
-		if err := c.read(id, clen, p[n:n+int(want)], within); err != nil {
+		miss, err := c.read(id, clen, p[n:n+int(want)], within)
+		if err != nil {
 			return n, err
 		}
+		missed = missed || miss
 		n += int(want)
 		off += want
+	}
+	if missed {
+		// Readers of a tiered segment read it forward (consumers catching
+		// up, compaction): fetch the chunks after a miss ahead of them.
+		for i := int64(0); i < readAhead; i++ {
+			next := (off+c.chunk-1)/c.chunk + i
+			if next*c.chunk >= size {
+				break
+			}
+			c.prefetch(chunkID{key, next}, min(c.chunk, size-next*c.chunk))
+		}
 	}
 	if n < len(p) {
 		return n, io.EOF
@@ -107,8 +123,39 @@ func (c *chunkCache) readAt(key string, size int64, p []byte, off int64) (int, e
 	return n, nil
 }
 
-// read copies dst from chunk id (clen bytes long) at within.
-func (c *chunkCache) read(id chunkID, clen int64, dst []byte, within int64) error {
+// readAhead is how many chunks a miss fetches ahead.
+const readAhead = 2
+
+// prefetch fetches a chunk in the background unless it is cached, being
+// fetched, or every fetcher is busy (a prefetch never waits).
+func (c *chunkCache) prefetch(id chunkID, clen int64) {
+	c.mu.Lock()
+	if _, ok := c.entries[id]; ok {
+		c.mu.Unlock()
+		return
+	}
+	if _, ok := c.flights[id]; ok {
+		c.mu.Unlock()
+		return
+	}
+	select {
+	case c.sem <- struct{}{}:
+	default:
+		c.mu.Unlock()
+		return
+	}
+	fl := &flight{done: make(chan struct{})}
+	c.flights[id] = fl
+	c.mu.Unlock()
+	go func() {
+		<-c.sem // the slot was only to know one is free; fetch takes its own
+		c.complete(id, clen, fl)
+	}()
+}
+
+// read copies dst from chunk id (clen bytes long) at within; miss says it
+// had to wait for a fetch.
+func (c *chunkCache) read(id chunkID, clen int64, dst []byte, within int64) (miss bool, err error) {
 	for attempt := 0; ; attempt++ {
 		c.mu.Lock()
 		if el, ok := c.entries[id]; ok {
@@ -116,9 +163,9 @@ func (c *chunkCache) read(id chunkID, clen int64, dst []byte, within int64) erro
 			c.mu.Unlock()
 			if err := c.readFile(id, dst, within); err == nil {
 				c.hits.Add(1)
-				return nil
+				return false, nil
 			} else if attempt > 0 {
-				return err
+				return false, err
 			}
 			// Evicted between the lookup and the open: fetch again.
 			c.mu.Lock()
@@ -132,40 +179,46 @@ func (c *chunkCache) read(id chunkID, clen int64, dst []byte, within int64) erro
 			c.mu.Unlock()
 			<-fl.done
 			if fl.err != nil {
-				return fl.err
+				return true, fl.err
 			}
 			copy(dst, fl.data[within:])
-			c.hits.Add(1)
-			return nil
+			c.misses.Add(1)
+			return true, nil
 		}
 		fl := &flight{done: make(chan struct{})}
 		c.flights[id] = fl
 		c.mu.Unlock()
 		c.misses.Add(1)
-		var cached bool
-		fl.data, cached, fl.err = c.fetch(id, clen)
-		var victims []chunkID
-		c.mu.Lock()
-		delete(c.flights, id)
-		if cached {
-			c.entries[id] = c.lru.PushFront(&chunkEntry{id: id, size: clen})
-			c.bytes += clen
-			for c.bytes > c.limit && c.lru.Len() > 1 {
-				back := c.lru.Back()
-				victims = append(victims, back.Value.(*chunkEntry).id)
-				c.removeLocked(back)
-			}
-		}
-		c.mu.Unlock()
-		close(fl.done)
-		for _, v := range victims {
-			c.fs.Remove(c.path(v))
-		}
+		c.complete(id, clen, fl)
 		if fl.err != nil {
-			return fl.err
+			return true, fl.err
 		}
 		copy(dst, fl.data[within:])
-		return nil
+		return true, nil
+	}
+}
+
+// complete fetches the chunk of flight fl, caches it and releases the
+// flight's waiters.
+func (c *chunkCache) complete(id chunkID, clen int64, fl *flight) {
+	var cached bool
+	fl.data, cached, fl.err = c.fetch(id, clen)
+	var victims []chunkID
+	c.mu.Lock()
+	delete(c.flights, id)
+	if cached {
+		c.entries[id] = c.lru.PushFront(&chunkEntry{id: id, size: clen})
+		c.bytes += clen
+		for c.bytes > c.limit && c.lru.Len() > 1 {
+			back := c.lru.Back()
+			victims = append(victims, back.Value.(*chunkEntry).id)
+			c.removeLocked(back)
+		}
+	}
+	c.mu.Unlock()
+	close(fl.done)
+	for _, v := range victims {
+		c.fs.Remove(c.path(v))
 	}
 }
 
