@@ -71,14 +71,7 @@ async function fragments(aws, name, span) {
 
 const iso = (t) => new Date(t * 1000).toISOString();
 
-const NS = 'http://www.w3.org/2000/svg';
-function s(tag, attrs = {}, style = {}, ...kids) {
-  const el = document.createElementNS(NS, tag);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
-  Object.assign(el.style, style);
-  el.append(...kids);
-  return el;
-}
+const s = u.svg;
 
 /** timeline draws fragments along their producer time (what they cover:
  * a recording uploaded at once has nearly one server time); onPick(fragment)

@@ -4,7 +4,7 @@
 // outputs send to their destinations. Derived from DescribeApplication's
 // inputs, outputs and reference sources and from the application code's
 // CREATE STREAM and CREATE PUMP … INSERT INTO … FROM statements.
-import { arnName, arnService } from '../services/util.js';
+import { arnName, arnService, svg as s } from '../services/util.js';
 
 /** ident normalizes an SQL identifier: quoted as written, bare in upper case. */
 const ident = (s) => (s.startsWith('"') ? s.slice(1, -1) : s.toUpperCase());
@@ -77,15 +77,6 @@ function levels(nodes, edges) {
   const last = Math.max(0, ...lv.values());
   for (const n of nodes) if (n.kind === 'sink') lv.set(n.id, last);
   return lv;
-}
-
-const NS = 'http://www.w3.org/2000/svg';
-function s(tag, attrs = {}, style = {}, ...kids) {
-  const el = document.createElementNS(NS, tag);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
-  Object.assign(el.style, style); // theme colours through CSSOM (the CSP allows no style attribute)
-  el.append(...kids);
-  return el;
 }
 
 /** svg draws the application's graph. */

@@ -11,6 +11,16 @@ export function spaced(el, margin = '.75rem') {
   return el;
 }
 
+/** svg builds an SVG element: attributes, then styles (theme colours set
+ * through CSSOM, var(--accent)...: the CSP allows no style attribute). */
+export function svg(tag, attrs = {}, style = {}, ...kids) {
+  const el = document.createElementNS('http://www.w3.org/2000/svg', tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  Object.assign(el.style, style);
+  el.append(...kids);
+  return el;
+}
+
 /** arnName is the resource name at the end of an ARN (after the last / or :). */
 export function arnName(arn) {
   if (!arn) return '';
