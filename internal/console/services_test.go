@@ -70,7 +70,7 @@ func TestServicePagesJS(t *testing.T) {
 		t.Skip("node is not installed (scripts/test-deps.sh requires it)")
 	}
 	dir := t.TempDir()
-	err = fs.WalkDir(assetFS, "assets/pages", func(p string, d fs.DirEntry, err error) error {
+	err = fs.WalkDir(assetFS, "assets", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}

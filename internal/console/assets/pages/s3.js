@@ -4,6 +4,7 @@
 // gzip inflated, hex for binary) and download (GetObject whole). Routes:
 // #/s3, #/s3/<bucket>, #/s3/<bucket>/p/<prefix>, #/s3/<bucket>/o/<key>.
 import * as u from './services/util.js';
+import { hex } from '../lib/decode.js';
 
 const PREVIEW = 64 << 10;
 
@@ -89,17 +90,6 @@ async function inflate(bytes) {
   let o = 0;
   for (const p of parts) { out.set(p, o); o += p.length; }
   return out;
-}
-
-function hex(b, max = 4096) {
-  const lines = [];
-  for (let i = 0; i < Math.min(b.length, max); i += 16) {
-    const row = [...b.subarray(i, Math.min(i + 16, b.length))];
-    lines.push(i.toString(16).padStart(6, '0') + '  ' + row.map((x) => x.toString(16).padStart(2, '0')).join(' ').padEnd(48) +
-      ' ' + row.map((x) => (x >= 32 && x < 127 ? String.fromCharCode(x) : '.')).join(''));
-  }
-  if (b.length > max) lines.push(`… ${b.length - max} more bytes`);
-  return lines.join('\n');
 }
 
 async function object(root, bucket, key, { ui, aws }) {

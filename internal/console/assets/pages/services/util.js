@@ -2,6 +2,8 @@
 // Video): ARNs, S3 locations, XML answers, base64 text, downloads, and the
 // few REST calls more than one page makes.
 
+import { fromBase64, toBase64 } from '../../lib/decode.js';
+
 export const enc = encodeURIComponent;
 
 /** spaced gives an element a top margin (through CSSOM: the console's
@@ -51,20 +53,10 @@ export const s3ObjectHref = (bucket, key) => '#/s3/' + enc(bucket) + '/o/' + enc
 export const streamHref = (arn) => '#/streams/' + enc(arnName(arn));
 
 /** b64 encodes text as UTF-8 in base64 (as the JSON APIs carry blobs). */
-export function b64(text) {
-  const b = new TextEncoder().encode(text);
-  let s = '';
-  for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
-  return btoa(s);
-}
+export const b64 = (text) => toBase64(new TextEncoder().encode(text));
 
 /** unb64 decodes base64 into bytes. */
-export function unb64(s) {
-  const bin = atob(s || '');
-  const b = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) b[i] = bin.charCodeAt(i);
-  return b;
-}
+export const unb64 = fromBase64;
 
 /** xml parses an XML answer (S3's). */
 export async function xml(resp) {
