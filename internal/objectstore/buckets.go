@@ -67,6 +67,11 @@ func (s *Store) CreateBucket(ctx context.Context, account, name, region string) 
 	case rev != 0:
 		return fmt.Errorf("%w: %s", ErrBucketAlreadyExists, name)
 	}
+	// Uploads a deleted bucket of the name left (its collection failed)
+	// must not appear in the new one.
+	if err := s.collectBucket(ctx, name); err != nil {
+		return err
+	}
 	rec := bucketRecord{Account: account, Region: region, Created: s.cfg.Now().UnixNano()}
 	if err := s.commit(ctx, map[string]uint64{keyBuckets + name: 0}, map[string][]byte{keyBuckets + name: mustJSON(rec)}, nil); err != nil {
 		if errors.Is(err, errConflict) { // mu is held: only another server could race
@@ -138,32 +143,22 @@ func (s *Store) DeleteBucket(ctx context.Context, account, name string) error {
 	if !empty {
 		return fmt.Errorf("%w: %s", ErrBucketNotEmpty, name)
 	}
-	// Scans are not nested: a read transaction open while another starts
-	// can deadlock the metadata store against a writer.
-	deletes := []string{keyBuckets + name}
-	var uploads []string
-	err = s.meta.ScanFrom(ctx, keyUploads+name+"/", "", func(k string, _ []byte, _ uint64) error {
-		deletes = append(deletes, k)
-		uploads = append(uploads, k[len(keyUploads+name+"/"):])
-		return nil
-	})
+	// The bucket goes in one commit; the uploads left in it (their parts
+	// and files) are collected after it, still under mu, in bounded
+	// commits (collectBucket), or at the next Open after a crash.
+	uploads, _, err := s.firstKeys(ctx, keyUploads+name+"/", 1)
 	if err != nil {
 		return err
 	}
-	var release []string
-	for _, id := range uploads {
-		parts, err := s.parts(ctx, id)
-		if err != nil {
-			return err
-		}
-		for _, p := range parts {
-			deletes = append(deletes, p.key, keyFiles+p.File.ID)
-			release = append(release, p.File.ID)
-		}
+	t := newChange()
+	t.compare[keyBuckets+name] = rev
+	t.deletes = append(t.deletes, keyBuckets+name)
+	if len(uploads) > 0 {
+		t.release(releaseRecord{Bucket: name})
 	}
-	if err := s.commit(ctx, map[string]uint64{keyBuckets + name: rev}, nil, deletes); err != nil {
+	if err := s.apply(ctx, t); err != nil {
 		return err
 	}
-	s.removeFiles(release)
+	s.finish(ctx, t)
 	return nil
 }

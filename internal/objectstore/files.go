@@ -179,8 +179,9 @@ func (s *Store) removeFiles(ids []string) {
 	}
 }
 
-// sweep removes what a crash left: every temporary body, and every data
-// file no s3/files/ key names. It runs at Open, before any write.
+// sweep removes what a crash left: every temporary body, what release
+// records name (collectReleased), and every data file no s3/files/ key
+// names. It runs at Open, before any write.
 func (s *Store) sweep(ctx context.Context) error {
 	names, err := s.fs.ReadDir(s.tmpDir)
 	if err != nil {
@@ -190,6 +191,11 @@ func (s *Store) sweep(ctx context.Context) error {
 		if err := s.fs.Remove(filepath.Join(s.tmpDir, n)); err != nil {
 			return err
 		}
+	}
+	if n, err := s.collectReleased(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		s.log.Info("objectstore: collected what earlier commits released", "records", n)
 	}
 	removed := 0
 	for i := 0; i < 256; i++ {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -154,21 +153,32 @@ func (s *Store) PutPart(ctx context.Context, in PartInput) (Part, error) {
 
 // parts lists an upload's parts in number order.
 func (s *Store) parts(ctx context.Context, id string) ([]partRecord, error) {
+	return s.someParts(ctx, id, MaxParts)
+}
+
+// someParts lists the first max of an upload's parts in number order.
+func (s *Store) someParts(ctx context.Context, id string, max int) ([]partRecord, error) {
 	var out []partRecord
 	prefix := keyParts + id + "/"
 	err := s.meta.ScanFrom(ctx, prefix, "", func(k string, v []byte, _ uint64) error {
+		if len(out) == max {
+			return errStop
+		}
 		var p partRecord
 		if err := jsonUnmarshal(k, v, &p); err != nil {
 			return err
 		}
-		n, err := strconv.Atoi(k[len(prefix):])
+		n, err := partNumber(prefix, k)
 		if err != nil {
-			return fmt.Errorf("objectstore: %s: bad part number", k)
+			return err
 		}
 		p.key, p.number = k, n
 		out = append(out, p)
 		return nil
 	})
+	if errors.Is(err, errStop) {
+		err = nil
+	}
 	return out, err
 }
 
@@ -242,80 +252,105 @@ func (s *Store) CompleteUpload(ctx context.Context, account, bucket, key, id str
 		}
 	}
 	var rec objectRecord
-	more := func() (extra, error) {
+	more := func(t *change) error {
 		up, urev, err := s.upload(ctx, account, bucket, key, id)
 		if err != nil {
-			return extra{}, err
+			return err
 		}
 		have, err := s.parts(ctx, id)
 		if err != nil {
-			return extra{}, err
+			return err
 		}
 		byNum := map[int]partRecord{}
 		for _, p := range have {
 			byNum[p.number] = p
 		}
-		x := extra{compare: map[string]uint64{uploadKey(bucket, id): urev}, deletes: []string{uploadKey(bucket, id)}}
+		t.compare[uploadKey(bucket, id)] = urev
+		t.deletes = append(t.deletes, uploadKey(bucket, id))
 		sums := md5.New()
-		named := map[int]bool{}
-		rec.Files, rec.Size = nil, 0
+		var files []fileRef
+		rec.Size = 0
 		for i, cp := range parts {
 			p, ok := byNum[cp.Number]
 			if !ok || strings.Trim(cp.ETag, `"`) != p.ETag {
-				return extra{}, fmt.Errorf("%w: part %d", ErrInvalidPart, cp.Number)
+				return fmt.Errorf("%w: part %d", ErrInvalidPart, cp.Number)
 			}
 			if i < len(parts)-1 && p.File.Size < s.cfg.MinPartSize {
-				return extra{}, fmt.Errorf("%w: part %d is %d bytes (at least %d)", ErrEntityTooSmall, cp.Number, p.File.Size, s.cfg.MinPartSize)
+				return fmt.Errorf("%w: part %d is %d bytes (at least %d)", ErrEntityTooSmall, cp.Number, p.File.Size, s.cfg.MinPartSize)
 			}
 			b, _ := hex.DecodeString(p.ETag)
 			sums.Write(b)
-			named[cp.Number] = true
-			rec.Files = append(rec.Files, p.File)
+			files = append(files, p.File)
 			rec.Size += p.File.Size
 		}
 		if rec.Size > MaxMultipartSize {
-			return extra{}, ErrEntityTooLarge
+			return ErrEntityTooLarge
 		}
-		for _, p := range have {
-			x.deletes = append(x.deletes, p.key)
-			if !named[p.number] {
-				x.deletes = append(x.deletes, keyFiles+p.File.ID)
-				x.release = append(x.release, p.File.ID)
-			}
+		// The parts the object takes (numbers of existing parts: 1 to
+		// MaxParts).
+		keep := make([]byte, parts[len(parts)-1].Number/8+1)
+		for _, cp := range parts {
+			keep[cp.Number/8] |= 1 << (cp.Number % 8)
 		}
+		rec.setFiles(t, files)
+		endUpload(t, id, have, releaseRecord{Upload: id, Keep: keep})
 		rec.ETag = fmt.Sprintf("%s-%d", hex.EncodeToString(sums.Sum(nil)), len(parts))
 		rec.Parts, rec.Modified, rec.ObjectMeta = len(parts), s.cfg.Now().UnixNano(), up.ObjectMeta
-		return x, nil
+		return nil
 	}
-	if err := s.install(ctx, account, bucket, key, &rec, more); err != nil {
+	if err := s.install(ctx, account, bucket, key, &rec, nil, more); err != nil {
 		return ObjectInfo{}, err
 	}
 	return rec.info(bucket, key), nil
 }
 
+// inlineParts is the most parts whose keys the commit ending an upload
+// deletes itself; an upload with more leaves them to a release record.
+const inlineParts = inlineFiles / 2
+
+// endUpload adds to t the end of an upload whose parts are have (or, when
+// more than inlineParts, at least their first inlineParts+1): the part
+// keys, with the keys and files of the parts r.Keep does not keep, go in
+// the commit when few, else through the release record r.
+func endUpload(t *change, id string, have []partRecord, r releaseRecord) {
+	if len(have) > inlineParts {
+		t.release(r)
+		return
+	}
+	for _, p := range have {
+		t.deletes = append(t.deletes, p.key)
+		if !r.kept(p.number) {
+			t.deletes = append(t.deletes, keyFiles+p.File.ID)
+			t.remove = append(t.remove, p.File.ID)
+		}
+	}
+}
+
 // AbortUpload ends an upload and discards its parts.
 func (s *Store) AbortUpload(ctx context.Context, account, bucket, key, id string) error {
-	var release []string
+	var done *change
 	err := retry(func() error {
 		_, urev, err := s.upload(ctx, account, bucket, key, id)
 		if err != nil {
 			return err
 		}
-		have, err := s.parts(ctx, id)
+		have, err := s.someParts(ctx, id, inlineParts+1)
 		if err != nil {
 			return err
 		}
-		deletes := []string{uploadKey(bucket, id)}
-		release = release[:0]
-		for _, p := range have {
-			deletes = append(deletes, p.key, keyFiles+p.File.ID)
-			release = append(release, p.File.ID)
+		t := newChange()
+		t.compare[uploadKey(bucket, id)] = urev
+		t.deletes = append(t.deletes, uploadKey(bucket, id))
+		endUpload(t, id, have, releaseRecord{Upload: id})
+		if err := s.apply(ctx, t); err != nil {
+			return err
 		}
-		return s.commit(ctx, map[string]uint64{uploadKey(bucket, id): urev}, nil, deletes)
+		done = t
+		return nil
 	})
 	if err != nil {
 		return err
 	}
-	s.removeFiles(release)
+	s.finish(ctx, done)
 	return nil
 }

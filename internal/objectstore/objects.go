@@ -69,44 +69,36 @@ func (s *Store) Put(ctx context.Context, in PutInput) (ObjectInfo, error) {
 	}
 	rec := objectRecord{Size: got.file.Size, ETag: hex.EncodeToString(got.md5[:]), Modified: s.cfg.Now().UnixNano(),
 		Files: []fileRef{got.file}, Checksum: got.checksum, ObjectMeta: in.ObjectMeta}
-	var absent func() (extra, error)
+	var absent func(*change) error
 	if in.IfNoneMatch {
 		// install compares the object key at the revision it read before
 		// this check: an object created after the check fails the commit,
 		// and the retry sees it here.
-		absent = func() (extra, error) {
+		absent = func(*change) error {
 			var cur objectRecord
 			rev, err := s.getJSON(ctx, objectKey(in.Bucket, in.Key), &cur)
 			if err == nil && rev != 0 {
 				err = ErrObjectExists
 			}
-			return extra{}, err
+			return err
 		}
 	}
-	if err := s.install(ctx, in.Account, in.Bucket, in.Key, &rec, absent); err != nil {
+	if err := s.install(ctx, in.Account, in.Bucket, in.Key, &rec, []string{got.file.ID}, absent); err != nil {
 		s.removeFiles([]string{got.file.ID})
 		return ObjectInfo{}, err
 	}
 	return rec.info(in.Bucket, in.Key), nil
 }
 
-// extra is what a caller commits along with an object: compares, puts,
-// deletes, and the files to remove once the commit is done.
-type extra struct {
-	compare map[string]uint64
-	puts    map[string][]byte
-	deletes []string
-	release []string
-}
-
-// install commits *rec (which more may fill in) as bucket/key: its files become referenced, those it
-// replaces are released. more, if set, runs before each try (and may
-// refuse) and adds to the commit. Lost races are retried. On error nothing
-// is committed and rec's files are the caller's to remove.
-func (s *Store) install(ctx context.Context, account, bucket, key string, rec *objectRecord, more func() (extra, error)) error {
+// install commits *rec (which more may fill in) as bucket/key in one
+// bounded commit: the files named in keyed become referenced (the others
+// rec names are already), those of the object it replaces are released.
+// more, if set, runs before each try (and may refuse) and adds to the
+// commit. Lost races are retried. On error nothing is committed and rec's
+// files are the caller's to remove.
+func (s *Store) install(ctx context.Context, account, bucket, key string, rec *objectRecord, keyed []string, more func(*change) error) error {
+	var done *change
 	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var release []string
 	err := retry(func() error {
 		_, brev, err := s.bucket(ctx, account, bucket)
 		if err != nil {
@@ -117,37 +109,31 @@ func (s *Store) install(ctx context.Context, account, bucket, key string, rec *o
 		if err != nil {
 			return err
 		}
-		var x extra
+		t := newChange()
 		if more != nil {
-			if x, err = more(); err != nil {
+			if err := more(t); err != nil {
 				return err
 			}
 		}
-		compare := map[string]uint64{keyBuckets + bucket: brev, objectKey(bucket, key): orev}
-		for k, v := range x.compare {
-			compare[k] = v
+		t.compare[keyBuckets+bucket], t.compare[objectKey(bucket, key)] = brev, orev
+		t.puts[objectKey(bucket, key)] = mustJSON(*rec)
+		for _, id := range keyed {
+			t.puts[keyFiles+id] = []byte(bucket + "/" + key)
 		}
-		puts := map[string][]byte{objectKey(bucket, key): mustJSON(*rec)}
-		for k, v := range x.puts {
-			puts[k] = v
-		}
-		for _, f := range rec.Files {
-			puts[keyFiles+f.ID] = []byte(bucket + "/" + key)
-		}
-		deletes := x.deletes
-		release = x.release
 		if orev != 0 {
-			for _, f := range old.Files {
-				deletes = append(deletes, keyFiles+f.ID)
-				release = append(release, f.ID)
-			}
+			t.drop(old)
 		}
-		return s.commit(ctx, compare, puts, deletes)
+		if err := s.apply(ctx, t); err != nil {
+			return err
+		}
+		done = t
+		return nil
 	})
+	s.mu.RUnlock()
 	if err != nil {
 		return err
 	}
-	s.removeFiles(release)
+	s.finish(ctx, done)
 	return nil
 }
 
@@ -195,15 +181,19 @@ func (s *Store) OpenObject(ctx context.Context, account, bucket, key string) (*O
 		if err != nil {
 			return nil, err
 		}
-		files, err := s.openFiles(rec.Files)
-		if vfs.IsNotExist(err) && attempt < 10 {
+		refs, err := s.files(ctx, rec)
+		var files []vfs.File
+		if err == nil {
+			files, err = s.openFiles(refs)
+		}
+		if (vfs.IsNotExist(err) || errors.Is(err, errListGone)) && attempt < 10 {
 			continue // replaced between the read and the open
 		}
 		if err != nil {
 			return nil, fmt.Errorf("objectstore: %s/%s: %w", bucket, key, err)
 		}
 		o := &Object{Info: rec.info(bucket, key), files: files}
-		for _, f := range rec.Files {
+		for _, f := range refs {
 			o.sizes = append(o.sizes, f.Size)
 		}
 		return o, nil
@@ -278,27 +268,29 @@ func (s *Store) DeleteObject(ctx context.Context, account, bucket, key string) e
 	if checkKey(key) != nil {
 		return nil
 	}
+	var done *change
 	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var release []string
 	err := retry(func() error {
 		var rec objectRecord
 		rev, err := s.getJSON(ctx, objectKey(bucket, key), &rec)
 		if err != nil || rev == 0 {
 			return err
 		}
-		deletes := []string{objectKey(bucket, key)}
-		release = release[:0]
-		for _, f := range rec.Files {
-			deletes = append(deletes, keyFiles+f.ID)
-			release = append(release, f.ID)
+		t := newChange()
+		t.compare[objectKey(bucket, key)] = rev
+		t.deletes = append(t.deletes, objectKey(bucket, key))
+		t.drop(rec)
+		if err := s.apply(ctx, t); err != nil {
+			return err
 		}
-		return s.commit(ctx, map[string]uint64{objectKey(bucket, key): rev}, nil, deletes)
+		done = t
+		return nil
 	})
-	if err != nil {
+	s.mu.RUnlock()
+	if err != nil || done == nil {
 		return err
 	}
-	s.removeFiles(release)
+	s.finish(ctx, done)
 	return nil
 }
 

@@ -39,23 +39,67 @@
 // # Metadata (MetaStore keys)
 //
 //	s3/buckets/<bucket>               {account, region, created}
-//	s3/objects/<bucket>/<key>         {size, etag, mtime, content headers, user metadata, files}
+//	s3/objects/<bucket>/<key>         {size, etag, mtime, content headers, user metadata, files or list}
+//	s3/lists/<list id>/<nnnnn>        a chunk of an object's file list (see below)
 //	s3/uploads/<bucket>/<upload id>   {key, initiated, content headers, user metadata}
 //	s3/parts/<upload id>/<nnnnn>      {file, size, etag, mtime}
-//	s3/files/<id>                     the file is referenced (its value names the owner)
+//	s3/files/<id>                     the file is referenced (its value names the record that first did)
+//	s3/release/<id>                   what a commit stopped referencing, to collect (see below)
 //
 // Byte order of the object keys is S3's listing order (UTF-8 binary), so a
 // listing is a range scan resumed with ScanFrom. A data file whose
 // s3/files/ key is absent is garbage (a crash between the rename and the
 // commit, or between a delete's commit and the file's removal) and Open
-// removes it.
+// removes it. A completed upload's parts hand their files, and their
+// s3/files/ keys, to the object.
+//
+// # Bounded commits
+//
+// Every commit stays within metastore.EtcdLimits (128 operations, 1 MiB)
+// whatever the number of parts, uploads or files, and every value well
+// under 1 MiB:
+//
+//   - An object of up to inlineFiles (32) files lists them in its record;
+//     one with more (a multipart object) names a list, chunks of up to 1000
+//     files (24 bytes each: the id's 16 bytes, the size's 8, big-endian)
+//     under s3/lists/, put in the commit that installs the object (10 puts
+//     and 240 KB for S3's 10,000 parts).
+//   - The commit that decides an outcome (an object is installed, replaced
+//     or deleted; an upload is completed or aborted; a bucket is deleted)
+//     is one atomic compare-and-swap that changes only a few keys. What it
+//     stops referencing goes in the same commit when it is a few keys (an
+//     object's up to 32 file keys, an upload's up to 16 parts); otherwise
+//     the commit puts a release record under s3/release/ naming it: an
+//     object's file list, the files of an old object listing more than 32,
+//     an ended upload's parts (with a bitmap of the part numbers whose
+//     files a completed object took), or a deleted bucket's uploads.
+//   - After the commit the caller collects its release records in commits
+//     of at most 100 deletes, each consistent on its own: a file's key is
+//     deleted with or before the part key or list chunk that names it, so
+//     that what remains still names every file not yet released; then the
+//     files are removed and the record is deleted. Collection is
+//     idempotent. A crash or an error part way leaves the record, and the
+//     next Open collects every record before its file sweep.
+//
+// Hence the invariants Open relies on, after any crash: every s3/files/
+// key, part key, list chunk and upload record is named by a live record
+// (an object, a live upload, a live bucket) or by a release record; a data
+// file is referenced while its s3/files/ key exists. No part key outlives
+// its upload, and no file key its last referent, beyond the collection of
+// a release record. Leftovers are invisible meanwhile: an ended upload's
+// parts are reached only through its record, a list only through its
+// object, and uploads left under a deleted bucket's name are collected
+// before a bucket of that name is created again.
 //
 // # Concurrency
 //
 // Store is safe for concurrent use. Store.mu orders bucket lifecycles
 // against writes into buckets: Put, PutPart, CreateUpload and
 // CompleteUpload hold it shared around their metadata commit (never while
-// receiving a body), CreateBucket and DeleteBucket hold it alone. Writes to
+// receiving a body), CreateBucket and DeleteBucket hold it alone (the
+// latter also while it collects the uploads it ended). Once an upload's
+// record is gone no part can be committed under it (PutPart compares the
+// record), so its parts are frozen for collection. Writes to
 // one key race through compare-and-swap commits: the last commit wins and
 // each releases the files it replaced. Lock order: Store.mu → the
 // metadata store.
@@ -163,6 +207,8 @@ const (
 	keyUploads = "s3/uploads/"
 	keyParts   = "s3/parts/"
 	keyFiles   = "s3/files/"
+	keyLists   = "s3/lists/"
+	keyRelease = "s3/release/"
 )
 
 // Open opens the store in cfg.Dir, creating its directories, and removes
@@ -250,11 +296,14 @@ type fileRef struct {
 
 // objectRecord is the value of s3/objects/<bucket>/<key>.
 type objectRecord struct {
-	Size     int64           `json:"size"`
-	ETag     string          `json:"etag"` // unquoted
-	Modified int64           `json:"mtime"`
-	Parts    int             `json:"parts,omitempty"`
+	Size     int64  `json:"size"`
+	ETag     string `json:"etag"` // unquoted
+	Modified int64  `json:"mtime"`
+	Parts    int    `json:"parts,omitempty"`
+	// Files are the object's data files in order, or nil with List set
+	// when they are more than inlineFiles (Store.files reads them).
 	Files    []fileRef       `json:"files"`
+	List     *listRef        `json:"list,omitempty"`
 	Checksum *storedChecksum `json:"checksum,omitempty"`
 	ObjectMeta
 }

@@ -29,17 +29,26 @@ const acct = "111111111111"
 type harness struct {
 	t    *testing.T
 	fs   *vfs.MemFS
-	meta *metastore.Store
+	meta MetaStore
 	s    *Store
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { return newHarnessWith(t, openMeta(t)) }
+
+// openMeta opens an embedded metadata store for the test.
+func openMeta(t *testing.T) *metastore.Store {
 	t.Helper()
 	meta, err := metastore.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { meta.Close() })
+	return meta
+}
+
+// newHarnessWith is a harness over meta.
+func newHarnessWith(t *testing.T, meta MetaStore) *harness {
+	t.Helper()
 	h := &harness{t: t, fs: vfs.NewMemFS(), meta: meta}
 	if err := h.fs.MkdirAll("/data"); err != nil {
 		t.Fatal(err)
