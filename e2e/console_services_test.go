@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/glue"
+	gtypes "github.com/aws/aws-sdk-go-v2/service/glue/types"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/aws-sdk-go-v2/service/kinesisanalytics"
@@ -413,4 +415,41 @@ func nodeHandlerZip(t *testing.T) []byte {
 	w.Write(src)
 	zw.Close()
 	return zbuf.Bytes()
+}
+
+// TestConsoleServicesGlue: a Glue database and a partitioned table over S3;
+// the Data Catalog page lists the database, its table with its columns and
+// partition keys, and links the table's location into the S3 browser.
+func TestConsoleServicesGlue(t *testing.T) {
+	p := startServer(t, filepath.Join(t.TempDir(), "data"), freePort(t))
+	cred, base := sdkConfig(p.addr)
+	gc := glue.New(glue.Options{Region: "us-east-1", BaseEndpoint: aws.String(base),
+		Credentials: credentials.StaticCredentialsProvider{Value: cred}, HTTPClient: sdktest.HTTPClient(nil), RetryMaxAttempts: 1})
+	ctx := context.Background()
+	if _, err := gc.CreateDatabase(ctx, &glue.CreateDatabaseInput{DatabaseInput: &gtypes.DatabaseInput{Name: aws.String("lake"), Description: aws.String("click data")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gc.CreateTable(ctx, &glue.CreateTableInput{DatabaseName: aws.String("lake"), TableInput: &gtypes.TableInput{Name: aws.String("clicks"),
+		TableType: aws.String("EXTERNAL_TABLE"), PartitionKeys: []gtypes.Column{{Name: aws.String("dt"), Type: aws.String("string")}},
+		StorageDescriptor: &gtypes.StorageDescriptor{Location: aws.String("s3://lake/clicks/"),
+			Columns: []gtypes.Column{{Name: aws.String("page"), Type: aws.String("string")}, {Name: aws.String("ms"), Type: aws.String("bigint"), Comment: aws.String("latency")}}}}}); err != nil {
+		t.Fatal(err)
+	}
+
+	b := svcConsole(t, p.addr)
+	b.open("#/glue")
+	b.click(`a.glue-db-link`)
+	b.wait("the table", `!!document.querySelector('a.glue-table-link')`)
+	if row := b.text(`document.querySelector('#main tbody tr').innerText`); !strings.Contains(row, "EXTERNAL_TABLE") || !strings.Contains(row, "dt") || !strings.Contains(row, "s3://lake/clicks/") {
+		t.Errorf("table row %q", row)
+	}
+	b.click(`a.glue-table-link`)
+	b.wait("the columns", `!!document.querySelector('#glue-columns tbody')`)
+	if cols := b.text(`document.getElementById('glue-columns').innerText`); !strings.Contains(cols, "ms\tbigint\tlatency") || !strings.Contains(cols, "page\tstring") {
+		t.Errorf("columns %q", cols)
+	}
+	b.shot("console-glue")
+	b.click(`a.s3-location`)
+	b.wait("the S3 browser at the table's location", `location.hash === '#/s3/lake/p/clicks%2F'`)
+	b.noExceptions()
 }

@@ -26,5 +26,6 @@ var pages = []Page{
 	videoPage,
 	functionsPage,
 	s3Page,
+	gluePage,
 	serverPage,
 }
