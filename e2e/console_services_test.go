@@ -31,6 +31,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/rheos/rheos/internal/sdktest"
+	"github.com/rheos/rheos/internal/signaling/signalingclient"
 )
 
 // The browser tests of the console's service pages (Firehose, the S3
@@ -264,7 +265,8 @@ CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
 // the fragments and plays the archived HLS session in its <video> element,
 // with the browser's own HLS player and with the vendored hls.js, then the
 // live session, each until the element reports decoded frames; a clip is
-// downloaded; the signaling channel is listed with its endpoints.
+// downloaded; the signaling channel is listed with its endpoints and its
+// connected master and viewer.
 func TestConsoleServicesVideo(t *testing.T) {
 	fixture, err := os.ReadFile("../internal/video/testdata/test.mkv")
 	if err != nil {
@@ -302,8 +304,33 @@ func TestConsoleServicesVideo(t *testing.T) {
 		t.Fatalf("%d fragments persisted, want 10", persisted)
 	}
 
-	if st, body := videoCall(t, p.addr, "/createSignalingChannel", map[string]any{"ChannelName": "door"}); st != 200 {
+	st, body := videoCall(t, p.addr, "/createSignalingChannel", map[string]any{"ChannelName": "door"})
+	if st != 200 {
 		t.Fatalf("createSignalingChannel: %d %s", st, body)
+	}
+	var ch struct{ ChannelARN string }
+	json.Unmarshal(body, &ch)
+	waitFor(t, func() bool {
+		st, body := videoCall(t, p.addr, "/describeSignalingChannel", map[string]any{"ChannelARN": ch.ChannelARN})
+		return st == 200 && bytes.Contains(body, []byte(`"ACTIVE"`))
+	})
+	// A master and a viewer connected to the channel.
+	for _, id := range []string{"", "viewer-1"} {
+		var ep struct {
+			ResourceEndpointList []struct{ Protocol, ResourceEndpoint string }
+		}
+		role := map[bool]string{true: "MASTER", false: "VIEWER"}[id == ""]
+		st, body := videoCall(t, p.addr, "/getSignalingChannelEndpoint", map[string]any{"ChannelARN": ch.ChannelARN,
+			"SingleMasterChannelEndpointConfiguration": map[string]any{"Protocols": []string{"WSS"}, "Role": role}})
+		if json.Unmarshal(body, &ep); st != 200 || len(ep.ResourceEndpointList) != 1 {
+			t.Fatalf("getSignalingChannelEndpoint: %d %s", st, body)
+		}
+		c, err := signalingclient.Dial(context.Background(), signalingclient.Options{Endpoint: ep.ResourceEndpointList[0].ResourceEndpoint,
+			ChannelARN: ch.ChannelARN, ClientID: id, Region: "us-east-1", AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret"})
+		if err != nil {
+			t.Fatalf("connecting %s: %v", role, err)
+		}
+		t.Cleanup(func() { c.Close() })
 	}
 
 	b := svcConsole(t, p.addr)
@@ -314,6 +341,10 @@ func TestConsoleServicesVideo(t *testing.T) {
 	// carries it), not the console backend's own.
 	if ch := b.text(`document.getElementById('channel-list').innerText`); !strings.Contains(ch, "WSS: ws://"+p.addr) || !strings.Contains(ch, "HTTPS: http://"+p.addr) {
 		t.Errorf("channel endpoints: %q", ch)
+	}
+	// Its connected peers (the server's signaling endpoint).
+	if peers := b.text(`document.querySelector('#channel-list .peers')?.innerText || ''`); !strings.Contains(peers, "master since") || !strings.Contains(peers, "viewer viewer-1 since") {
+		t.Errorf("connected peers: %q", peers)
 	}
 	b.click(`a.video-link`)
 	b.wait("ten fragments on the timeline", `document.querySelectorAll('#video-timeline rect.fragment').length === 10`)

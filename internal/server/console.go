@@ -25,6 +25,7 @@ import (
 
 	"github.com/rheos/rheos/internal/config"
 	"github.com/rheos/rheos/internal/console"
+	"github.com/rheos/rheos/internal/signaling"
 )
 
 // The web console (internal/console) is wired last, once every service's
@@ -65,6 +66,13 @@ func (s *Server) wireConsole(ctx context.Context) error {
 			"version": func(context.Context) (any, error) { return rheosVersion(), nil },
 			"config":  func(context.Context) (any, error) { return redactedConfig(s.cfg) },
 			"disk":    func(ctx context.Context) (any, error) { return diskUse(ctx, s.cfg.DataDir) },
+			// The signaling channels' connected clients: no AWS API lists them.
+			"signaling": func(context.Context) (any, error) {
+				if s.signaling == nil {
+					return []signaling.Peer{}, nil
+				}
+				return s.signaling.Peers(), nil
+			},
 		},
 	})
 	if err != nil {

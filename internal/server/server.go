@@ -37,6 +37,7 @@ import (
 	"github.com/rheos/rheos/internal/glue"
 	"github.com/rheos/rheos/internal/metrics"
 	"github.com/rheos/rheos/internal/objectstore"
+	"github.com/rheos/rheos/internal/signaling"
 	"github.com/rheos/rheos/internal/vfs"
 	"github.com/rheos/rheos/internal/video"
 )
@@ -71,6 +72,7 @@ type Server struct {
 	firehose  *firehose.Service  // delivery streams (firehose.go); analytics outputs put into them
 	analytics *analytics.Service // Kinesis Data Analytics applications (analytics.go); the SQL engine attaches here
 	video     *video.Service     // Video Streams' streams and channels (video.go); the data plane attaches here
+	signaling *signaling.Hub     // the signaling channels' relay (video.go, signaling.go): the console lists its peers
 	console   *console.Console   // the web console at /console (console.go)
 
 	http     *http.Server

@@ -50,7 +50,7 @@ func (s *Server) wireVideo(context.Context) error {
 		_, err := media.SweepMedia(ctx)
 		return err
 	}})
-	s.video = svc
+	s.video, s.signaling = svc, hub
 	return nil
 }
 

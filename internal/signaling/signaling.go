@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -528,6 +529,45 @@ func (h *Hub) Stats() Stats {
 		s.Queued += len(c.queue)
 	}
 	return s
+}
+
+// Peer is one connected client, for the console's view of a channel.
+type Peer struct {
+	ChannelARN  string    `json:"channelArn"`
+	Role        Role      `json:"role"`
+	ClientID    string    `json:"clientId,omitempty"` // a viewer's; "" for the master
+	ConnectedAt time.Time `json:"connectedAt"`
+	LastActive  time.Time `json:"lastActive"`
+}
+
+// Peers lists the connected clients of every channel, by channel ARN, the
+// master first.
+func (h *Hub) Peers() []Peer {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []Peer
+	for arn, c := range h.channels {
+		for _, conn := range c.conns() {
+			if conn.state != open {
+				continue
+			}
+			p := Peer{ChannelARN: arn, Role: conn.role, ConnectedAt: conn.connectedAt, LastActive: conn.lastActive}
+			if conn.role == Viewer {
+				p.ClientID = conn.id
+			}
+			out = append(out, p)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].ChannelARN != out[j].ChannelARN {
+			return out[i].ChannelARN < out[j].ChannelARN
+		}
+		if out[i].Role != out[j].Role {
+			return out[i].Role == Master
+		}
+		return out[i].ClientID < out[j].ClientID
+	})
+	return out
 }
 
 // connection states

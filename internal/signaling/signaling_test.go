@@ -281,3 +281,22 @@ func TestShutdownWaitsForOwners(t *testing.T) {
 		t.Fatalf("connect after shutdown: %v", err)
 	}
 }
+
+// TestPeers: the connected clients of a channel, master first, viewers by
+// client id, each with when it connected; a closed one is gone.
+func TestPeers(t *testing.T) {
+	h, clk := newHub(t)
+	connect(t, h, Viewer, "v2")
+	clk.Add(time.Second)
+	connect(t, h, Master, "")
+	v1 := connect(t, h, Viewer, "v1")
+	got := h.Peers()
+	if len(got) != 3 || got[0].Role != Master || got[0].ClientID != "" || got[1].ClientID != "v1" || got[2].ClientID != "v2" ||
+		got[0].ChannelARN != ch.ARN || !got[2].ConnectedAt.Equal(time.Unix(1767225600, 0)) || !got[1].ConnectedAt.Equal(time.Unix(1767225601, 0)) {
+		t.Fatalf("peers %+v", got)
+	}
+	v1.Close()
+	if got := h.Peers(); len(got) != 2 || got[1].ClientID != "v2" {
+		t.Fatalf("after v1 closed: %+v", got)
+	}
+}

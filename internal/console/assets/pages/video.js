@@ -1,6 +1,7 @@
 // Video (Kinesis Video Streams): streams (ListStreams) and signaling
 // channels with their endpoints (ListSignalingChannels,
-// GetSignalingChannelEndpoint); a stream's fragment timeline
+// GetSignalingChannelEndpoint) and connected peers (no AWS API lists them:
+// the server's thin "signaling" endpoint); a stream's fragment timeline
 // (ListFragments), live and archived playback of its HLS session
 // (GetHLSStreamingSessionURL, played by the browser's own HLS player, else
 // by the vendored hls.js, loaded only here) and clip download (GetClip).
@@ -18,7 +19,7 @@ export async function render(root, route, ctx) {
 
 const kvs = (aws, op, input) => aws.rest('kinesisvideo', 'POST', '/' + op, input);
 
-async function list(root, { ui, aws }) {
+async function list(root, { ui, aws, info }) {
   const { h, fill } = ui;
   const streams = [];
   let out = await kvs(aws, 'listStreams', { MaxResults: 100 });
@@ -28,6 +29,9 @@ async function list(root, { ui, aws }) {
     streams.push(...(out.StreamInfoList || []));
   }
   const channels = (await kvs(aws, 'listSignalingChannels', { MaxResults: 100 }).catch(() => ({}))).ChannelInfoList || [];
+  // Connected peers: no AWS API lists them; the server's thin endpoint does
+  // (for an account root).
+  const peers = await info('signaling').catch(() => null);
   const chBox = h('div', { id: 'channel-list' });
   root.append(h('h1', {}, 'Video'),
     h('h2', {}, 'Video streams'),
@@ -48,9 +52,15 @@ async function list(root, { ui, aws }) {
     { title: 'Type', value: (c) => c.ChannelType || '—' },
     { title: 'Status', value: (c) => ui.badge(c.ChannelStatus) },
     { title: 'Endpoints (master)', value: (c) => h('ul', { class: 'plain' }, eps[channels.indexOf(c)].map((e) => h('li', {}, `${e.Protocol}: `, h('code', {}, e.ResourceEndpoint)))) },
+    peers ? { title: 'Connected', value: (c) => {
+      const mine = peers.filter((p) => p.channelArn === c.ChannelARN);
+      if (!mine.length) return h('span', { class: 'muted' }, 'nobody');
+      return h('ul', { class: 'plain peers' }, mine.map((p) => h('li', {}, p.role === 'MASTER' ? 'master' : `viewer ${p.clientId}`,
+        h('small', { class: 'muted' }, ` since ${ui.fmt.time(p.connectedAt)}`))));
+    } } : null,
     { title: 'Created', value: (c) => ui.fmt.time(c.CreationTime) },
-  ], channels, { empty: 'No signaling channels.' }),
-  h('p', { class: 'muted' }, 'Connected peers are not shown: no AWS API lists them.'));
+  ].filter(Boolean), channels, { empty: 'No signaling channels.' }),
+  peers ? null : h('p', { class: 'muted' }, 'Connected peers are shown to an account root (no AWS API lists them; the server\'s signaling endpoint does).'));
 }
 
 const RANGES = [['300', 'Last 5 minutes'], ['3600', 'Last hour'], ['86400', 'Last 24 hours'], ['604800', 'Last 7 days']];
