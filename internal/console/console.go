@@ -27,7 +27,8 @@
 //	                             (path and query, escaped as an SDK sends them) in
 //	                             X-Rheos-Path (default "/")
 //	GET  /console/api/info/{name}   thin read-only endpoints (health, version, config, disk,
-//	                             signaling: the signaling channels' connected peers)
+//	                             stream-disk: each data stream's bytes on local disk and
+//	                             tiered, signaling: the signaling channels' connected peers)
 //	GET  /console/api/metrics    the sampled history of the server's Prometheus metrics
 //
 // Every /console/api request needs a session; every POST also needs the

@@ -66,6 +66,8 @@ func (s *Server) wireConsole(ctx context.Context) error {
 			"version": func(context.Context) (any, error) { return rheosVersion(), nil },
 			"config":  func(context.Context) (any, error) { return redactedConfig(s.cfg) },
 			"disk":    func(ctx context.Context) (any, error) { return diskUse(ctx, s.cfg.DataDir) },
+			// Disk use per data stream: the log knows keys, not streams.
+			"stream-disk": func(context.Context) (any, error) { return s.streamDiskUse() },
 			// The signaling channels' connected clients: no AWS API lists them.
 			"signaling": func(context.Context) (any, error) {
 				if s.signaling == nil {
@@ -321,6 +323,24 @@ func diskUse(ctx context.Context, dir string) (any, error) {
 	abs, _ := filepath.Abs(dir)
 	return map[string]any{"dataDir": abs, "usedBytes": used, "freeBytes": free, "dirs": dirs, "truncated": files > diskWalkLimit,
 		"at": time.Now().UTC().Format(time.RFC3339)}, nil
+}
+
+// streamDiskUse is every data stream's records in the log: bytes on local
+// disk and in the blob store (tiered), per stream and in all.
+func (s *Server) streamDiskUse() (any, error) {
+	streams, err := s.kinesis.DiskUse(func(key uint64) (int64, int64, error) {
+		u, err := s.store.log.KeyUsage(key)
+		return u.LocalBytes, u.TieredBytes, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var local, tiered int64
+	for _, d := range streams {
+		local += d.LocalBytes
+		tiered += d.TieredBytes
+	}
+	return map[string]any{"streams": streams, "localBytes": local, "tieredBytes": tiered}, nil
 }
 
 // sampleRegistry flattens the registry into series keyed name{labels}:

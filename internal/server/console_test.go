@@ -1,13 +1,19 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/rheos/rheos/internal/config"
 )
@@ -85,5 +91,65 @@ func TestConsoleBackend(t *testing.T) {
 	resp.Body.Close()
 	if strings.Contains(string(b), "secret-value") || !strings.Contains(string(b), "AKIDREADER") || !strings.Contains(string(b), "(redacted)") {
 		t.Fatalf("config shows a secret or no principals: %s", b)
+	}
+}
+
+// TestConsoleStreamDisk: the stream-disk endpoint reports each stream's
+// records (the bytes of its shards' sections in the log, local or tiered),
+// a larger stream more than a smaller one, and a stream with no records
+// none.
+func TestConsoleStreamDisk(t *testing.T) {
+	ts := newServer(t)
+	ctx := context.Background()
+	ts.createStream(t, "big", 2)
+	ts.createStream(t, "small", 1)
+	ts.createStream(t, "empty", 1)
+	put := func(stream string, n, size int) int {
+		recs := make([]types.PutRecordsRequestEntry, n)
+		for i := range recs {
+			recs[i] = types.PutRecordsRequestEntry{PartitionKey: aws.String(fmt.Sprint(i)), Data: make([]byte, size)}
+		}
+		if _, err := ts.kc.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String(stream), Records: recs}); err != nil {
+			t.Fatal(err)
+		}
+		return n * size
+	}
+	bigData, smallData := put("big", 100, 1000), put("small", 10, 1000)
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar}
+	if resp, err := hc.Get(ts.url + "/console/"); err != nil || resp.StatusCode != 200 { // no login on loopback: a session
+		t.Fatalf("console: %v %v", resp, err)
+	}
+	resp, err := hc.Get(ts.url + "/console/api/info/stream-disk")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("stream-disk: %v %v", resp, err)
+	}
+	defer resp.Body.Close()
+	var got struct {
+		Streams []struct {
+			Name                    string
+			Shards                  int
+			LocalBytes, TieredBytes int64
+		}
+		LocalBytes, TieredBytes int64
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	by := map[string]int64{}
+	var sum int64
+	for _, s := range got.Streams {
+		by[s.Name] = s.LocalBytes + s.TieredBytes
+		sum += s.LocalBytes + s.TieredBytes
+	}
+	// Each record adds its key and a few dozen bytes of headers.
+	if b := by["big"]; b < int64(bigData) || b > int64(bigData)*3/2 {
+		t.Fatalf("big holds %d bytes for %d of data: %+v", b, bigData, got)
+	}
+	if b := by["small"]; b < int64(smallData) || b > int64(smallData)*3/2 {
+		t.Fatalf("small holds %d bytes for %d of data: %+v", b, smallData, got)
+	}
+	if b, ok := by["empty"]; !ok || b != 0 || len(got.Streams) != 3 || sum != got.LocalBytes+got.TieredBytes {
+		t.Fatalf("stream-disk = %+v", got)
 	}
 }

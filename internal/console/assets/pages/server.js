@@ -1,5 +1,6 @@
-// Server: health, version, configuration (secrets redacted), disk use and
-// the Prometheus metrics as charts. Read from the thin read-only endpoints
+// Server: health, version, configuration (secrets redacted), disk use (per
+// folder and per data stream, local and tiered) and the Prometheus metrics
+// as charts. Read from the thin read-only endpoints
 // (no AWS API says these), for an account root.
 
 const charts = [
@@ -15,16 +16,29 @@ const charts = [
   { title: 'Free disk', unit: 'B', series: [{ name: 'free', match: 'rheos_log_disk_free_bytes' }] },
 ];
 
-export async function render(root, _route, { ui, info, metrics, chart }) {
+export async function render(root, _route, { ui, info, metrics, chart, session }) {
   const { h, fill, kv, fmt, badge } = ui;
   root.append(h('h1', {}, 'Server'));
   const top = h('div', { class: 'charts' });
   const chartBox = h('div', { class: 'charts' });
+  const streamsBox = h('section', { class: 'panel', id: 'stream-disk', 'aria-labelledby': 'h-stream-disk' });
   const cfgBox = h('div', { class: 'panel' });
-  root.append(top, h('h2', {}, 'Metrics (last 10 minutes)'), chartBox, h('h2', {}, 'Configuration'), cfgBox);
+  root.append(top, streamsBox, h('h2', {}, 'Metrics (last 10 minutes)'), chartBox, h('h2', {}, 'Configuration'), cfgBox);
 
   async function load() {
-    const [health, version, disk] = await Promise.all([info('health'), info('version'), info('disk')]);
+    const [health, version, disk, sd] = await Promise.all([info('health'), info('version'), info('disk'), info('stream-disk')]);
+    const total = sd.localBytes + sd.tieredBytes;
+    fill(streamsBox, h('h2', { id: 'h-stream-disk' }, 'Disk use per data stream'),
+      h('p', { class: 'muted' }, 'The bytes of each stream\'s records in the log, on local disk and, with tiered storage, in the blob store.'),
+      ui.table([
+        // Streams of the signed-in account link to their pages.
+        { title: 'Stream', value: (d) => (d.account === session.principal?.account ? h('a', { href: '#/streams/' + encodeURIComponent(d.name) }, d.name) : d.name) },
+        { title: 'Account', value: (d) => d.account },
+        { title: 'Status', value: (d) => badge(d.status) },
+        { title: 'Local', num: true, value: (d) => fmt.bytes(d.localBytes) },
+        { title: 'Tiered', num: true, value: (d) => fmt.bytes(d.tieredBytes) },
+        { title: 'Share', num: true, value: (d) => (total ? (100 * (d.localBytes + d.tieredBytes) / total).toFixed(1) + '%' : '—') },
+      ], sd.streams || [], { empty: 'No data streams.' }));
     fill(top,
       h('section', { class: 'panel', 'aria-labelledby': 'h-health' }, h('h2', { id: 'h-health' }, 'Health'),
         kv([['Status', badge(health.ready ? 'ok' : 'failed')], ['Detail', health.detail], ['Uptime', fmt.ms(health.uptimeMs)],

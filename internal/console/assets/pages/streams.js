@@ -24,7 +24,17 @@ function rateSeries(m, metric, chart) {
   return out;
 }
 
-async function list(root, { ui, aws, metrics, chart }) {
+// diskOf maps "account/region/name" to a stream's bytes in the log (local
+// plus tiered), from the root-only stream-disk endpoint (null for others).
+async function diskOf({ info, session }) {
+  const sd = session.principal?.root ? await info('stream-disk').catch(() => null) : null;
+  if (!sd) return null;
+  return new Map((sd.streams || []).map((d) => [`${d.account}/${d.region}/${d.name}`, d]));
+}
+const arnKey = (arn) => { const p = (arn || '').split(':'); return `${p[4]}/${p[3]}/${p.slice(5).join(':').replace(/^stream\//, '')}`; };
+
+async function list(root, ctx) {
+  const { ui, aws, metrics, chart } = ctx;
   const { h, fill, field, guard, select, fmt, badge } = ui;
   const body = h('div', { id: 'stream-list' });
   const name = h('input', { id: 'create-name', required: true, pattern: '[a-zA-Z0-9_.\\-]{1,128}', placeholder: 'orders' });
@@ -55,6 +65,7 @@ async function list(root, { ui, aws, metrics, chart }) {
     const sums = await Promise.all(names.slice(0, 200).map((s) =>
       aws.json('kinesis', 'DescribeStreamSummary', { StreamName: s.StreamName }).then((d) => d.StreamDescriptionSummary, () => null)));
     m = await metrics('rheos_kinesis_incoming_records_total{', 'rheos_kinesis_outgoing_records_total{').catch(() => null);
+    const disk = await diskOf(ctx);
     const inR = rateSeries(m, 'rheos_kinesis_incoming_records_total', chart);
     const outR = rateSeries(m, 'rheos_kinesis_outgoing_records_total', chart);
     const rate = (map, n, label, color) => {
@@ -70,6 +81,7 @@ async function list(root, { ui, aws, metrics, chart }) {
       { title: 'Open shards', num: true, value: (s) => String(s.OpenShardCount ?? '—') },
       { title: 'Retention', num: true, value: (s) => (s.RetentionPeriodHours ? s.RetentionPeriodHours + ' h' : '—') },
       { title: 'Encryption', value: (s) => s.EncryptionType || '—' },
+      { title: 'Stored', num: true, value: (s) => { const d = disk?.get(arnKey(s.StreamARN)); return d ? fmt.bytes(d.localBytes + d.tieredBytes) : '—'; } },
       { title: 'Records in', value: (s) => rate(inR, s.StreamName, 'records in per second', 'var(--chart1)') },
       { title: 'Records out', value: (s) => rate(outR, s.StreamName, 'records out per second', 'var(--chart2)') },
       { title: '', value: (s) => h('button', { type: 'button', class: 'danger', 'aria-label': 'Delete ' + s.StreamName, dataset: { stream: s.StreamName },
@@ -140,7 +152,8 @@ async function detail(root, name, tab, ctx) {
   }
 
   async function overview(panel) {
-    const shards = await listShards(aws, name);
+    const [shards, disk] = await Promise.all([listShards(aws, name), diskOf(ctx)]);
+    const du = disk?.get(arnKey(sum.StreamARN));
     const open = shards.filter(shardmap.isOpen);
     const kids = shardmap.children(shards);
     const { field, select, guard, kv, fmt } = ui;
@@ -172,6 +185,7 @@ async function detail(root, name, tab, ctx) {
         ['ARN', h('code', {}, sum.StreamARN)], ['Status', badge(sum.StreamStatus)], ['Capacity mode', sum.StreamModeDetails?.StreamMode],
         ['Open shards', String(sum.OpenShardCount)], ['Shards (with closed)', String(shards.length)], ['Retention', sum.RetentionPeriodHours + ' hours'],
         ['Encryption', sum.EncryptionType === 'KMS' ? `KMS (${sum.KeyId})` : 'none'], ['EFO consumers', String(sum.ConsumerCount ?? 0)],
+        du && ['Stored', `${fmt.bytes(du.localBytes)} on local disk, ${fmt.bytes(du.tieredBytes)} tiered`],
         ['Created', fmt.time(sum.StreamCreationTimestamp)]])),
       traffic,
       h('section', { class: 'panel shardmap', id: 'shardmap', 'aria-labelledby': 'map-title' },
