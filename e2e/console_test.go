@@ -437,6 +437,7 @@ func TestConsoleDataStreams(t *testing.T) {
 	if cfg := eval[string](b, `document.querySelector('#config').textContent`); !strings.Contains(cfg, `"dataDir"`) {
 		t.Fatalf("config: %s", cfg)
 	}
+	b.wait("disk use per stream", `(document.querySelector('#stream-disk')?.innerText || '').includes('orders')`)
 	b.shot("console-server")
 
 	// Delete from the list.
