@@ -408,9 +408,42 @@ func TestConsoleDataStreams(t *testing.T) {
 	b.do("merge", chromedp.Evaluate[chromedp.Void](setValue("#merge-shard", "shardId-000000000002")), chromedp.Click(chromedp.CSS("#merge-btn")))
 	b.wait("the merged shard in the lineage", `[...document.querySelectorAll('#lineage tbody tr')].some(r => r.innerText.startsWith('shardId-000000000004') && r.innerText.includes('shardId-000000000002, shardId-000000000003'))`)
 
-	// Consumers and lag; settings and tags.
+	// Consumers and lag: an enhanced fan-out consumer subscribed to the
+	// merged shard shows how far behind it is; settings and tags.
+	orders, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("orders")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := c.RegisterStreamConsumer(ctx, &kinesis.RegisterStreamConsumerInput{StreamARN: orders.StreamDescriptionSummary.StreamARN, ConsumerName: aws.String("tail")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		d, err := c.DescribeStreamConsumer(ctx, &kinesis.DescribeStreamConsumerInput{ConsumerARN: reg.Consumer.ConsumerARN})
+		if err == nil && d.ConsumerDescription.ConsumerStatus == types.ConsumerStatusActive {
+			break
+		}
+		if i > 500 {
+			t.Fatal("consumer never ACTIVE")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	sub, err := c.SubscribeToShard(ctx, &kinesis.SubscribeToShardInput{ConsumerARN: reg.Consumer.ConsumerARN, ShardId: aws.String("shardId-000000000004"),
+		StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeLatest}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.GetStream().Close()
+	go func() {
+		for range sub.GetStream().Events() {
+		}
+	}()
+	if _, err := c.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("orders"), PartitionKey: aws.String("k"), Data: []byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
 	b.do("consumers", chromedp.Click(chromedp.CSS("#tab-consumers")))
 	b.wait("the consumers tab", `!!document.querySelector('#efo') && !!document.querySelector('#esm table, #esm p')`)
+	b.wait("the consumer's lag", `document.querySelector('#efo').innerText.includes('shardId-000000000004: ')`)
 	b.do("shard-level metrics", chromedp.Click(chromedp.CSS("#shard-metrics")))
 	b.wait("shard-level metrics on", `document.querySelector('#shard-metrics')?.textContent === 'Disable shard-level metrics'`)
 	b.do("settings", chromedp.Click(chromedp.CSS("#tab-settings")))

@@ -49,6 +49,17 @@ func (c *consumerMeta) effectiveStatus(now time.Time) string {
 	return c.Status
 }
 
+// consumerActive reports whether the stream still has the consumer (its
+// name and creation time) and it is ACTIVE.
+func consumerActive(m *streamMeta, c consumerMeta, now time.Time) bool {
+	for i := range m.Consumers {
+		if x := &m.Consumers[i]; x.Name == c.Name && x.CreatedMs == c.CreatedMs {
+			return x.effectiveStatus(now) == ConsumerActive
+		}
+	}
+	return false
+}
+
 func consumerARN(streamARN, name string, createdMs int64) string {
 	return streamARN + "/consumer/" + name + ":" + strconv.FormatInt(createdMs/1000, 10)
 }
@@ -204,7 +215,7 @@ func (s *Service) DeregisterConsumer(ctx context.Context, sc Scope, stream, name
 		return err
 	}
 	policy := prefixPolicy + consumerARN(st.arn, c.Name, c.CreatedMs)
-	return s.mutate(ctx, sc, stream, func(m *streamMeta, status string) error {
+	err = s.mutate(ctx, sc, stream, func(m *streamMeta, status string) error {
 		now := s.now()
 		m.Consumers = liveConsumers(m, now)
 		for i := range m.Consumers {
@@ -219,6 +230,12 @@ func (s *Service) DeregisterConsumer(ctx context.Context, sc Scope, stream, name
 		}
 		return errorf(KindNotFound, "Consumer %s under stream %s not found for account %s.", name, stream, sc.Account)
 	}, policy)
+	if err == nil {
+		// Its subscriptions stop recording lag (consumerActive) and remove
+		// their series, should one have been set meanwhile.
+		s.cfg.Observer.ConsumerGone(stream, name, "")
+	}
+	return err
 }
 
 // ListConsumers lists a stream's consumers by name after exclusiveStart.
@@ -267,7 +284,9 @@ type Subscription struct {
 	sc       Scope
 	stream   string
 	created  int64
+	consumer consumerMeta // Name and CreatedMs: the consumer it serves
 	shardIdx int
+	shard    string
 	pos      uint64
 	key      string
 	ended    bool
@@ -344,11 +363,14 @@ func (s *Service) Subscribe(ctx context.Context, sc Scope, in SubscribeInput) (*
 	}
 	s.subs.active[key] = true
 	s.subs.mu.Unlock()
-	return &Subscription{s: s, sc: csc, stream: stream, created: st.meta.CreatedMs, shardIdx: idx, pos: pos, key: key, deadline: now.Add(SubscriptionLifetime)}, nil
+	return &Subscription{s: s, sc: csc, stream: stream, created: st.meta.CreatedMs, consumer: consumerMeta{Name: c.Name, CreatedMs: c.CreatedMs},
+		shardIdx: idx, shard: sh.id(), pos: pos, key: key, deadline: now.Add(SubscriptionLifetime)}, nil
 }
 
-// Close ends the subscription, letting the consumer subscribe again.
+// Close ends the subscription, letting the consumer subscribe again. Its
+// lag series goes first, so a new subscription's is never removed.
 func (sub *Subscription) Close() {
+	sub.s.cfg.Observer.ConsumerGone(sub.stream, sub.consumer.Name, sub.shard)
 	sub.s.subs.mu.Lock()
 	delete(sub.s.subs.active, sub.key)
 	sub.s.subs.mu.Unlock()
@@ -418,6 +440,12 @@ func (sub *Subscription) Next(ctx context.Context) (ev SubscribeEvent, done bool
 				n += len(r.Data) + len(r.PartitionKey)
 			}
 			s.cfg.Observer.RecordsOut(sub.stream, len(recs), n, ev.MillisBehindLatest)
+		}
+		if consumerActive(st.meta, sub.consumer, now) {
+			s.cfg.Observer.ConsumerLag(sub.stream, sub.consumer.Name, sub.shard, ev.MillisBehindLatest)
+		} else {
+			// Deregistered: a lag set as it went is not left behind.
+			s.cfg.Observer.ConsumerGone(sub.stream, sub.consumer.Name, sub.shard)
 		}
 		if sh.Closed && max(sub.pos, 1) > sh.EndCounter {
 			ev.ChildShards = childrenOf(st, sh)

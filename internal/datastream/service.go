@@ -127,6 +127,12 @@ type Observer interface {
 	// monitoring enabled.
 	ShardRecordsIn(stream, shard string, records, bytes int)
 	ShardRecordsOut(stream, shard string, records, bytes int, iteratorAgeMs int64)
+	// ConsumerLag is an enhanced fan-out consumer's MillisBehindLatest on
+	// a shard, at each event pushed to it.
+	ConsumerLag(stream, consumer, shard string, millisBehind int64)
+	// ConsumerGone forgets a consumer's lag: on one shard when its
+	// subscription ends, on every shard (shard "") when it is deregistered.
+	ConsumerGone(stream, consumer, shard string)
 }
 
 type noObserver struct{}
@@ -136,6 +142,8 @@ func (noObserver) RecordsOut(string, int, int, int64)              {}
 func (noObserver) Throttled(string, bool, int)                     {}
 func (noObserver) ShardRecordsIn(string, string, int, int)         {}
 func (noObserver) ShardRecordsOut(string, string, int, int, int64) {}
+func (noObserver) ConsumerLag(string, string, string, int64)       {}
+func (noObserver) ConsumerGone(string, string, string)             {}
 
 // Config configures the service. Zero values take the stated defaults.
 type Config struct {

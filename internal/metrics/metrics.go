@@ -30,6 +30,8 @@ type Metrics struct {
 	shardIncomingBytes, shardIncomingRecords *prometheus.CounterVec
 	shardOutgoingBytes, shardOutgoingRecords *prometheus.CounterVec
 	shardIteratorAge                         *prometheus.GaugeVec
+
+	consumerLag *prometheus.GaugeVec
 }
 
 // New creates the metrics and registers them on r (the composition root's
@@ -62,6 +64,10 @@ func New(r *prometheus.Registry, dataDir string) *Metrics {
 	m.shardIteratorAge = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "rheos", Subsystem: "kinesis_shard", Name: "iterator_age_milliseconds",
 		Help: "Shard-level IteratorAgeMilliseconds (streams with enhanced monitoring)."}, shard)
 	r.MustRegister(m.shardIteratorAge)
+	m.consumerLag = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "rheos", Subsystem: "kinesis_consumer", Name: "millis_behind_latest",
+		Help: "An enhanced fan-out consumer's MillisBehindLatest on a shard, at the latest SubscribeToShard event; the series goes when the subscription ends or the consumer is deregistered."},
+		[]string{"stream", "consumer", "shard"})
+	r.MustRegister(m.consumerLag)
 	m.requests = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "rheos", Name: "request_duration_seconds",
 		Help:    "API request latency by service, operation and outcome (CloudWatch: PutRecord.Latency, PutRecords.Latency, GetRecords.Latency, and .Success from the outcome label).",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}}, []string{"service", "operation", "outcome"})
@@ -136,6 +142,22 @@ func (m *Metrics) ShardRecordsOut(stream, shard string, records, bytes int, iter
 	m.shardOutgoingRecords.WithLabelValues(stream, shard).Add(float64(records))
 	m.shardOutgoingBytes.WithLabelValues(stream, shard).Add(float64(bytes))
 	m.shardIteratorAge.WithLabelValues(stream, shard).Set(float64(iteratorAgeMs))
+}
+
+// ConsumerLag records an enhanced fan-out consumer's MillisBehindLatest on
+// one shard.
+func (m *Metrics) ConsumerLag(stream, consumer, shard string, millisBehind int64) {
+	m.consumerLag.WithLabelValues(stream, consumer, shard).Set(float64(millisBehind))
+}
+
+// ConsumerGone removes a consumer's lag series: one shard's, or with shard
+// "" all of them. The series stay bounded by the live subscriptions.
+func (m *Metrics) ConsumerGone(stream, consumer, shard string) {
+	if shard == "" {
+		m.consumerLag.DeletePartialMatch(prometheus.Labels{"stream": stream, "consumer": consumer})
+		return
+	}
+	m.consumerLag.DeleteLabelValues(stream, consumer, shard)
 }
 
 // RecordsIn counts records stored in a stream.

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -236,4 +239,128 @@ func TestEnhancedFanOutPacing(t *testing.T) {
 		t.Fatalf("4 MiB pushed in %v: the 2 MiB/s per-consumer limit was not applied", took)
 	}
 	t.Logf("4 MiB pushed in %v at 2 MiB/s per consumer", took)
+}
+
+// gauge reads one series from the server's /metrics; ok=false when absent.
+func gauge(t *testing.T, ts *testServer, series string) (v float64, ok bool) {
+	t.Helper()
+	resp, err := http.Get(ts.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, found := strings.CutPrefix(line, series+" "); found {
+			v, err := strconv.ParseFloat(rest, 64)
+			return v, err == nil
+		}
+	}
+	return 0, false
+}
+
+// waitGauge polls series until cond holds for its value (ok=false: absent).
+func waitGauge(t *testing.T, ts *testServer, series, what string, cond func(v float64, ok bool) bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if v, ok := gauge(t, ts, series); cond(v, ok) {
+			return
+		}
+		if time.Now().After(deadline) {
+			v, ok := gauge(t, ts, series)
+			t.Fatalf("%s: %s = %v (present %v)", what, series, v, ok)
+		}
+	}
+}
+
+// TestEFOConsumerLag: each SubscribeToShard event's MillisBehindLatest is
+// the consumer's lag gauge on its shard; behind a paced backlog it is
+// positive, caught up 0; the series goes when the subscription ends and
+// when the consumer is deregistered.
+func TestEFOConsumerLag(t *testing.T) {
+	ts := newServer(t)
+	ctx := context.Background()
+	ts.createStream(t, "lagged", 1)
+	tag := func(mode string) {
+		t.Helper()
+		if _, err := ts.kc.AddTagsToStream(ctx, &kinesis.AddTagsToStreamInput{StreamName: aws.String("lagged"), Tags: map[string]string{"rheos.throughput": mode}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tag("off")
+	for b := 0; b < 4; b++ { // a 4 MiB backlog: pushed at 2 MiB/s, it takes a while
+		recs := make([]types.PutRecordsRequestEntry, 256)
+		for i := range recs {
+			recs[i] = types.PutRecordsRequestEntry{PartitionKey: aws.String("k"), Data: make([]byte, 4096)}
+		}
+		if _, err := ts.kc.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("lagged"), Records: recs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tag("aws")
+	reg, err := ts.kc.RegisterStreamConsumer(ctx, &kinesis.RegisterStreamConsumerInput{StreamARN: aws.String(streamARN("lagged")), ConsumerName: aws.String("slow")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	carn := reg.Consumer.ConsumerARN
+	for i := 0; ; i++ {
+		d, err := ts.kc.DescribeStreamConsumer(ctx, &kinesis.DescribeStreamConsumerInput{ConsumerARN: carn})
+		if err == nil && d.ConsumerDescription.ConsumerStatus == types.ConsumerStatusActive {
+			break
+		}
+		if i > 200 {
+			t.Fatal("consumer never ACTIVE")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	const series = `rheos_kinesis_consumer_millis_behind_latest{consumer="slow",shard="shardId-000000000000",stream="lagged"}`
+	subscribe := func(typ types.ShardIteratorType) *kinesis.SubscribeToShardEventStream {
+		t.Helper()
+		var sub *kinesis.SubscribeToShardOutput
+		var err error
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			sub, err = ts.kc.SubscribeToShard(ctx, &kinesis.SubscribeToShardInput{ConsumerARN: carn, ShardId: aws.String("shardId-000000000000"),
+				StartingPosition: &types.StartingPosition{Type: typ}})
+			var inUse *types.ResourceInUseException
+			if !errors.As(err, &inUse) || time.Now().After(deadline) { // the previous one may still be ending
+				break
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sub.GetStream()
+	}
+
+	stream := subscribe(types.ShardIteratorTypeTrimHorizon)
+	got := make(chan int, 1)
+	go func() {
+		n := 0
+		for ev := range stream.Events() {
+			if n += len(ev.(*types.SubscribeToShardEventStreamMemberSubscribeToShardEvent).Value.Records); n == 1024 {
+				got <- n
+			}
+		}
+	}()
+	waitGauge(t, ts, series, "behind the backlog", func(v float64, ok bool) bool { return ok && v > 0 })
+	select {
+	case <-got:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the backlog was never pushed")
+	}
+	waitGauge(t, ts, series, "caught up", func(v float64, ok bool) bool { return ok && v == 0 })
+	stream.Close()
+	waitGauge(t, ts, series, "after the subscription ended", func(_ float64, ok bool) bool { return !ok })
+
+	stream = subscribe(types.ShardIteratorTypeLatest)
+	defer stream.Close()
+	if _, err := ts.kc.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("lagged"), PartitionKey: aws.String("k"), Data: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	<-stream.Events()
+	waitGauge(t, ts, series, "subscribed again", func(_ float64, ok bool) bool { return ok })
+	if _, err := ts.kc.DeregisterStreamConsumer(ctx, &kinesis.DeregisterStreamConsumerInput{ConsumerARN: carn}); err != nil {
+		t.Fatal(err)
+	}
+	waitGauge(t, ts, series, "after deregistering", func(_ float64, ok bool) bool { return !ok })
 }

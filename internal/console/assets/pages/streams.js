@@ -231,7 +231,7 @@ async function detail(root, name, tab, ctx) {
     } }, enhanced ? 'Disable shard-level metrics' : 'Enable shard-level metrics'));
     fill(panel,
       h('section', { class: 'panel', 'aria-labelledby': 'lag-title' }, h('h2', { id: 'lag-title' }, 'Read lag'),
-        h('p', { class: 'muted' }, 'Iterator age of the latest read (GetRecords or SubscribeToShard) on the stream and, with shard-level metrics enabled, per shard (the server\'s metrics, last 10 minutes).'),
+        h('p', { class: 'muted' }, 'Iterator age of the latest read (GetRecords or SubscribeToShard) on the stream and, with shard-level metrics enabled, per shard; MillisBehindLatest of each subscribed enhanced fan-out consumer per shard (the server\'s metrics, last 10 minutes).'),
         lagBox, monitoring),
       h('section', { class: 'panel', 'aria-labelledby': 'efo-title' }, h('h2', { id: 'efo-title' }, 'Enhanced fan-out consumers'), efoBox,
         h('form', { class: 'row', onsubmit: async (e) => {
@@ -241,10 +241,25 @@ async function detail(root, name, tab, ctx) {
       h('section', { class: 'panel', 'aria-labelledby': 'esm-title' }, h('h2', { id: 'esm-title' }, 'Lambda event source mappings'), esmBox));
 
     async function load() {
-      const efo = await aws.json('kinesis', 'ListStreamConsumers', { StreamARN: sum.StreamARN });
+      const [efo, m] = await Promise.all([aws.json('kinesis', 'ListStreamConsumers', { StreamARN: sum.StreamARN }),
+        ctx.metrics('rheos_kinesis_get_records_iterator_age_milliseconds{', 'rheos_kinesis_shard_iterator_age_milliseconds{',
+          'rheos_lambda_event_source_iterator_age_milliseconds{', 'rheos_kinesis_consumer_millis_behind_latest{').catch(() => null)]);
+      const pick = (re) => (m ? Object.entries(m.series).filter(([k]) => re.test(k)) : []);
+      const esc = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      const last = (v) => [...v].reverse().find((x) => x != null);
+      // Each EFO consumer's MillisBehindLatest per shard, while it is
+      // subscribed (its series goes when the subscription ends).
+      const efoLag = pick(new RegExp(`^rheos_kinesis_consumer_millis_behind_latest\\{.*stream="${esc}".*\\}$`))
+        .filter(([, v]) => v[v.length - 1] != null).map(([k, v]) => ({
+          consumer: (k.match(/consumer="([^"]+)"/) || [])[1], shard: (k.match(/shard="([^"]+)"/) || [])[1], v }));
+      const behind = (c) => {
+        const rows = efoLag.filter((r) => r.consumer === c.ConsumerName);
+        return rows.length ? rows.map((r) => `${r.shard}: ${fmt.ms(last(r.v))}`).join(', ') : h('span', { class: 'muted' }, m ? 'not subscribed' : '—');
+      };
       fill(efoBox, table([
         { title: 'Name', value: (c) => c.ConsumerName },
         { title: 'Status', value: (c) => badge(c.ConsumerStatus) },
+        { title: 'Behind latest', value: behind },
         { title: 'Created', value: (c) => fmt.time(c.ConsumerCreationTimestamp) },
         { title: 'ARN', value: (c) => h('code', {}, c.ConsumerARN) },
         { title: '', value: (c) => h('button', { type: 'button', class: 'danger', onclick: async () => {
@@ -253,14 +268,11 @@ async function detail(root, name, tab, ctx) {
           }
         } }, 'Deregister') },
       ], efo.Consumers || [], { empty: 'No enhanced fan-out consumers.' }));
-      const m = await ctx.metrics('rheos_kinesis_get_records_iterator_age_milliseconds{', 'rheos_kinesis_shard_iterator_age_milliseconds{', 'rheos_lambda_event_source_iterator_age_milliseconds{').catch(() => null);
-      const pick = (re) => (m ? Object.entries(m.series).filter(([k]) => re.test(k)) : []);
-      const esc = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
       const rowsLag = [
         ...pick(new RegExp(`^rheos_kinesis_get_records_iterator_age_milliseconds\\{stream="${esc}"\\}$`)).map(([, v]) => ({ what: 'stream', v })),
         ...pick(new RegExp(`^rheos_kinesis_shard_iterator_age_milliseconds\\{.*stream="${esc}".*\\}$`)).map(([k, v]) => ({ what: (k.match(/shard="([^"]+)"/) || [])[1], v })),
+        ...efoLag.map((r) => ({ what: `${r.consumer} (EFO) on ${r.shard}`, v: r.v })),
       ];
-      const last = (v) => [...v].reverse().find((x) => x != null);
       fill(lagBox, m ? table([
         { title: 'Reader', value: (r) => r.what },
         { title: 'Iterator age', num: true, value: (r) => fmt.ms(last(r.v)) },
