@@ -75,17 +75,23 @@ func (s *Service) Invoke(ctx context.Context, sc Scope, ref string, payload []by
 	defer cancel()
 	var res Result
 	var logs string
+	var timedOut bool
 	switch f.Kind {
 	case KindJQ:
 		res, logs = s.invokeJQ(ictx, f, payload)
 	case KindURL:
 		res, logs = s.invokeURL(ictx, f, reqID, payload, opts)
 	case KindZip:
-		res, logs = s.invokeZip(ictx, f, pl, reqID, payload, opts.Tail)
+		// The timeout counts from the event's handover to the runtime, as
+		// on AWS, where a cold start's init phase has its own limit.
+		res, logs, timedOut = s.invokeZip(ctx, f, pl, reqID, payload, deadline, opts.Tail)
 	default:
 		return Result{}, errorf(KindUnsupported, "Function %s has kind %q, which this endpoint cannot run.", f.Name, f.Kind)
 	}
-	if ictx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+	if f.Kind != KindZip {
+		timedOut = ictx.Err() == context.DeadlineExceeded && ctx.Err() == nil
+	}
+	if timedOut {
 		msg := fmt.Sprintf("%s Task timed out after %d.00 seconds", reqID, f.Timeout)
 		res = Result{Payload: errorObject(msg, "Sandbox.Timedout"), FunctionError: "Unhandled"}
 		logs += msg + "\n"

@@ -68,11 +68,11 @@ type proc struct {
 }
 
 type invocation struct {
-	id       string
-	arn      string
-	payload  []byte
-	deadline time.Time
-	result   chan invResult // buffered 1
+	id      string
+	arn     string
+	payload []byte
+	timeout time.Duration  // from the handover (the runtime's next request)
+	result  chan invResult // buffered 1
 }
 
 type invResult struct {
@@ -284,11 +284,18 @@ func (p *pool) stopIdle() {
 	}
 }
 
+// InitTimeout bounds a cold start's init phase: the process's start and
+// its runtime's first request for an event (AWS: "The Init phase is
+// limited to 10 seconds"). The function's own timeout starts when the
+// event is handed to the runtime, so a slow cold start does not eat it.
+const InitTimeout = 10 * time.Second
+
 // invokeZip runs one invocation on a warm process of f's pool pl, whose
 // slot the caller holds, starting one when none is idle; a process that
 // timed out, failed to start or exited is discarded (the next invocation
-// starts cold).
-func (s *Service) invokeZip(ctx context.Context, f *Function, pl *pool, reqID string, payload []byte, tail bool) (Result, string) {
+// starts cold). timeout counts from the handover of the event; timedOut
+// reports that it passed (ctx's own end is not a timeout).
+func (s *Service) invokeZip(ctx context.Context, f *Function, pl *pool, reqID string, payload []byte, timeout time.Duration, tail bool) (res Result, logs string, timedOut bool) {
 	pl.mu.Lock()
 	var pr *proc
 	if n := len(pl.idle); n > 0 {
@@ -299,15 +306,14 @@ func (s *Service) invokeZip(ctx context.Context, f *Function, pl *pool, reqID st
 		var err error
 		if pr, err = s.start(ctx, f); err != nil {
 			msg := "starting the function's process: " + err.Error()
-			return Result{Payload: errorObject(msg, "Runtime.InvalidEntrypoint"), FunctionError: "Unhandled"}, msg + "\n"
+			return Result{Payload: errorObject(msg, "Runtime.InvalidEntrypoint"), FunctionError: "Unhandled"}, msg + "\n", false
 		}
 		pl.mu.Lock()
 		pl.all[pr] = true
 		pl.mu.Unlock()
 	}
 	mark := pr.logs.mark()
-	dl, _ := ctx.Deadline()
-	inv := &invocation{id: reqID, arn: f.ARN(), payload: payload, deadline: dl, result: make(chan invResult, 1)}
+	inv := &invocation{id: reqID, arn: f.ARN(), payload: payload, timeout: timeout, result: make(chan invResult, 1)}
 	keep := false
 	defer func() {
 		s.poolsMu.Lock()
@@ -325,15 +331,21 @@ func (s *Service) invokeZip(ctx context.Context, f *Function, pl *pool, reqID st
 			pr.kill()
 		}
 	}()
+	initTimer := time.NewTimer(InitTimeout + timeout) // AWS retries a slow init within the invoke's timeout
+	defer initTimer.Stop()
 	select {
 	case pr.next <- inv:
 	case body := <-pr.initErr:
-		return Result{Payload: body, FunctionError: "Unhandled"}, pr.logs.since(mark)
+		return Result{Payload: body, FunctionError: "Unhandled"}, pr.logs.since(mark), false
 	case <-pr.exited:
-		return exitResult(reqID, pr), pr.logs.since(mark)
+		return exitResult(reqID, pr), pr.logs.since(mark), false
+	case <-initTimer.C:
+		return Result{}, pr.logs.since(mark), true
 	case <-ctx.Done():
-		return Result{}, pr.logs.since(mark)
+		return Result{}, pr.logs.since(mark), false
 	}
+	ictx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	select {
 	case r := <-inv.result:
 		keep = true
@@ -353,11 +365,11 @@ func (s *Service) invokeZip(ctx context.Context, f *Function, pl *pool, reqID st
 				pr.logs.settle(10*time.Millisecond, 100*time.Millisecond)
 			}
 		}
-		return res, pr.logs.since(mark)
+		return res, pr.logs.since(mark), false
 	case <-pr.exited:
-		return exitResult(reqID, pr), pr.logs.since(mark)
-	case <-ctx.Done():
-		return Result{}, pr.logs.since(mark)
+		return exitResult(reqID, pr), pr.logs.since(mark), false
+	case <-ictx.Done():
+		return Result{}, pr.logs.since(mark), ctx.Err() == nil
 	}
 }
 
@@ -440,12 +452,13 @@ func (pr *proc) runtimeAPI() http.Handler {
 	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case inv := <-pr.next:
+			deadline := time.Now().Add(inv.timeout)
 			pr.mu.Lock()
 			pr.current = inv
 			pr.mu.Unlock()
 			h := w.Header()
 			h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
-			h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
+			h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(deadline.UnixMilli(), 10))
 			h.Set("Lambda-Runtime-Invoked-Function-Arn", inv.arn)
 			h.Set("Lambda-Runtime-Trace-Id", "Root=1-"+strconv.FormatInt(time.Now().Unix(), 16)+"-"+hex.EncodeToString([]byte(inv.id))[:24]+";Sampled=0")
 			h.Set("Content-Type", "application/json")

@@ -114,3 +114,29 @@ func TestLambdaSubprocessOffByDefault(t *testing.T) {
 		Handler: aws.String("index.handler"), Role: aws.String("arn:aws:iam::000000000000:role/r"), Code: &types.FunctionCode{ZipFile: zipDir(t, "testdata/functions/node")}})
 	wantAPIError(t, err, "InvalidParameterValueException", "--functions-exec")
 }
+
+// TestLambdaSlowInitNotCountedInTimeout: as on AWS, a cold start's init
+// phase (here a module that takes 1.5 s to import) has its own limit and
+// does not eat the function's 1 s timeout, which starts when the event is
+// handed to the runtime: the invocation succeeds and the handler's
+// remaining time is at most the timeout.
+func TestLambdaSlowInitNotCountedInTimeout(t *testing.T) {
+	ts := startServer(t, t.TempDir(), func(c *config.Config) { c.FunctionsExec = true })
+	lc := lambdaClient(ts.url)
+	ctx := context.Background()
+	code := zipOf(t, map[string]string{"lambda_function.py": "import time\ntime.sleep(1.5)\n\n" +
+		"def lambda_handler(event, context):\n    return {\"remainingMs\": context.get_remaining_time_in_millis()}\n"})
+	if _, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("slow-init"), Runtime: types.RuntimePython311,
+		Handler: aws.String("lambda_function.lambda_handler"), Role: aws.String("arn:aws:iam::000000000000:role/r"), Timeout: aws.Int32(1),
+		Code: &types.FunctionCode{ZipFile: code}}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := lc.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("slow-init"), Payload: []byte(`{}`)})
+	if err != nil || res.FunctionError != nil {
+		t.Fatalf("cold start slower than the timeout: %v %s", err, res.Payload)
+	}
+	var out struct{ RemainingMs int }
+	if err := json.Unmarshal(res.Payload, &out); err != nil || out.RemainingMs <= 0 || out.RemainingMs > 1000 {
+		t.Fatalf("remaining time %s (want 0 < ms ≤ 1000)", res.Payload)
+	}
+}
