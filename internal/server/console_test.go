@@ -60,13 +60,7 @@ func TestConsoleBackend(t *testing.T) {
 		req.Header.Set("X-Amz-Target", "Kinesis_20131202."+op)
 		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 		req.Header.Set("X-CSRF-Token", csrf)
-		resp, err := hc.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return send(t, hc, req)
 	}
 	reader, rcsrf := session("AKIDREADER", "reader-secret-value")
 	if code, body := call(reader, rcsrf, "ListStreams", `{}`); code != 200 {
