@@ -279,7 +279,21 @@ func (l *Log) compact(p *segPlan) (int64, error) {
 		}
 	}
 	l.mu.Unlock()
-	old.retire()
+	if old.remote {
+		// The new generation is local (it is uploaded again): the old
+		// one's marker goes, durably, before its objects do.
+		if err := l.fs.Remove(segName(l.opts.Dir, old.id, "tier")); err != nil && !vfs.IsNotExist(err) {
+			old.retire() // a marker that stays is stale: Open removes it
+			return old.size - size, err
+		}
+		if err := l.fs.SyncDir(l.opts.Dir); err != nil {
+			old.retire()
+			return old.size - size, err
+		}
+		l.tier.retireRemote(old)
+	} else {
+		old.retire()
+	}
 	l.event(Event{Kind: "segment-compacted", Segment: old.id, Detail: fmt.Sprintf("generation %d: %d of %d bytes kept", gen, size, old.size)})
 	return old.size - size, nil
 }

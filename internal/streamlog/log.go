@@ -203,9 +203,10 @@ type segment struct {
 	size    int64    // file size once sealed
 	remote  bool     // tiered: f reads from the blob store (remoteFile)
 
-	mu      sync.Mutex // guards refs, deleted
-	refs    int
-	deleted bool
+	mu       sync.Mutex // guards refs, deleted, onClosed
+	refs     int
+	deleted  bool
+	onClosed func() // run once a retired segment's files are closed
 }
 
 func (s *segment) acquire() { s.mu.Lock(); s.refs++; s.mu.Unlock() }
@@ -215,19 +216,35 @@ func (s *segment) release() {
 	closeNow := s.deleted && s.refs == 0
 	s.mu.Unlock()
 	if closeNow {
-		s.closeFiles()
+		s.closed()
 	}
 }
 
 // retire marks a segment that was removed from the log (deleted or replaced
 // by its compacted version): its files close once no reader holds it.
-func (s *segment) retire() {
+func (s *segment) retire() { s.retireThen(nil) }
+
+// retireThen is retire, running then (if not nil) after the files close.
+func (s *segment) retireThen(then func()) {
 	s.mu.Lock()
 	s.deleted = true
+	s.onClosed = then
 	closeNow := s.refs == 0
 	s.mu.Unlock()
 	if closeNow {
-		s.closeFiles()
+		s.closed()
+	}
+}
+
+// closed closes a retired segment's files once no reader holds it.
+func (s *segment) closed() {
+	s.closeFiles()
+	s.mu.Lock()
+	then := s.onClosed
+	s.onClosed = nil
+	s.mu.Unlock()
+	if then != nil {
+		then()
 	}
 }
 

@@ -180,13 +180,16 @@ func (l *Log) deleteSegments(doomed []*segPlan, res *SweepResult) error {
 	var removeErr error
 	dead := map[*segment]bool{}
 	for _, p := range doomed {
-		// A tiered segment loses its marker first: its objects are then
-		// orphans, collected below or by the orphan sweep, and its index
-		// a leftover Open removes. A local one may have a stale marker
-		// (compacted after it was tiered), removed last.
-		order := []string{"idx", "seg", "tier"}
+		// A tiered segment loses a leftover local copy (its upload's
+		// removal failed) and then its marker: its objects are then
+		// orphans, deleted once no reader holds it (retireRemote) or by
+		// the orphan sweep, and its index a leftover Open removes. A
+		// local one loses a stale marker (compacted after it was tiered,
+		// crash before compaction removed it) first, so that no marker
+		// outlives the segment it would name.
+		order := []string{"tier", "idx", "seg"}
 		if p.seg.remote {
-			order = []string{"tier", "idx"}
+			order = []string{"seg", "tier", "idx"}
 		}
 		for _, ext := range order {
 			if err := l.fs.Remove(segName(l.opts.Dir, p.seg.id, ext)); err != nil && !vfs.IsNotExist(err) {
@@ -206,23 +209,23 @@ func (l *Log) deleteSegments(doomed []*segPlan, res *SweepResult) error {
 	}
 	l.segments = slices.DeleteFunc(l.segments, func(s *segment) bool { return dead[s] })
 	l.mu.Unlock()
+	// The markers' removal is durable before any object goes: a marker
+	// that came back after a crash must not name deleted objects.
+	syncErr := l.fs.SyncDir(l.opts.Dir)
 	for _, p := range doomed {
 		if !dead[p.seg] {
 			break
 		}
-		p.seg.retire()
+		if p.seg.remote && syncErr == nil {
+			l.tier.retireRemote(p.seg)
+		} else {
+			p.seg.retire()
+		}
 		res.SegmentsDeleted++
 		l.event(Event{Kind: "segment-deleted", Segment: p.seg.id})
 	}
-	if err := l.fs.SyncDir(l.opts.Dir); err != nil {
-		return err
-	}
-	if l.tier != nil {
-		for _, p := range doomed {
-			if dead[p.seg] && p.seg.remote {
-				l.tier.deleteRemote(context.Background(), segGen{p.seg.id, p.seg.gen})
-			}
-		}
+	if syncErr != nil {
+		return syncErr
 	}
 	return removeErr
 }

@@ -190,8 +190,12 @@ type tierer struct {
 
 	localSealed atomic.Int64 // bytes of sealed segments not yet tiered
 
+	deletes sync.WaitGroup // deletions of retired segments' objects (deleteWhenClosed)
+
 	mu           sync.Mutex // guards the fields below
 	inflight     map[segGen]bool
+	held         map[segGen]int // retired tiered segments readers still hold (their objects stay)
+	stopped      bool           // stop was called: no new deletions
 	uploads      int64
 	uploadBytes  int64
 	failures     int64
@@ -236,7 +240,7 @@ func newTierer(l *Log, opts TierOptions) (*tierer, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t := &tierer{l: l, opts: opts, store: opts.Store, prefix: id + tierKeyInfix, cache: cache,
 		wake: make(chan struct{}, 1), ctx: ctx, cancel: cancel, done: make(chan struct{}),
-		inflight: map[segGen]bool{}}
+		inflight: map[segGen]bool{}, held: map[segGen]int{}}
 	if opts.UploadBytesPerSec > 0 {
 		t.pace = &pacer{rate: opts.UploadBytesPerSec}
 	}
@@ -256,6 +260,17 @@ func (l *Log) logID() (string, error) {
 	}
 	if !vfs.IsNotExist(err) {
 		return "", err
+	}
+	// A new ID names a new prefix: tiered segments of the old one would
+	// be unreadable (and their objects never collected).
+	names, err := l.fs.ReadDir(l.opts.Dir)
+	if err != nil && !vfs.IsNotExist(err) {
+		return "", err
+	}
+	for _, n := range names {
+		if strings.HasSuffix(n, ".tier") {
+			return "", corruptf("%s is missing but tiered segments (%s) name objects under it: restore it (the ID is the first path element of their objects' keys)", logIDFile, n)
+		}
 	}
 	var r [16]byte
 	rand.Read(r[:])
@@ -325,8 +340,13 @@ func (l *Log) openTiered(id uint64, hasSeg bool) (bool, error) {
 	}
 	segPath := segName(l.opts.Dir, id, "seg")
 	if hasSeg {
-		localGen, ok := l.segmentGen(segPath)
-		if ok && localGen != m.gen {
+		localGen, err := l.segmentGen(segPath)
+		if err != nil {
+			// Not knowing which generation it is, keep it: it may be the
+			// only copy of a compacted generation.
+			return false, fmt.Errorf("streamlog: segment %d has a tier marker and a local copy whose generation cannot be read: %w", id, err)
+		}
+		if localGen != m.gen {
 			// Compacted after it was tiered; the crash came before the
 			// new generation's upload. The local one is current.
 			if err := l.fs.Remove(markerPath); err != nil {
@@ -356,21 +376,21 @@ func (l *Log) openTiered(id uint64, hasSeg bool) (bool, error) {
 }
 
 // segmentGen reads the generation in a segment file's header.
-func (l *Log) segmentGen(path string) (uint16, bool) {
+func (l *Log) segmentGen(path string) (uint16, error) {
 	f, err := l.fs.Open(path)
 	if err != nil {
-		return 0, false
+		return 0, err
 	}
 	defer f.Close()
 	var hdr [segHeaderSize]byte
 	if _, err := f.ReadAt(hdr[:], 0); err != nil {
-		return 0, false
+		return 0, err
 	}
 	h, err := decodeSegHeader(hdr[:])
 	if err != nil {
-		return 0, false
+		return 0, err
 	}
-	return h.gen, true
+	return h.gen, nil
 }
 
 // openTierIndex opens a tiered segment's local index, fetching it back from
@@ -444,8 +464,13 @@ func (t *tierer) start() {
 
 // stop cancels uploads in progress and waits for the loop to exit.
 func (t *tierer) stop() {
+	t.mu.Lock()
+	t.stopped = true
+	t.mu.Unlock()
 	t.cancel()
 	<-t.done
+	t.deletes.Wait()
+	t.cache.close()
 }
 
 // sealed wakes the upload loop (called by the writer after a seal).
@@ -466,12 +491,15 @@ func (t *tierer) wakeUp() {
 func (t *tierer) refreshLocal() {
 	var n int64
 	t.l.mu.RLock()
+	defer t.l.mu.RUnlock()
 	for _, s := range t.l.segments {
 		if !s.remote {
 			n += s.size
 		}
 	}
-	t.l.mu.RUnlock()
+	// Stored under the lock: every change to the segment list takes it
+	// exclusively, so counts are stored in the order of the lists they
+	// were taken from (an older, higher count cannot overwrite a newer).
 	t.localSealed.Store(n)
 }
 
@@ -666,10 +694,40 @@ func (t *tierer) matches(key string, size int64, sum []byte) (bool, error) {
 	return bytes.Equal(h.Sum(nil), sum), nil
 }
 
-// deleteRemote removes a deleted tiered segment's objects. Failures are
+// retireRemote retires a tiered segment that left the log (deleted, or
+// replaced by its compacted generation) and deletes its objects once no
+// reader holds it: until then the orphan sweep counts them as in use.
+// A deletion that fails, or is cut short by Close, is left to the orphan
+// sweep (the segment's marker is gone, so its objects are orphans).
+func (t *tierer) retireRemote(seg *segment) {
+	sg := segGen{seg.id, seg.gen}
+	t.mu.Lock()
+	t.held[sg]++
+	t.mu.Unlock()
+	seg.retireThen(func() {
+		t.mu.Lock()
+		if t.held[sg]--; t.held[sg] <= 0 {
+			delete(t.held, sg)
+		}
+		stopped := t.stopped
+		if !stopped {
+			t.deletes.Add(1) // under mu: stop's Wait comes after
+		}
+		t.mu.Unlock()
+		if stopped {
+			return // closed: the orphan sweep after the next Open deletes them
+		}
+		go func() {
+			defer t.deletes.Done()
+			t.deleteRemote(sg)
+		}()
+	})
+}
+
+// deleteRemote removes a retired tiered segment's objects. Failures are
 // left to the orphan sweep.
-func (t *tierer) deleteRemote(ctx context.Context, sg segGen) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+func (t *tierer) deleteRemote(sg segGen) {
+	ctx, cancel := context.WithTimeout(t.ctx, 10*time.Second)
 	defer cancel()
 	for _, ext := range []string{"seg", "idx"} {
 		if err := t.store.Delete(ctx, t.key(sg, ext)); err != nil {
@@ -693,6 +751,7 @@ func (t *tierer) sweepOrphans(ctx context.Context, force bool) (int, error) {
 	// hold back uploads' switch-overs, deletions or Close for long.
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
+	defer context.AfterFunc(t.ctx, cancel)() // and by Close
 	deleted := 0
 	after := ""
 	for {
@@ -710,6 +769,9 @@ func (t *tierer) sweepOrphans(ctx context.Context, force bool) (int, error) {
 		t.l.mu.RUnlock()
 		t.mu.Lock()
 		for sg := range t.inflight {
+			known[sg] = true
+		}
+		for sg := range t.held {
 			known[sg] = true
 		}
 		t.mu.Unlock()

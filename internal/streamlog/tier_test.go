@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,17 +18,19 @@ import (
 	bloblocal "github.com/rheos/rheos/internal/blob/local"
 )
 
-// flakyStore wraps a store; while down, every call fails.
+// flakyStore wraps a store; while down, every call fails; while putsDown,
+// puts fail.
 type flakyStore struct {
 	blob.Store
-	down atomic.Bool
-	puts atomic.Int64
+	down     atomic.Bool
+	putsDown atomic.Bool
+	puts     atomic.Int64
 }
 
 var errDown = errors.New("store down")
 
 func (s *flakyStore) PutIfAbsent(ctx context.Context, key string, body io.Reader, size int64, sum []byte) error {
-	if s.down.Load() {
+	if s.down.Load() || s.putsDown.Load() {
 		return errDown
 	}
 	s.puts.Add(1)
@@ -437,4 +440,127 @@ func TestTierPacedUpload(t *testing.T) {
 		t.Fatalf("%d bytes uploaded in %v at %d bytes/s", st.TieredBytes, time.Since(start), e.opts.UploadBytesPerSec)
 	}
 	checkShards(t, l, 300)
+}
+
+// A reader holding a tiered segment keeps its objects: a sweep that
+// deletes the segment, and the orphan sweep after it, leave them until the
+// reader closes; then they go.
+func TestTierHeldSegmentKeepsObjects(t *testing.T) {
+	e := newTierEnv(t)
+	l := e.open()
+	defer l.Close()
+	e.fill(l, 0, 300)
+	waitTiered(t, l)
+	ctx := context.Background()
+	rs, err := l.ReadStream(1, FirstSeq, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rs.seg.remote {
+		t.Fatal("the first record's segment is not tiered")
+	}
+	segKey := keyFor(t, e.dir, rs.seg.id, rs.seg.gen, "seg")
+	e.clk.Advance(time.Hour)
+	if err := l.Roll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := l.Sweep(ctx, func(uint64) (int64, bool) { return 0, true }); err != nil || res.SegmentsDeleted == 0 {
+		t.Fatalf("Sweep = %+v, %v", res, err)
+	}
+	if _, err := l.SweepOrphans(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(storeKeys(t, e.store), segKey) {
+		t.Fatalf("%s deleted while a reader holds its segment", segKey)
+	}
+	data, err := io.ReadAll(rs)
+	if err != nil || !bytes.Equal(data, payload(1, 0)) {
+		t.Fatalf("held record: %q, %v", data, err)
+	}
+	rs.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for slices.Contains(storeKeys(t, e.store), segKey) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s kept after the reader closed", segKey)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Compacting a tiered segment removes its marker before its objects go,
+// and deleting the compacted generation before its upload leaves nothing
+// that names objects: the log reopens with what is left.
+func TestTierCompactedThenDeletedBeforeUpload(t *testing.T) {
+	e := newTierEnv(t)
+	l := e.open()
+	e.fill(l, 0, 300)
+	waitTiered(t, l)
+	ctx := context.Background()
+	tiered := len(localFiles(t, e.dir, "tier"))
+	e.store.putsDown.Store(true) // the compacted generations cannot be uploaded
+	res, err := l.Sweep(ctx, func(shard uint64) (int64, bool) { return 0, shard != 1 })
+	if err != nil || res.SegmentsCompacted == 0 {
+		t.Fatalf("Sweep = %+v, %v", res, err)
+	}
+	if n := len(localFiles(t, e.dir, "tier")); n > tiered-res.SegmentsCompacted {
+		t.Fatalf("%d markers after compacting %d of %d tiered segments", n, res.SegmentsCompacted, tiered)
+	}
+	for _, m := range localFiles(t, e.dir, "tier") {
+		if _, err := os.Stat(strings.TrimSuffix(m, ".tier") + ".seg"); err == nil {
+			t.Fatalf("marker %s beside a local (compacted) segment", m)
+		}
+	}
+	// Now everything expires, the compacted local segments included.
+	e.clk.Advance(time.Hour)
+	if err := l.Roll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Sweep(ctx, func(uint64) (int64, bool) { return 0, true }); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	l = e.open()
+	defer l.Close()
+	for shard := uint64(1); shard <= 3; shard++ {
+		if recs, err := l.Read(shard, FirstSeq, ReadOptions{MaxRecords: 10}); err != nil || len(recs) != 0 {
+			t.Fatalf("shard %d after everything expired: %d records, %v", shard, len(recs), err)
+		}
+	}
+}
+
+// A log directory whose log.id is gone while tiered segments name objects
+// under it is refused, not given a new ID (which would orphan them).
+func TestTierLostLogID(t *testing.T) {
+	e := newTierEnv(t)
+	l := e.open()
+	e.fill(l, 0, 200)
+	waitTiered(t, l)
+	l.Close()
+	os.Remove(filepath.Join(e.dir, logIDFile))
+	opts := e.opts
+	if _, err := Open(Options{Dir: e.dir, SegmentBytes: 16 << 10, Tier: &opts}); err == nil || !strings.Contains(err.Error(), logIDFile) {
+		t.Fatalf("Open without log.id: %v", err)
+	}
+}
+
+// A tier marker beside a local copy whose header cannot be read: the copy
+// is kept (it may be the only one of a compacted generation) and Open says
+// why it stops.
+func TestTierUnreadableLocalCopyKept(t *testing.T) {
+	e := newTierEnv(t)
+	l := e.open()
+	e.fill(l, 0, 200)
+	waitTiered(t, l)
+	l.Close()
+	seg := strings.TrimSuffix(localFiles(t, e.dir, "tier")[0], ".tier") + ".seg"
+	if err := os.WriteFile(seg, []byte("not a segment header"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts := e.opts
+	if _, err := Open(Options{Dir: e.dir, SegmentBytes: 16 << 10, Tier: &opts}); err == nil || !strings.Contains(err.Error(), "generation cannot be read") {
+		t.Fatalf("Open: %v", err)
+	}
+	if _, err := os.Stat(seg); err != nil {
+		t.Fatalf("local copy removed: %v", err)
+	}
 }

@@ -36,6 +36,10 @@ type chunkCache struct {
 	limit int64
 	sem   chan struct{}
 
+	ctx    context.Context // ends at close: fetches stop
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // read-ahead goroutines
+
 	hits, misses atomic.Int64
 
 	mu      sync.Mutex // guards the fields below
@@ -76,9 +80,17 @@ func newChunkCache(fs vfs.FS, dir string, store blob.Store, chunk, limit int64) 
 			return nil, fmt.Errorf("streamlog: emptying the read cache: %w", err)
 		}
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	return &chunkCache{fs: fs, dir: dir, store: store, chunk: chunk, limit: limit,
-		sem: make(chan struct{}, fetchers), lru: list.New(),
+		sem: make(chan struct{}, fetchers), lru: list.New(), ctx: ctx, cancel: cancel,
 		entries: map[chunkID]*list.Element{}, flights: map[chunkID]*flight{}}, nil
+}
+
+// close stops fetches and waits for the read-ahead goroutines, so that
+// none writes into the cache directory after the log is closed.
+func (c *chunkCache) close() {
+	c.cancel()
+	c.wg.Wait()
 }
 
 func (c *chunkCache) path(id chunkID) string {
@@ -146,8 +158,10 @@ func (c *chunkCache) prefetch(id chunkID, clen int64) {
 	}
 	fl := &flight{done: make(chan struct{})}
 	c.flights[id] = fl
+	c.wg.Add(1)
 	c.mu.Unlock()
 	go func() {
+		defer c.wg.Done()
 		<-c.sem // the slot was only to know one is free; fetch takes its own
 		c.complete(id, clen, fl)
 	}()
@@ -203,7 +217,6 @@ func (c *chunkCache) read(id chunkID, clen int64, dst []byte, within int64) (mis
 func (c *chunkCache) complete(id chunkID, clen int64, fl *flight) {
 	var cached bool
 	fl.data, cached, fl.err = c.fetch(id, clen)
-	var victims []chunkID
 	c.mu.Lock()
 	delete(c.flights, id)
 	if cached {
@@ -211,15 +224,14 @@ func (c *chunkCache) complete(id chunkID, clen int64, fl *flight) {
 		c.bytes += clen
 		for c.bytes > c.limit && c.lru.Len() > 1 {
 			back := c.lru.Back()
-			victims = append(victims, back.Value.(*chunkEntry).id)
 			c.removeLocked(back)
+			// Under the lock: a fetch of the same chunk starting after
+			// the eviction must not lose its new file to this removal.
+			c.fs.Remove(c.path(back.Value.(*chunkEntry).id))
 		}
 	}
 	c.mu.Unlock()
 	close(fl.done)
-	for _, v := range victims {
-		c.fs.Remove(c.path(v))
-	}
 }
 
 func (c *chunkCache) removeLocked(el *list.Element) {
@@ -248,7 +260,7 @@ func (c *chunkCache) readFile(id chunkID, dst []byte, within int64) error {
 func (c *chunkCache) fetch(id chunkID, clen int64) (data []byte, cached bool, err error) {
 	c.sem <- struct{}{}
 	defer func() { <-c.sem }()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(c.ctx, time.Minute)
 	defer cancel()
 	rc, err := c.store.Get(ctx, id.key, id.n*c.chunk, clen)
 	if err != nil {
