@@ -38,6 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) blob.Store) {
 		{"Delete", testDelete},
 		{"PutIfAbsent", testPutIfAbsent},
 		{"PutRace", testPutRace},
+		{"DeleteRace", testDeleteRace},
 		{"ChecksumRefused", testChecksumRefused},
 		{"Large", testLarge},
 		{"OddKeys", testOddKeys},
@@ -349,6 +350,45 @@ func testPutRace(t *testing.T, s blob.Store) {
 		}
 		if got := Read(t, s, key, 0, -1); !bytes.Equal(got, bodies[winner]) {
 			t.Fatalf("%s: stored %d bytes, not the winner's %d", key, len(got), len(bodies[winner]))
+		}
+	}
+}
+
+// testDeleteRace: concurrent deletes of the objects under one prefix (a
+// log deleting segments while its orphan sweep runs) and puts beside them
+// all succeed, and leave exactly the objects put.
+func testDeleteRace(t *testing.T, s blob.Store) {
+	ctx := context.Background()
+	for round := range 3 {
+		prefix := fmt.Sprintf("dr/%d/x/", round)
+		for i := range 16 {
+			Put(t, s, fmt.Sprintf("%s%02d", prefix, i), []byte("v"))
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 40)
+		for i := range 16 {
+			wg.Go(func() { errs <- s.Delete(ctx, fmt.Sprintf("%s%02d", prefix, i)) })
+			wg.Go(func() { errs <- s.Delete(ctx, fmt.Sprintf("%s%02d", prefix, i)) })
+		}
+		for i := range 8 {
+			wg.Go(func() {
+				b := []byte("new")
+				errs <- s.PutIfAbsent(ctx, fmt.Sprintf("%snew%d", prefix, i), bytes.NewReader(b), int64(len(b)), sum(b))
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		want := []string{}
+		for i := range 8 {
+			want = append(want, fmt.Sprintf("%snew%d", prefix, i))
+		}
+		if got := keysOf(ListAll(t, s, prefix, 0)); !slices.Equal(got, want) {
+			t.Fatalf("round %d: left %q, want %q", round, got, want)
 		}
 	}
 }

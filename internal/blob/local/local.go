@@ -343,7 +343,9 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	} else if err != nil {
 		return fmt.Errorf("blob/local: %w", err)
 	}
-	if err := syncDir(filepath.Dir(p)); err != nil {
+	// A concurrent Delete of the directory's last other object may have
+	// removed it: the entry is gone with it, nothing to sync.
+	if err := syncDir(filepath.Dir(p)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	for d := filepath.Dir(p); d != s.obj; d = filepath.Dir(d) {
