@@ -496,10 +496,21 @@ func (c Config) Validate() error {
 	if (c.RootAccessKeyID == "") != (c.RootSecretAccessKey == "") {
 		errs = append(errs, errors.New("auth.rootAccessKeyId and auth.rootSecretAccessKey go together"))
 	}
+	keys := map[string]string{}
+	if c.RootAccessKeyID != "" {
+		keys[c.RootAccessKeyID] = "auth.rootAccessKeyId"
+	}
 	for i, p := range c.Principals {
 		if p.AccessKeyID == "" || p.SecretAccessKey == "" {
 			errs = append(errs, fmt.Errorf("auth.principals[%d]: accessKeyId and secretAccessKey are required", i))
+			continue
 		}
+		// One key id, one principal: a second would silently replace the
+		// first in the credential table.
+		if prev, dup := keys[p.AccessKeyID]; dup {
+			errs = append(errs, fmt.Errorf("auth.principals[%d]: accessKeyId %s is already %s's", i, p.AccessKeyID, prev))
+		}
+		keys[p.AccessKeyID] = fmt.Sprintf("auth.principals[%d]", i)
 	}
 	switch c.ThroughputMode {
 	case "off", "aws", "scaled":

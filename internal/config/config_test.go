@@ -73,6 +73,20 @@ func TestValidateNamesSections(t *testing.T) {
 	}
 }
 
+// TestValidateDuplicateKeys: one access key id names one principal (the
+// root's included); a second would silently replace the first.
+func TestValidateDuplicateKeys(t *testing.T) {
+	c := Default()
+	c.RootAccessKeyID, c.RootSecretAccessKey = "AKROOT", "s"
+	c.Principals = []Principal{{Name: "a", AccessKeyID: "AKA", SecretAccessKey: "s"}, {Name: "b", AccessKeyID: "AKROOT", SecretAccessKey: "t"},
+		{Name: "c", AccessKeyID: "AKA", SecretAccessKey: "u"}}
+	err := c.Validate()
+	if err == nil || !strings.Contains(err.Error(), "auth.principals[1]: accessKeyId AKROOT is already auth.rootAccessKeyId's") ||
+		!strings.Contains(err.Error(), "auth.principals[2]: accessKeyId AKA is already auth.principals[0]'s") {
+		t.Fatalf("Validate: %v", err)
+	}
+}
+
 // TestAuthDefaultEveryListener: without --auth, verification is on as soon
 // as any listener (API, TLS, admin) is off loopback, and then the admin
 // listener (health, metrics) defaults to loopback; without credentials such

@@ -33,9 +33,11 @@
 //
 // Every /console/api request needs a session; every POST also needs the
 // session's CSRF token in the X-CSRF-Token header (403 without it) and, when
-// the browser sends an Origin, the console's own. Ten failed logins from one
-// address within a minute block its logins for the rest of that minute
-// (429). When the server needs no login (auth mode none and every listener
+// the browser sends an Origin, the console's own. Ten sign-in attempts
+// without a success from one address (an IPv6 /64) within a minute block
+// its logins for the rest of that minute (429). Every API request checks
+// the session's credential against the server's table (Backend.Refresh):
+// a rotated secret or removed key ends the session. When the server needs no login (auth mode none and every listener
 // on loopback) a session is created on the first visit, and requests must
 // name a loopback host (no DNS rebinding from a web page).
 //
@@ -89,6 +91,9 @@ type Principal struct {
 	// anonymous principal when no login is needed): it may read the
 	// server's thin endpoints.
 	Root bool `json:"root"`
+	// Credential identifies the secret signed in with (a fingerprint the
+	// Backend makes and checks; never shown).
+	Credential string `json:"-"`
 }
 
 // Call is one AWS API request a page makes, as the SDK would send it.
@@ -134,6 +139,12 @@ type Backend interface {
 	// is a Reply like any other; err is for a call that could not be
 	// made (ErrSignedOut when the principal's credential is gone).
 	Do(ctx context.Context, p Principal, c Call) (Reply, error)
+	// Refresh returns the principal as the credential table has it now
+	// (a reload may change its name or root standing), false when its
+	// credential is gone or its secret changed since sign-in: every API
+	// request of a signed-in session is checked, so a rotated secret or a
+	// removed key ends the sessions at once.
+	Refresh(p Principal) (Principal, bool)
 }
 
 // ErrSignedOut is what Backend.Do returns when the session's credential
@@ -184,8 +195,22 @@ type Console struct {
 	mux      *http.ServeMux
 }
 
-// CookieName is the session cookie's name.
-const CookieName = "rheos_console"
+// CookieName is the session cookie's name on a plain connection; over TLS
+// it is SecureCookieName, which a browser accepts only from a secure
+// origin with Secure set, so a network attacker cannot plant a session
+// cookie of theirs for the TLS console through the plain listener.
+const (
+	CookieName       = "rheos_console"
+	SecureCookieName = "__Secure-" + CookieName
+)
+
+// cookieName is the session cookie's name for the request's connection.
+func cookieName(r *http.Request) string {
+	if r.TLS != nil {
+		return SecureCookieName
+	}
+	return CookieName
+}
 
 // CSRFHeader is the header carrying the session's CSRF token.
 const CSRFHeader = "X-CSRF-Token"
@@ -294,7 +319,7 @@ func sameOrigin(r *http.Request) bool {
 // current returns the request's session; with NoLogin a fresh one is made
 // (and its cookie set) when there is none.
 func (c *Console) current(w http.ResponseWriter, r *http.Request) (session, bool) {
-	if ck, err := r.Cookie(CookieName); err == nil {
+	if ck, err := r.Cookie(cookieName(r)); err == nil {
 		if ss, ok := c.sessions.get(ck.Value); ok {
 			return ss, true
 		}
@@ -308,7 +333,7 @@ func (c *Console) current(w http.ResponseWriter, r *http.Request) (session, bool
 }
 
 func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: value, Path: "/console", MaxAge: maxAge,
+	http.SetCookie(w, &http.Cookie{Name: cookieName(r), Value: value, Path: "/console", MaxAge: maxAge,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 }
 
@@ -321,6 +346,15 @@ func (c *Console) api(h func(w http.ResponseWriter, r *http.Request, ss session)
 		if !ok {
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "not signed in", "login": "/console/login"})
 			return
+		}
+		if !c.opts.NoLogin {
+			p, ok := c.opts.Backend.Refresh(ss.p)
+			if !ok {
+				c.sessions.remove(ss.id)
+				writeJSON(w, http.StatusUnauthorized, map[string]string{"error": ErrSignedOut.Error(), "login": "/console/login"})
+				return
+			}
+			ss.p = p
 		}
 		if r.Method != http.MethodGet && !ss.csrfOK(r.Header.Get(CSRFHeader)) {
 			writeJSON(w, http.StatusForbidden, map[string]string{"error": "missing or wrong CSRF token"})
@@ -388,18 +422,17 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	key, secret := strings.TrimSpace(r.PostFormValue("access_key_id")), r.PostFormValue("secret_access_key")
-	if !c.throttle.allowed(r.RemoteAddr) {
+	if !c.throttle.attempt(r.RemoteAddr) {
 		c.renderLogin(w, http.StatusTooManyRequests, key, "Too many failed sign-ins from this address: wait a minute.")
 		return
 	}
 	p, ok := c.opts.Backend.Login(key, secret)
 	if !ok {
-		c.throttle.failed(r.RemoteAddr)
 		c.renderLogin(w, http.StatusUnauthorized, key, "The access key ID or the secret is wrong.")
 		return
 	}
 	c.throttle.succeeded(r.RemoteAddr)
-	if ck, err := r.Cookie(CookieName); err == nil {
+	if ck, err := r.Cookie(cookieName(r)); err == nil {
 		c.sessions.remove(ck.Value) // a fresh id at every login (no fixation)
 	}
 	ss := c.sessions.create(p)

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,9 +16,10 @@ import (
 
 // fakeBackend knows one credential and echoes calls.
 type fakeBackend struct {
-	mu    sync.Mutex
-	calls []Call
-	as    []Principal
+	mu      sync.Mutex
+	calls   []Call
+	as      []Principal
+	revoked bool // the credential was rotated away
 }
 
 func (f *fakeBackend) Login(id, secret string) (Principal, bool) {
@@ -25,6 +27,12 @@ func (f *fakeBackend) Login(id, secret string) (Principal, bool) {
 		return Principal{AccessKeyID: id, Name: "arn:aws:iam::1:user/u", Account: "1"}, true
 	}
 	return Principal{}, false
+}
+
+func (f *fakeBackend) Refresh(p Principal) (Principal, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return p, !f.revoked
 }
 
 func (f *fakeBackend) Do(ctx context.Context, p Principal, c Call) (Reply, error) {
@@ -331,5 +339,75 @@ func TestLoginThrottle(t *testing.T) {
 	clk.t = clk.t.Add(time.Minute)
 	if w := do(c, "POST", "/console/login", "", "", form("right")); w.Code != http.StatusSeeOther {
 		t.Fatalf("a minute later: %d", w.Code)
+	}
+}
+
+// TestThrottleKeysAndBound: IPv6 clients are throttled by /64 (a host
+// owns one), parallel attempts are counted before the secret is checked,
+// and a table full of live clients refuses new ones instead of forgetting
+// the old.
+func TestThrottleKeysAndBound(t *testing.T) {
+	clk := &clock{time.Unix(1_700_000_000, 0)}
+	l := newLoginThrottle(clk.now)
+	for i := range loginFailures {
+		if !l.attempt(fmt.Sprintf("[2001:db8:1:2::%x]:443", i)) {
+			t.Fatalf("attempt %d refused", i)
+		}
+	}
+	if l.attempt("[2001:db8:1:2:ffff::1]:443") {
+		t.Fatal("another address of the same /64 allowed after its attempts")
+	}
+	if !l.attempt("[2001:db8:1:3::1]:443") || !l.attempt("192.0.2.1:1") {
+		t.Fatal("other clients refused")
+	}
+	for i := len(l.fails); i < maxThrottled; i++ {
+		l.attempt(fmt.Sprintf("10.%d.%d.%d:1", i>>16&255, i>>8&255, i&255))
+	}
+	if l.attempt("198.51.100.7:1") {
+		t.Fatal("a new client admitted to a full table")
+	}
+	if l.attempt("[2001:db8:1:2::5]:1") {
+		t.Fatal("a full table forgot a throttled client")
+	}
+	clk.t = clk.t.Add(loginWindow)
+	if !l.attempt("198.51.100.7:1") || !l.attempt("[2001:db8:1:2::5]:1") {
+		t.Fatal("clients still refused after the window")
+	}
+}
+
+// TestSecureCookieOverTLS: over TLS the session cookie is
+// __Secure-rheos_console with Secure set, and a plain-named cookie (which
+// a network attacker could plant through a plain listener) is not read.
+func TestSecureCookieOverTLS(t *testing.T) {
+	c, _, _ := newTest(t, false)
+	tlsReq := func(method, target, body string, cookies ...*http.Cookie) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, "https://127.0.0.1:4567"+target, strings.NewReader(body))
+		r.Host = "127.0.0.1:4567"
+		if method == http.MethodPost {
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		for _, ck := range cookies {
+			r.AddCookie(ck)
+		}
+		w := httptest.NewRecorder()
+		c.ServeHTTP(w, r)
+		return w
+	}
+	w := tlsReq("POST", "/console/login", url.Values{"access_key_id": {"AKID"}, "secret_access_key": {"right"}}.Encode())
+	var ck *http.Cookie
+	for _, k := range w.Result().Cookies() {
+		if k.Name == SecureCookieName {
+			ck = k
+		}
+	}
+	if w.Code != http.StatusSeeOther || ck == nil || !ck.Secure || !ck.HttpOnly {
+		t.Fatalf("TLS login: %d %v", w.Code, w.Result().Cookies())
+	}
+	if w := tlsReq("GET", "/console/api/session", "", ck); w.Code != http.StatusOK {
+		t.Fatalf("session over TLS: %d", w.Code)
+	}
+	planted := &http.Cookie{Name: CookieName, Value: ck.Value}
+	if w := tlsReq("GET", "/console/api/session", "", planted); w.Code != http.StatusUnauthorized {
+		t.Fatalf("plain-named cookie over TLS: %d", w.Code)
 	}
 }

@@ -20,6 +20,8 @@ type cred struct {
 	secret    sigv4.Secret
 	account   string
 	authorize func(ctx context.Context, action, resource string) *awserr.Error
+	arn       string // the principal's ARN (the console shows it)
+	root      bool   // the account's root credential
 }
 
 // credTable maps access key ids to credentials; it is replaced whole when
@@ -39,7 +41,7 @@ func buildCreds(cfg config.Config, lookup policyLookup) (credTable, error) {
 	if cfg.RootAccessKeyID != "" {
 		root := principal{arn: "arn:aws:iam::" + cfg.Account + ":root", account: cfg.Account, root: true}
 		creds[cfg.RootAccessKeyID] = cred{secret: sigv4.Secret{SecretAccessKey: cfg.RootSecretAccessKey}, account: cfg.Account,
-			authorize: authorizer(lookup, root)}
+			authorize: authorizer(lookup, root), arn: root.arn, root: true}
 	}
 	for _, p := range cfg.Principals {
 		acct := p.Account
@@ -54,8 +56,9 @@ func buildCreds(cfg config.Config, lookup policyLookup) (credTable, error) {
 			}
 			policies = append(policies, pol)
 		}
-		creds[p.AccessKeyID] = cred{sigv4.Secret{SecretAccessKey: p.SecretAccessKey, SessionToken: p.SessionToken}, acct,
-			authorizer(lookup, principal{arn: "arn:aws:iam::" + acct + ":user/" + p.Name, account: acct, policies: policies})}
+		user := principal{arn: "arn:aws:iam::" + acct + ":user/" + p.Name, account: acct, policies: policies}
+		creds[p.AccessKeyID] = cred{secret: sigv4.Secret{SecretAccessKey: p.SecretAccessKey, SessionToken: p.SessionToken}, account: acct,
+			authorize: authorizer(lookup, user), arn: user.arn}
 	}
 	return creds, nil
 }

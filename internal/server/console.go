@@ -86,15 +86,22 @@ func (s *Server) wireConsole(ctx context.Context) error {
 
 // withConsole serves /console and /console/... with the console, the rest
 // with next.
+//
+// Every other response is marked as no document of this origin: the
+// console shares the origin with the AWS APIs, and an S3 object stored as
+// text/html or SVG (by any principal who may put one) opened from a
+// presigned link would otherwise run script with the console's session.
+// A sandboxed document has an opaque origin (no cookies of ours, no
+// same-origin reads); no SDK, CLI or media player reads these headers.
 func (s *Server) withConsole(next http.Handler) http.Handler {
-	if s.console == nil {
-		return next
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if console.Owns(r.URL.Path) {
+		if s.console != nil && console.Owns(r.URL.Path) {
 			s.console.ServeHTTP(w, r)
 			return
 		}
+		h := w.Header()
+		h.Set("Content-Security-Policy", "sandbox")
+		h.Set("X-Content-Type-Options", "nosniff")
 		next.ServeHTTP(w, r)
 	})
 }
@@ -128,14 +135,30 @@ func (b consoleBackend) Login(id, secret string) (console.Principal, bool) {
 	if !ok || subtle.ConstantTimeCompare([]byte(secret), []byte(c.secret.SecretAccessKey)) != 1 {
 		return console.Principal{}, false
 	}
-	p := console.Principal{AccessKeyID: id, Account: c.account, Root: id == b.s.cfg.RootAccessKeyID}
-	p.Name = "arn:aws:iam::" + c.account + ":root"
-	for _, pr := range b.s.cfg.Principals {
-		if pr.AccessKeyID == id {
-			p.Name = "arn:aws:iam::" + c.account + ":user/" + pr.Name
-		}
+	return consolePrincipal(id, c), true
+}
+
+// Refresh is the session's principal as the current credential table has
+// it (a reload may have changed its policies, name or root standing), or
+// false when its credential is gone or its secret changed since sign-in.
+func (b consoleBackend) Refresh(p console.Principal) (console.Principal, bool) {
+	c, ok := (*b.s.creds.Load())[p.AccessKeyID]
+	if !ok {
+		return console.Principal{}, false
 	}
-	return p, true
+	np := consolePrincipal(p.AccessKeyID, c)
+	if subtle.ConstantTimeCompare([]byte(np.Credential), []byte(p.Credential)) != 1 {
+		return console.Principal{}, false
+	}
+	return np, true
+}
+
+// consolePrincipal is who credential c (of access key id) signs in as;
+// Credential fingerprints its secret, so that a rotated secret ends the
+// sessions signed in with the old one.
+func consolePrincipal(id string, c cred) console.Principal {
+	fp := sha256.Sum256([]byte(c.secret.SecretAccessKey + "\x00" + c.secret.SessionToken))
+	return console.Principal{AccessKeyID: id, Account: c.account, Root: c.root, Name: c.arn, Credential: hex.EncodeToString(fp[:])}
 }
 
 // Do signs the call with the principal's credential (SigV4, as an SDK

@@ -31,7 +31,9 @@ function shortType(t) {
 async function check(resp) {
   if (resp.status === 401 && resp.headers.get('Content-Type')?.includes('json')) {
     const b = await resp.clone().json().catch(() => ({}));
-    if (b.login) { location.href = b.login; throw new AWSError(401, 'NotSignedIn', 'not signed in'); }
+    // Only the console's own login: a 401 body passed through from an API
+    // must not choose where the page goes.
+    if (b.login === '/console/login') { location.href = b.login; throw new AWSError(401, 'NotSignedIn', 'not signed in'); }
   }
   return resp;
 }
